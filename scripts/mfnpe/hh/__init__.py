@@ -1,0 +1,1 @@
+"""The stochastic Hodgkin–Huxley neuron: kinetics, constants, stimulus and simulators."""
