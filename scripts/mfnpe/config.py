@@ -1,0 +1,124 @@
+"""Loading and checking the workflow config (workflow/schemas/config.schema.yaml).
+
+Light on purpose (yaml and jsonschema only): the Snakefile imports it in Snakemake's own
+environment, before any rule env exists.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+SIMULATOR_OPTIONS = {
+    "markov": ("dt",),
+    "binomial": ("dt",),
+    "deterministic": ("dt",),
+    "current_noise": ("dt", "sigma"),
+    "subunit_langevin": ("dt",),
+    "edge_langevin": ("dt",),
+}
+"""Simulator name -> the settings it reads (others are ignored and do not trigger re-runs)."""
+
+
+class ConfigError(ValueError):
+    """A config value is missing, mistyped or inconsistent; the message names the key."""
+
+
+def _with_defaults(validator_class):
+    """A jsonschema validator class that also fills in every ``default`` it passes."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
+    """Fill defaults into ``config`` in place, check it, and return it.
+
+    Raises
+    ------
+    ConfigError naming the offending key (``prior/gFoo``, ``budgets/n_hf/0`` ...).
+    """
+    schema = load_schema(schema_path)
+    validator_class = _with_defaults(jsonschema.Draft202012Validator)
+    validator = validator_class(schema)
+    # Twice: the first pass fills defaults of objects that were themselves defaulted.
+    for _ in range(2):
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise ConfigError(_describe(errors[0]))
+    check_config(config)
+    return config
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+    return f"config key {where}: {error.message}"
+
+
+def check_config(config: Mapping) -> None:
+    """Semantic checks the schema cannot express; raises :class:`ConfigError`."""
+    for name, (low, high) in config["prior"].items():
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ConfigError(f"config key prior/{name}: bounds must be finite, got [{low}, {high}]")
+        if not low < high:
+            raise ConfigError(f"config key prior/{name}: low must be < high, got [{low}, {high}]")
+    stimulus = config["stimulus"]
+    if not 0 <= stimulus["t_on"] < stimulus["t_off"] <= stimulus["duration"]:
+        raise ConfigError(
+            "config key stimulus: need 0 <= t_on < t_off <= duration, got "
+            f"t_on={stimulus['t_on']}, t_off={stimulus['t_off']}, duration={stimulus['duration']}"
+        )
+    for fidelity, settings in config["simulators"].items():
+        for key in ("duration", "t_on", "t_off"):
+            _check_multiple(stimulus[key], settings["dt"], f"stimulus/{key}", f"simulators/{fidelity}/dt")
+    for pool in config["traces"]["pools"]:
+        fidelity = "lf" if pool == "lf" else "hf"
+        _check_multiple(
+            config["traces"]["dt"], config["simulators"][fidelity]["dt"], "traces/dt",
+            f"simulators/{fidelity}/dt",
+        )
+
+
+def _check_multiple(value: float, step: float, value_key: str, step_key: str) -> None:
+    ratio = value / step
+    if abs(ratio - round(ratio)) > 1e-6 * max(1.0, abs(ratio)):
+        raise ConfigError(f"config key {value_key}={value} is not a multiple of {step_key}={step}")
+
+
+def load_config(path: str | Path) -> dict:
+    """Read a YAML config file, fill defaults and check it (errors name the file and key)."""
+    path = Path(path)
+    try:
+        with open(path) as handle:
+            config = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read config: {err}") from err
+    try:
+        return validate_config(config)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err
+
+
+def simulator_settings(config: Mapping, fidelity: str) -> dict:
+    """The settings the ``fidelity`` ('lf' or 'hf') simulator actually reads."""
+    settings = config["simulators"][fidelity]
+    return {key: settings[key] for key in ("name", *SIMULATOR_OPTIONS[settings["name"]])}

@@ -1,0 +1,111 @@
+"""What the data-generation rules do, callable without Snakemake.
+
+``sample_prior_shard`` draws a shard's parameters; ``simulate_shard`` simulates them in
+batches on a pool of ``threads`` workers, computes the features of each batch and keeps
+only what the shard stores (features, validity, optionally downsampled traces).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from mfnpe import features, seeds, simulators
+from mfnpe.hh.model import constants_table
+from mfnpe.hh.stimulus import Stimulus
+from mfnpe.io import SimShard
+from mfnpe.prior import BoxPrior
+
+log = logging.getLogger(__name__)
+
+
+def sample_prior_shard(settings: Mapping) -> tuple[np.ndarray, list[str]]:
+    """``(theta (shard_size, d), names)`` for the prior settings of one shard
+    (``mfnpe.shards.prior_settings``)."""
+    prior = BoxPrior.from_config(settings["prior"])
+    rng = seeds.prior_rng(settings["seed"], settings["pool"], settings["shard"])
+    return prior.sample(settings["shard_size"], rng), list(prior.names)
+
+
+def _batches(n: int, size: int) -> list[np.ndarray]:
+    return [np.arange(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def simulate_shard(
+    theta: np.ndarray,
+    param_names: Sequence[str],
+    settings: Mapping,
+    threads: int = 1,
+) -> SimShard:
+    """Simulate every row of ``theta`` (n, d) and compute its features.
+
+    Parameters
+    ----------
+    settings : the shard's settings (``mfnpe.shards.shard_settings``): simulator, model,
+        stimulus, features, trace_dt, seed, pool, shard.
+    threads : worker threads; each runs one batch at a time on one core.
+
+    Returns
+    -------
+    SimShard with NaN feature rows where the simulation diverged (``valid`` False).
+    """
+    start = time.perf_counter()
+    n = theta.shape[0]
+    stimulus = Stimulus(**settings["stimulus"])
+    constants = constants_table(settings["model"], theta, param_names)
+    sim_seeds = seeds.simulation_seeds(settings["seed"], settings["pool"], settings["shard"], n)
+    spec = simulators.spec(settings["simulator"])
+    simulate = simulators.batch_function(settings["simulator"])
+    feature_columns = features.check_names(settings["features"])
+    trace_dt = settings.get("trace_dt")
+    sim_dt = settings["simulator"]["dt"]
+    trace_stride = int(round(trace_dt / sim_dt)) if trace_dt else 0
+
+    def run(rows: np.ndarray):
+        padded = rows
+        if spec.fixed_shape and len(rows) < spec.batch_size:
+            padded = np.concatenate([rows, np.full(spec.batch_size - len(rows), rows[0])])
+        out = simulate({k: v[padded] for k, v in constants.items()}, stimulus, seeds=sim_seeds[padded])
+        v = out.v[: len(rows)]
+        valid = features.valid_traces(v)
+        with np.errstate(invalid="ignore", over="ignore"):
+            x = features.all_features(v, out.dt, stimulus)[:, feature_columns]
+        x[~valid] = np.nan
+        kept = v[:, ::trace_stride].copy() if trace_stride else None
+        events = int(out.n_events[: len(rows)].sum()) if out.n_events is not None else None
+        return x, valid, kept, events, v.shape[1]
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = list(pool.map(run, _batches(n, spec.batch_size)))
+
+    x = np.concatenate([r[0] for r in results])
+    valid = np.concatenate([r[1] for r in results])
+    traces = np.concatenate([r[2] for r in results]) if trace_stride else None
+    events = [r[3] for r in results if r[3] is not None]
+    wall = time.perf_counter() - start
+    stats = {
+        "wall_time_s": wall,
+        "threads": threads,
+        "n_simulations": n,
+        "n_invalid": int((~valid).sum()),
+        "neuron_steps": n * results[0][4] if results else 0,
+    }
+    if events:
+        stats["n_events"] = int(sum(events))
+    if stats["n_invalid"]:
+        log.warning("%d of %d simulations diverged and are marked invalid", stats["n_invalid"], n)
+    return SimShard(
+        theta=np.asarray(theta, dtype=np.float64),
+        x=x,
+        valid=valid,
+        param_names=list(param_names),
+        feature_names=list(settings["features"]),
+        settings=dict(settings),
+        stats=stats,
+        traces=traces,
+        trace_dt=trace_dt,
+    )

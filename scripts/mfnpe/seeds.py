@@ -1,0 +1,31 @@
+"""Reproducible randomness: every shard's streams derive from one master seed.
+
+A stream is keyed by (pool, shard, purpose) through ``numpy.random.SeedSequence``'s
+spawn key, so a shard's data never depend on how many jobs or threads ran, nor on which
+other shards exist.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PURPOSES = ("prior", "simulation")
+
+
+def _sequence(master_seed: int, pool: str, shard: int, purpose: str) -> np.random.SeedSequence:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown seed purpose {purpose!r}; known: {PURPOSES}")
+    pool_key = int.from_bytes(pool.encode(), "little")  # any pool name, stable across runs
+    return np.random.SeedSequence(
+        master_seed, spawn_key=(pool_key, int(shard), PURPOSES.index(purpose))
+    )
+
+
+def prior_rng(master_seed: int, pool: str, shard: int) -> np.random.Generator:
+    """Generator for drawing the parameters of shard ``shard`` of ``pool``."""
+    return np.random.default_rng(_sequence(master_seed, pool, shard, "prior"))
+
+
+def simulation_seeds(master_seed: int, pool: str, shard: int, n: int) -> np.ndarray:
+    """(n,) uint32: one seed per simulation of the shard (simulators seed per simulation)."""
+    return _sequence(master_seed, pool, shard, "simulation").generate_state(n, dtype=np.uint32)

@@ -1,0 +1,76 @@
+"""Pools and shards: how many jobs, and the settings each shard is produced under.
+
+Light on purpose (no numpy): ``workflow/rules/common.smk`` imports it. Pools are rounded
+up to whole shards so growing a budget only adds shards; the settings of a shard are
+exactly the config sections its content depends on, so Snakemake's params trigger
+re-runs a shard only when one of those changes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from mfnpe.config import simulator_settings
+
+POOLS = ("lf", "hf", "test")
+FIDELITY = {"lf": "lf", "hf": "hf", "test": "hf"}
+"""Pool -> the simulator that fills it."""
+
+
+def _check_pool(pool: str) -> None:
+    if pool not in POOLS:
+        raise ValueError(f"unknown pool {pool!r}; known: {POOLS}")
+
+
+def needed(config: Mapping, pool: str) -> int:
+    """Simulations the budgets need from ``pool``."""
+    _check_pool(pool)
+    budgets = config["budgets"]
+    return {"lf": max(budgets["n_lf"]), "hf": max(budgets["n_hf"]), "test": budgets["n_test"]}[pool]
+
+
+def n_shards(config: Mapping, pool: str) -> int:
+    """Number of shards (jobs) of ``pool``."""
+    return math.ceil(needed(config, pool) / config["shards"][pool])
+
+
+def pool_size(config: Mapping, pool: str) -> int:
+    """Simulations in ``pool``: the need rounded up to whole shards."""
+    return n_shards(config, pool) * config["shards"][pool]
+
+
+def prior_settings(config: Mapping, pool: str, shard: int) -> dict:
+    """Everything the parameters of shard ``shard`` of ``pool`` depend on."""
+    _check_pool(pool)
+    return {
+        "prior": {name: list(bounds) for name, bounds in config["prior"].items()},
+        "seed": config["seed"],
+        "pool": pool,
+        "shard": int(shard),
+        "shard_size": config["shards"][pool],
+    }
+
+
+def simulation_settings(config: Mapping, pool: str) -> dict:
+    """Everything the simulations of ``pool`` depend on besides their parameters."""
+    _check_pool(pool)
+    inferred = set(config["prior"])
+    keep_traces = pool in config["traces"]["pools"]
+    return {
+        "simulator": simulator_settings(config, FIDELITY[pool]),
+        "model": {k: v for k, v in config["model"].items() if k not in inferred},
+        "stimulus": dict(config["stimulus"]),
+        "features": list(config["features"]),
+        "trace_dt": config["traces"]["dt"] if keep_traces else None,
+    }
+
+
+def shard_settings(config: Mapping, pool: str, shard: int) -> dict:
+    """The settings stored in (and expected of) simulation shard ``shard`` of ``pool``."""
+    return {**prior_settings(config, pool, shard), **simulation_settings(config, pool)}
+
+
+def shard_paths(config: Mapping, pool: str, pattern: str) -> list[str]:
+    """``pattern`` (with ``{pool}`` and ``{shard}``) formatted for every shard of ``pool``."""
+    return [pattern.format(pool=pool, shard=k) for k in range(n_shards(config, pool))]

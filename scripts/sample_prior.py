@@ -1,0 +1,16 @@
+"""Rule sample_prior: draw one shard's parameters from the box prior."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+import logging
+
+from mfnpe.io import write_prior_shard
+from mfnpe.pipeline import sample_prior_shard
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+settings = snakemake.params.settings
+theta, names = sample_prior_shard(settings)
+write_prior_shard(snakemake.output.theta, theta, names, settings)
+logging.info("drew %d parameter sets of %s for %s shard %d", len(theta), names, settings["pool"], settings["shard"])

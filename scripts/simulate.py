@@ -1,0 +1,22 @@
+"""Rule simulate: simulate one shard and store features, validity and (optionally) traces."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from mfnpe.runtime import limit_threads
+
+limit_threads(snakemake.threads)
+
+import logging
+
+from mfnpe.io import read_prior_shard, write_sim_shard
+from mfnpe.pipeline import simulate_shard
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+theta, names, prior_settings = read_prior_shard(snakemake.input.theta)
+settings = {**prior_settings, **snakemake.params.settings}
+shard = simulate_shard(theta, names, settings, threads=snakemake.threads)
+write_sim_shard(snakemake.output.shard, shard)
+logging.info("simulated %s shard %d with %s: %s", settings["pool"], settings["shard"],
+             settings["simulator"], shard.stats)
