@@ -1,0 +1,477 @@
+"""High-fidelity stochastic HH simulators: exact Markov channels and per-step binomials.
+
+Both track the number of Na channels in each of the 8 states ``m{i}h{j}`` and of K
+channels in each of the 5 states ``n{i}`` (DESIGN.md §1.2) with the hybrid scheme of
+Chow & White (1996) / Goldwyn & Shea-Brown (2011). Within each step of length ``dt`` the
+voltage is held, so the 28 transition rates are constant and
+
+- ``markov`` simulates every channel transition exactly by Gillespie's direct method:
+  exponential waiting times from the total propensity, a state chosen in proportion to
+  (exit rate x count), then one of its outgoing transitions in proportion to its rate.
+  The waiting time left over at the step boundary is discarded, which is exact because
+  the waiting times are memoryless.
+- ``binomial`` moves Binomial(N_s, 1 - exp(-R_s dt)) channels out of each state ``s``
+  (exit rate R_s), split among the destinations by sequential binomials in proportion to
+  their rates, all moves computed from the counts at the start of the step (at most one
+  transition per channel per step: an approximation, good for R_s dt << 1).
+
+Then V is advanced by exponential Euler with the open fractions at the end of the step.
+Initial channel states are drawn from the stationary multinomial at ``V0``.
+
+Randomness: the compiled kernel seeds numba's (thread-local) generator with
+``seeds[i]`` at the start of simulation ``i``, so each simulation depends only on its own
+constants and seed, never on batch composition or on the thread that ran it. The kernels
+release the GIL: run batches concurrently in a thread pool for parallelism.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+
+import numba
+import numpy as np
+
+from mfnpe.hh.kinetics import (
+    K_OPEN,
+    K_STATES,
+    K_TRANSITIONS,
+    NA_OPEN,
+    NA_STATES,
+    NA_TRANSITIONS,
+    channel_counts,
+    make_rates,
+)
+from mfnpe.hh.model import NAMES
+from mfnpe.hh.output import SimOutput
+from mfnpe.hh.stimulus import Stimulus
+
+_jit = numba.njit(cache=True, nogil=True)
+
+# ---------------------------------------------------------------------------------------
+# Rates as scalar numba functions. ``make_rates(np, ...)`` would return 0-d arrays under
+# numba (its np.where on scalars allocates one), so the formulas are compiled over a
+# scalar namespace instead: a module object, whose attributes numba resolves at compile
+# time, with a scalar ``where``.
+
+
+@_jit
+def _scalar_where(condition, if_true, if_false):
+    return if_true if condition else if_false
+
+
+_scalar_xp = types.ModuleType("mfnpe_hh_markov_scalar_xp")
+_scalar_xp.abs = np.abs
+_scalar_xp.exp = np.exp
+_scalar_xp.expm1 = np.expm1
+_scalar_xp.where = _scalar_where
+
+_rates = make_rates(_scalar_xp, jit=_jit)
+alpha_m = _rates.alpha_m
+beta_m = _rates.beta_m
+alpha_h = _rates.alpha_h
+beta_h = _rates.beta_h
+alpha_n = _rates.alpha_n
+beta_n = _rates.beta_n
+
+# ---------------------------------------------------------------------------------------
+# State layout: one count vector of 13 states, Na states 0..7 (order NA_STATES), then K
+# states 8..12 (order K_STATES). Every state has 2 or 3 outgoing transitions.
+
+N_NA_STATES = len(NA_STATES)
+N_STATES = N_NA_STATES + len(K_STATES)
+OPEN_NA = NA_OPEN
+OPEN_K = N_NA_STATES + K_OPEN
+MAX_OUT = 3
+
+MAX_EXITS_PER_STEP = 100.0
+"""A step in which one channel would expect more than this many transitions (exit rate x
+dt) marks the simulation as diverged: V is far outside the physiological range (below
+about -185 mV at dt = 0.01 ms), and the exact simulation would practically never end."""
+
+MARKOV = 0
+BINOMIAL = 1
+
+_PARAMS = ("gNa", "gK", "gL", "ENa", "EK", "EL", "C", "V0", "amplitude")
+"""Column order of the per-simulation constants handed to the kernel."""
+
+
+def _outgoing_tables():
+    """Outgoing transitions per state of the 13-state layout.
+
+    Returns
+    -------
+    n_out : (13,) int64 number of outgoing transitions.
+    dest, rate_id : (13, 3) int64 destination state and rate id (order RATE_NAMES).
+    mult : (13, 3) float64 rate multiplier; transition rate = mult * rates[rate_id].
+    """
+    n_out = np.zeros(N_STATES, dtype=np.int64)
+    dest = np.zeros((N_STATES, MAX_OUT), dtype=np.int64)
+    rate_id = np.zeros((N_STATES, MAX_OUT), dtype=np.int64)
+    mult = np.zeros((N_STATES, MAX_OUT))
+    for offset, table in ((0, NA_TRANSITIONS), (N_NA_STATES, K_TRANSITIONS)):
+        for source, target, rid, multiplier in table:
+            s = offset + source
+            j = n_out[s]
+            dest[s, j], rate_id[s, j], mult[s, j] = offset + target, rid, multiplier
+            n_out[s] += 1
+    return n_out, dest, rate_id, mult
+
+
+_N_OUT, _DEST, _RATE_ID, _MULT = _outgoing_tables()  # numba freezes these as constants
+
+
+# ---------------------------------------------------------------------------------------
+# Compiled building blocks (scalars in mV, ms, 1/ms, mS/cm², µA/cm², µF/cm²).
+
+
+@_jit
+def _rates_at(v, rates):
+    """Fill ``rates`` (6,) [1/ms] with the six HH rates at ``v`` [mV] (order RATE_NAMES)."""
+    rates[0] = alpha_m(v)
+    rates[1] = beta_m(v)
+    rates[2] = alpha_h(v)
+    rates[3] = beta_h(v)
+    rates[4] = alpha_n(v)
+    rates[5] = beta_n(v)
+
+
+@_jit
+def _transition_rates(rates, q, exit_rate):
+    """Fill ``q`` (13, 3) transition rates and ``exit_rate`` (13,) totals [1/ms] from ``rates``."""
+    for s in range(N_STATES):
+        total = 0.0
+        for j in range(_N_OUT[s]):
+            q[s, j] = _MULT[s, j] * rates[_RATE_ID[s, j]]
+            total += q[s, j]
+        exit_rate[s] = total
+
+
+@_jit
+def _rates_ok(exit_rate, dt):
+    """True when every exit rate is finite and ``exit_rate * dt <= MAX_EXITS_PER_STEP``."""
+    for s in range(N_STATES):
+        if not exit_rate[s] * dt <= MAX_EXITS_PER_STEP:  # also False for NaN
+            return False
+    return True
+
+
+@_jit
+def _stationary_probs(rates, probs):
+    """Fill ``probs`` (13,) with the stationary Na (8) and K (5) state probabilities.
+
+    Same as ``kinetics.na_state_probs`` / ``k_state_probs``: binomial in the gates.
+    """
+    m = rates[0] / (rates[0] + rates[1])
+    h = rates[2] / (rates[2] + rates[3])
+    n = rates[4] / (rates[4] + rates[5])
+    for i in range(4):
+        p_m = _binom_pmf(3, i, m)
+        probs[i] = p_m * (1.0 - h)  # m{i}h0
+        probs[4 + i] = p_m * h  # m{i}h1
+    for i in range(5):
+        probs[N_NA_STATES + i] = _binom_pmf(4, i, n)
+
+
+@_jit
+def _binom_pmf(n, k, p):
+    """P(k successes of n) for success probability p (small n)."""
+    coefficient = 1.0
+    for i in range(k):
+        coefficient = coefficient * (n - i) / (i + 1)
+    return coefficient * p**k * (1.0 - p) ** (n - k)
+
+
+@_jit
+def _draw_multinomial(n_total, probs, start, stop, counts):
+    """Draw ``counts[start:stop]`` ~ Multinomial(n_total, probs[start:stop]) by sequential binomials."""
+    remaining = n_total
+    mass = 0.0
+    for s in range(start, stop):
+        mass += probs[s]
+    for s in range(start, stop - 1):
+        p = min(max(probs[s] / mass, 0.0), 1.0) if mass > 0.0 else 0.0
+        counts[s] = np.random.binomial(remaining, p) if remaining > 0 else 0
+        remaining -= counts[s]
+        mass -= probs[s]
+    counts[stop - 1] = remaining
+
+
+@_jit
+def _gillespie_step(counts, q, exit_rate, propensity, dt):
+    """Advance ``counts`` (13,) exactly over ``dt`` [ms] at constant rates; return #events.
+
+    ``propensity`` (13,) is workspace: exit rate x count per state, kept up to date
+    incrementally, as is their sum.
+    """
+    total = 0.0  # 1/ms
+    for s in range(N_STATES):
+        propensity[s] = exit_rate[s] * counts[s]
+        total += propensity[s]
+    events = 0
+    t = 0.0  # ms into the step
+    while total > 0.0:
+        t += np.random.exponential() / total
+        if t >= dt:
+            break  # leftover time discarded: exact, the waiting time is memoryless
+        target = np.random.random() * total
+        s = 0
+        while s < N_STATES - 1 and target >= propensity[s]:
+            target -= propensity[s]
+            s += 1
+        while propensity[s] <= 0.0:  # rounding pushed the target past the last live state
+            s -= 1
+            target = propensity[s]
+        # target / count is uniform over [0, exit_rate[s]): pick the transition with it
+        x = min(target / counts[s], exit_rate[s])
+        j = 0
+        while j < _N_OUT[s] - 1 and x >= q[s, j]:
+            x -= q[s, j]
+            j += 1
+        d = _DEST[s, j]
+        counts[s] -= 1
+        counts[d] += 1
+        propensity[s] = exit_rate[s] * counts[s]
+        propensity[d] = exit_rate[d] * counts[d]
+        total += exit_rate[d] - exit_rate[s]
+        events += 1
+    return events
+
+
+@_jit
+def _binomial_step(counts, q, exit_rate, dt, delta):
+    """Advance ``counts`` (13,) over ``dt`` [ms] by binomial moves from the start-of-step counts.
+
+    ``delta`` (13,) is workspace for the net change.
+    """
+    delta[:] = 0
+    for s in range(N_STATES):
+        if counts[s] == 0:
+            continue
+        leaving = np.random.binomial(counts[s], -np.expm1(-exit_rate[s] * dt))
+        delta[s] -= leaving
+        rate_left = exit_rate[s]  # 1/ms, of the destinations not yet served
+        last = _N_OUT[s] - 1
+        for j in range(last):
+            if leaving == 0:
+                break
+            moved = np.random.binomial(leaving, min(q[s, j] / rate_left, 1.0))
+            delta[_DEST[s, j]] += moved
+            leaving -= moved
+            rate_left -= q[s, j]
+        delta[_DEST[s, last]] += leaving
+    for s in range(N_STATES):
+        counts[s] += delta[s]
+
+
+@_jit
+def _voltage_step(v, g_na, g_k, g_l, e_na, e_k, e_l, current, cap, dt):
+    """Exponential Euler step of V [mV] over ``dt`` [ms] with open conductances g [mS/cm²].
+
+    V <- V_inf + (V - V_inf) exp(-dt g_tot / C), written as
+    V + dt/C * I_net(V) * (1 - exp(-x)) / x with x = dt g_tot / C, which stays accurate
+    as g_tot -> 0. ``current`` [µA/cm²], ``cap`` [µF/cm²].
+    """
+    g_tot = g_na + g_k + g_l
+    i_net = current - g_na * (v - e_na) - g_k * (v - e_k) - g_l * (v - e_l)  # µA/cm²
+    x = dt * g_tot / cap
+    phi = -np.expm1(-x) / x if abs(x) > 1e-12 else 1.0
+    return v + dt / cap * i_net * phi
+
+
+@_jit
+def _fill_nan(row, start):
+    for k in range(start, row.shape[0]):
+        row[k] = np.nan
+
+
+@_jit
+def _simulate_one(
+    method, params, n_na, n_k, mask, dt, clamp, v_clamp, record, v_out, na_out, k_out, ws_rates,
+    ws_q, ws_exit, ws_counts, ws_work, ws_probs,
+):
+    """Simulate one neuron; write its rows ``v_out`` (T,) (and ``na_out, k_out`` if ``record``).
+
+    ``params`` (9,) in the order of ``_PARAMS``; ``ws_*`` are preallocated workspaces.
+    Returns the number of channel transitions (``markov``; 0 for ``binomial``).
+    """
+    g_na, g_k, g_l, e_na, e_k, e_l, cap, v0, amplitude = (
+        params[0], params[1], params[2], params[3], params[4], params[5], params[6],
+        params[7], params[8],
+    )
+    n_steps = v_out.shape[0]
+    inv_na = 1.0 / n_na if n_na > 0 else 0.0
+    inv_k = 1.0 / n_k if n_k > 0 else 0.0
+
+    _rates_at(v0, ws_rates)
+    _transition_rates(ws_rates, ws_q, ws_exit)
+    if not _rates_ok(ws_exit, dt):
+        _fill_nan(v_out, 0)
+        if record:
+            _fill_nan(na_out, 0)
+            _fill_nan(k_out, 0)
+        return 0
+    _stationary_probs(ws_rates, ws_probs)
+    _draw_multinomial(n_na, ws_probs, 0, N_NA_STATES, ws_counts)
+    _draw_multinomial(n_k, ws_probs, N_NA_STATES, N_STATES, ws_counts)
+
+    v = v_clamp if clamp else v0  # mV
+    v_rates = np.nan  # V at which ws_q / ws_exit were last computed
+    events = 0
+    for k in range(n_steps):
+        f_na = ws_counts[OPEN_NA] * inv_na
+        f_k = ws_counts[OPEN_K] * inv_k
+        v_out[k] = v
+        if record:
+            na_out[k] = f_na
+            k_out[k] = f_k
+        if k == n_steps - 1:
+            break
+        if v != v_rates:  # under clamp the rates are computed once
+            _rates_at(v, ws_rates)
+            _transition_rates(ws_rates, ws_q, ws_exit)
+            v_rates = v
+            if not _rates_ok(ws_exit, dt):
+                v = np.nan
+        if v == v:  # channels over [k dt, (k+1) dt] at fixed V
+            if method == MARKOV:
+                events += _gillespie_step(ws_counts, ws_q, ws_exit, ws_work, dt)
+            else:
+                _binomial_step(ws_counts, ws_q, ws_exit, dt, ws_work)
+            if not clamp:
+                v = _voltage_step(
+                    v, g_na * ws_counts[OPEN_NA] * inv_na, g_k * ws_counts[OPEN_K] * inv_k,
+                    g_l, e_na, e_k, e_l, amplitude * mask[k], cap, dt,
+                )
+        if not np.isfinite(v):  # diverged: the rest of the trace is NaN
+            _fill_nan(v_out, k + 1)
+            if record:
+                _fill_nan(na_out, k + 1)
+                _fill_nan(k_out, k + 1)
+            break
+    return events
+
+
+@_jit
+def _simulate_batch(
+    method, params, n_channels, seeds, mask, dt, clamp, v_clamp, record, v_out, na_out, k_out,
+    n_events,
+):
+    """Simulate ``n`` neurons one after another, reseeding before each.
+
+    Parameters
+    ----------
+    method : MARKOV or BINOMIAL.
+    params : (n, 9) float64 constants in the order of ``_PARAMS``.
+    n_channels : (n, 2) int64 Na and K channel numbers.
+    seeds : (n,) uint32.
+    mask : (T,) float64 stimulus mask (current = amplitude * mask[k] during step k).
+    dt : step [ms]. clamp, v_clamp : hold V at ``v_clamp`` [mV] if ``clamp``.
+    record : write open fractions into ``na_out, k_out`` (n, T) float32.
+    v_out : (n, T) float32 output. n_events : (n,) int64 output.
+    """
+    rates = np.empty(6)
+    q = np.zeros((N_STATES, MAX_OUT))
+    exit_rate = np.empty(N_STATES)
+    counts = np.empty(N_STATES, dtype=np.int64)
+    work = np.empty(N_STATES) if method == MARKOV else np.empty(0)
+    delta = np.empty(N_STATES, dtype=np.int64)
+    probs = np.empty(N_STATES)
+    for i in range(params.shape[0]):
+        np.random.seed(seeds[i])
+        na_row = na_out[i] if record else na_out[0]
+        k_row = k_out[i] if record else k_out[0]
+        if method == MARKOV:
+            n_events[i] = _simulate_one(
+                MARKOV, params[i], n_channels[i, 0], n_channels[i, 1], mask, dt, clamp, v_clamp,
+                record, v_out[i], na_row, k_row, rates, q, exit_rate, counts, work, probs,
+            )
+        else:
+            n_events[i] = _simulate_one(
+                BINOMIAL, params[i], n_channels[i, 0], n_channels[i, 1], mask, dt, clamp,
+                v_clamp, record, v_out[i], na_row, k_row, rates, q, exit_rate, counts, delta,
+                probs,
+            )
+
+
+# ---------------------------------------------------------------------------------------
+# Python entry points.
+
+
+def _kernel_inputs(constants: Mapping[str, np.ndarray], seeds) -> tuple:
+    """Validated ``(params (n, 9) float64, n_channels (n, 2) int64, seeds (n,) uint32)``."""
+    missing = [name for name in NAMES if name not in constants]
+    if missing:
+        raise ValueError(f"constants lack {missing}; every name of {list(NAMES)} is needed")
+    seeds = np.asarray(seeds)
+    if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer):
+        raise ValueError(f"seeds must be a 1-d integer array, got {seeds.dtype} {seeds.shape}")
+    if seeds.size and (seeds.min() < 0 or seeds.max() > np.iinfo(np.uint32).max):
+        raise ValueError("seeds must lie in the uint32 range")
+    n = seeds.shape[0]
+    columns = [np.asarray(constants[name], dtype=np.float64) for name in (*_PARAMS, "area")]
+    for name, column in zip((*_PARAMS, "area"), columns):
+        if column.shape != (n,):
+            raise ValueError(f"constants[{name!r}] has shape {column.shape}, expected ({n},)")
+    params = np.ascontiguousarray(np.stack(columns[:-1], axis=1))
+    n_na, n_k = channel_counts(constants["gNa"], constants["gK"], constants["area"])
+    if (n_na < 0).any() or (n_k < 0).any():
+        raise ValueError("gNa, gK and area must give non-negative channel numbers")
+    n_channels = np.ascontiguousarray(np.stack([n_na, n_k], axis=1), dtype=np.int64)
+    return params, n_channels, seeds.astype(np.uint32)
+
+
+def _simulate(method, constants, stimulus: Stimulus, dt, seeds, clamp_mV, record_open):
+    if not dt > 0:
+        raise ValueError(f"dt must be positive, got {dt}")
+    params, n_channels, seeds = _kernel_inputs(constants, seeds)
+    mask = stimulus.step_mask(dt)
+    n, n_steps = params.shape[0], mask.shape[0]
+    v = np.empty((n, n_steps), dtype=np.float32)
+    shape_open = (n, n_steps) if record_open else (1, n_steps)
+    open_na = np.zeros(shape_open, dtype=np.float32)
+    open_k = np.zeros(shape_open, dtype=np.float32)
+    n_events = np.zeros(n, dtype=np.int64)
+    clamp = clamp_mV is not None
+    _simulate_batch(
+        method, params, n_channels, seeds, mask, float(dt), clamp,
+        float(clamp_mV) if clamp else 0.0, bool(record_open), v, open_na, open_k, n_events,
+    )
+    return SimOutput(
+        v=v,
+        dt=dt,
+        open_na=open_na if record_open else None,
+        open_k=open_k if record_open else None,
+        n_events=n_events if method == MARKOV else None,
+    )
+
+
+def simulate_markov(constants, stimulus, dt, seeds, *, clamp_mV=None, record_open=False):
+    """Exact hybrid simulation: Gillespie channel transitions, exponential-Euler voltage.
+
+    Parameters
+    ----------
+    constants : {name: (n,) float64} every name of ``mfnpe.hh.model.NAMES``.
+    stimulus : :class:`~mfnpe.hh.stimulus.Stimulus`; current in step k = amplitude * mask[k].
+    dt : integration step and sampling interval [ms].
+    seeds : (n,) uint32, one per simulation.
+    clamp_mV : hold V at this value [mV] for the whole trace (channels still start in the
+        stationary distribution at ``V0``).
+    record_open : also return the open fractions (Na ``m3h1``, K ``n4``).
+
+    Returns
+    -------
+    SimOutput with ``v`` (n, T) float32 [mV], ``n_events`` (n,) int64 transitions, and
+    ``open_na, open_k`` (n, T) float32 when ``record_open``. A simulation whose V became
+    non-finite (or whose rates exploded, see ``MAX_EXITS_PER_STEP``) is NaN from there on.
+    """
+    return _simulate(MARKOV, constants, stimulus, dt, seeds, clamp_mV, record_open)
+
+
+def simulate_binomial(constants, stimulus, dt, seeds, *, clamp_mV=None, record_open=False):
+    """Approximate hybrid simulation: per-step binomial channel moves, exponential-Euler voltage.
+
+    Same parameters and outputs as :func:`simulate_markov`, except ``n_events`` is None.
+    Cost per step does not grow with the channel numbers, so it suits large areas.
+    """
+    return _simulate(BINOMIAL, constants, stimulus, dt, seeds, clamp_mV, record_open)

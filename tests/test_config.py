@@ -1,0 +1,98 @@
+"""Config validation: defaults, and errors that name the key at fault."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mfnpe import features, shards, simulators
+from mfnpe.config import ConfigError, load_config, load_schema, validate_config
+from mfnpe.hh.model import NAMES as MODEL_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_config_file_is_valid_and_complete():
+    config = load_config(ROOT / "config" / "config.yaml")
+    assert list(config["prior"]) == ["gNa", "gK", "gL"]
+    assert config["model"]["area"] == 100.0
+    assert config["simulators"]["hf"]["name"] == "markov"
+    # an empty config gets every default
+    assert validate_config({})["budgets"] == config["budgets"]
+
+
+def test_schema_enums_match_the_library():
+    schema = load_schema()
+    props = schema["properties"]
+    assert props["prior"]["propertyNames"]["enum"] == list(MODEL_NAMES)
+    assert list(props["model"]["properties"]) == list(MODEL_NAMES)
+    assert props["features"]["items"]["enum"] == list(features.NAMES)
+    assert schema["$defs"]["simulator"]["properties"]["name"]["enum"] == list(simulators.REGISTRY)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"prior": {"gFoo": [1, 2]}}, r"prior.*'gFoo'"),
+        ({"prior": {"gNa": [200.0, 50.0]}}, r"prior/gNa: low must be < high"),
+        ({"prior": {"gNa": [50.0, 50.0]}}, r"prior/gNa: low must be < high"),
+        ({"budgets": {"n_hf": [100, 0]}}, r"budgets/n_hf/1"),
+        ({"budgets": {"n_lf": [-5]}}, r"budgets/n_lf/0"),
+        ({"budgets": {"n_test": 0}}, r"budgets/n_test"),
+        ({"shards": {"hf": 0}}, r"shards/hf"),
+        ({"simulators": {"lf": {"name": "langevin"}}}, r"simulators/lf/name: 'langevin'"),
+        ({"features": ["spike_count", "spike_rate"]}, r"features/1: 'spike_rate'"),
+        ({"model": {"gCa": 1.0}}, r"model.*'gCa'"),
+        ({"stimulus": {"t_on": 50.0, "t_off": 20.0}}, r"stimulus: need 0 <= t_on < t_off"),
+        ({"simulators": {"hf": {"name": "markov", "dt": 0.03}}}, r"not a multiple of simulators/hf/dt"),
+    ],
+)
+def test_bad_config_errors_name_the_key(change, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(copy.deepcopy(change))
+
+
+def test_config_file_errors_name_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"prior": {"gNa": [2.0, 1.0]}}))
+    with pytest.raises(ConfigError, match=r"bad\.yaml: config key prior/gNa"):
+        load_config(path)
+
+
+def test_snakemake_refuses_a_bad_config_before_running_anything(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"prior": {"gNa": [50.0, 200.0], "gXYZ": [0.0, 1.0]}}))
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "Snakefile"),
+         "--configfile", str(path), "-n", "--cores", "1", "-d", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert run.returncode != 0
+    assert "gXYZ" in run.stdout + run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_pools_round_up_to_whole_shards_and_grow_by_adding_shards():
+    config = validate_config({"budgets": {"n_lf": [1000], "n_hf": [50, 120], "n_test": 30},
+                              "shards": {"lf": 400, "hf": 50, "test": 30}})
+    assert [shards.n_shards(config, p) for p in shards.POOLS] == [3, 3, 1]
+    assert shards.pool_size(config, "hf") == 150
+    before = [shards.shard_settings(config, "hf", k) for k in range(3)]
+    config["budgets"]["n_hf"].append(400)
+    assert shards.n_shards(config, "hf") == 8
+    assert [shards.shard_settings(config, "hf", k) for k in range(3)] == before
+
+
+def test_shard_settings_hold_only_what_the_shard_depends_on():
+    config = validate_config({})
+    lf = shards.simulation_settings(config, "lf")
+    assert "sigma" not in lf["simulator"]  # subunit_langevin does not read it
+    assert "gNa" not in lf["model"]  # inferred, so set by the prior
+    assert shards.simulation_settings(config, "test")["simulator"]["name"] == "markov"
+    changed = copy.deepcopy(config)
+    changed["simulators"]["lf"]["dt"] = 0.02
+    assert shards.shard_settings(changed, "hf", 0) == shards.shard_settings(config, "hf", 0)
+    assert shards.shard_settings(changed, "lf", 0) != shards.shard_settings(config, "lf", 0)
