@@ -219,8 +219,10 @@ def _gillespie_step(counts, q, exit_rate, propensity, dt):
         while s < N_STATES - 1 and target >= propensity[s]:
             target -= propensity[s]
             s += 1
-        while propensity[s] <= 0.0:  # rounding pushed the target past the last live state
-            s -= 1
+        if propensity[s] <= 0.0:  # rounding pushed the target past the last live state
+            s = _last_live_state(propensity)
+            if s < 0:
+                break  # only absorbing states occupied: total was rounding residue
             target = propensity[s]
         # target / count is uniform over [0, exit_rate[s]): pick the transition with it
         x = min(target / counts[s], exit_rate[s])
@@ -236,6 +238,15 @@ def _gillespie_step(counts, q, exit_rate, propensity, dt):
         total += exit_rate[d] - exit_rate[s]
         events += 1
     return events
+
+
+@_jit
+def _last_live_state(propensity):
+    """Index of the last state with positive propensity, or -1."""
+    for s in range(N_STATES - 1, -1, -1):
+        if propensity[s] > 0.0:
+            return s
+    return -1
 
 
 @_jit
@@ -288,7 +299,7 @@ def _fill_nan(row, start):
 @_jit
 def _simulate_one(
     method, params, n_na, n_k, mask, dt, clamp, v_clamp, record, v_out, na_out, k_out, ws_rates,
-    ws_q, ws_exit, ws_counts, ws_work, ws_probs,
+    ws_q, ws_exit, ws_probs, ws_counts, ws_propensity, ws_delta,
 ):
     """Simulate one neuron; write its rows ``v_out`` (T,) (and ``na_out, k_out`` if ``record``).
 
@@ -335,9 +346,9 @@ def _simulate_one(
                 v = np.nan
         if v == v:  # channels over [k dt, (k+1) dt] at fixed V
             if method == MARKOV:
-                events += _gillespie_step(ws_counts, ws_q, ws_exit, ws_work, dt)
+                events += _gillespie_step(ws_counts, ws_q, ws_exit, ws_propensity, dt)
             else:
-                _binomial_step(ws_counts, ws_q, ws_exit, dt, ws_work)
+                _binomial_step(ws_counts, ws_q, ws_exit, dt, ws_delta)
             if not clamp:
                 v = _voltage_step(
                     v, g_na * ws_counts[OPEN_NA] * inv_na, g_k * ws_counts[OPEN_K] * inv_k,
@@ -373,25 +384,18 @@ def _simulate_batch(
     rates = np.empty(6)
     q = np.zeros((N_STATES, MAX_OUT))
     exit_rate = np.empty(N_STATES)
-    counts = np.empty(N_STATES, dtype=np.int64)
-    work = np.empty(N_STATES) if method == MARKOV else np.empty(0)
-    delta = np.empty(N_STATES, dtype=np.int64)
     probs = np.empty(N_STATES)
+    counts = np.empty(N_STATES, dtype=np.int64)
+    propensity = np.empty(N_STATES)
+    delta = np.empty(N_STATES, dtype=np.int64)
     for i in range(params.shape[0]):
         np.random.seed(seeds[i])
-        na_row = na_out[i] if record else na_out[0]
-        k_row = k_out[i] if record else k_out[0]
-        if method == MARKOV:
-            n_events[i] = _simulate_one(
-                MARKOV, params[i], n_channels[i, 0], n_channels[i, 1], mask, dt, clamp, v_clamp,
-                record, v_out[i], na_row, k_row, rates, q, exit_rate, counts, work, probs,
-            )
-        else:
-            n_events[i] = _simulate_one(
-                BINOMIAL, params[i], n_channels[i, 0], n_channels[i, 1], mask, dt, clamp,
-                v_clamp, record, v_out[i], na_row, k_row, rates, q, exit_rate, counts, delta,
-                probs,
-            )
+        row = i if record else 0  # open-fraction rows are a (1, T) dummy unless recorded
+        n_events[i] = _simulate_one(
+            method, params[i], n_channels[i, 0], n_channels[i, 1], mask, dt, clamp, v_clamp,
+            record, v_out[i], na_out[row], k_out[row], rates, q, exit_rate, probs, counts,
+            propensity, delta,
+        )
 
 
 # ---------------------------------------------------------------------------------------

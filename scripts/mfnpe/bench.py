@@ -1,0 +1,135 @@
+"""Simulator benchmark: ``python -m mfnpe.bench --out results/bench/simulators.json``.
+
+Measures, on one thread and after JIT warm-up:
+
+- LF models: neuron-steps per second of a whole shard run (simulation + features, traces
+  discarded per batch), at the default LF dt;
+- HF ``markov``: nanoseconds per channel event and seconds per 120 ms simulation at
+  A = 100 µm²; ``binomial``: seconds per simulation at A = 1000 µm² (one thread, the
+  default neuron under the default 10 µA/cm² step).
+
+With ``--readme`` the table between the README's ``bench`` markers is rewritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import time
+from pathlib import Path
+
+from mfnpe.runtime import limit_threads
+
+LF_MODELS = ("deterministic", "current_noise", "subunit_langevin", "edge_langevin")
+MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+
+
+def _config(simulator: dict, area: float) -> dict:
+    from mfnpe.config import validate_config
+
+    return validate_config({"model": {"area": area}, "simulators": {"lf": simulator, "hf": simulator}})
+
+
+def _shard(config: dict, n: int, pool: str, threads: int):
+    """Run ``n`` simulations of the config's ``pool`` simulator through the shard runner."""
+    from mfnpe import shards
+    from mfnpe.pipeline import sample_prior_shard, simulate_shard
+
+    prior_settings = {**shards.prior_settings(config, pool, 0), "shard_size": n}
+    theta, names = sample_prior_shard(prior_settings)
+    settings = {**prior_settings, **shards.simulation_settings(config, pool)}
+    return simulate_shard(theta, names, settings, threads=threads)
+
+
+def bench_lf(model: str, dt: float, n: int, threads: int) -> dict:
+    config = _config({"name": model, "dt": dt}, area=100.0)
+    _shard(config, 500, "lf", threads)  # compile
+    shard = _shard(config, n, "lf", threads)
+    wall = shard.stats["wall_time_s"]
+    return {
+        "model": model, "dt_ms": dt, "n_simulations": n,
+        "neuron_steps_per_s": shard.stats["neuron_steps"] / wall, "wall_s": wall,
+    }
+
+
+def bench_hf(method: str, area: float, n: int) -> dict:
+    """The default neuron (all constants at their defaults, 10 µA/cm² step) at ``area``."""
+    import numpy as np
+
+    from mfnpe import simulators
+    from mfnpe.hh.model import constants_table
+    from mfnpe.hh.stimulus import Stimulus
+
+    simulate = simulators.batch_function({"name": method, "dt": 0.01})
+    constants = constants_table({"area": area}, np.zeros((n, 0)), ())
+    seeds = np.arange(n, dtype=np.uint32)
+    simulate({k: v[:1] for k, v in constants.items()}, Stimulus(), seeds=seeds[:1])  # compile
+    start = time.perf_counter()
+    out = simulate(constants, Stimulus(), seeds=seeds)
+    wall = time.perf_counter() - start
+    result = {"method": method, "area_um2": area, "n_simulations": n, "s_per_simulation": wall / n,
+              "wall_s": wall}
+    if out.n_events is not None:
+        result["events_per_simulation"] = float(out.n_events.mean())
+        result["ns_per_event"] = 1e9 * wall / float(out.n_events.sum())
+    return result
+
+
+def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
+    results = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "threads": threads},
+        "lf": [bench_lf(model, 0.025, n_lf, threads) for model in LF_MODELS],
+        "hf": [bench_hf("markov", 100.0, n_markov), bench_hf("binomial", 1000.0, n_binomial)],
+    }
+    return results
+
+
+def table(results: dict) -> str:
+    """The README's benchmark table (markdown)."""
+    lines = ["| simulator | setting | measured |", "|---|---|---|"]
+    for r in results["lf"]:
+        lines.append(f"| `{r['model']}` (LF) | dt {r['dt_ms']} ms, {r['n_simulations']} sims, features computed "
+                     f"| {r['neuron_steps_per_s'] / 1e6:.1f} M neuron-steps/s |")
+    for r in results["hf"]:
+        measured = f"{r['s_per_simulation']:.3f} s per 120 ms simulation"
+        if "ns_per_event" in r:
+            measured = (f"{r['ns_per_event']:.0f} ns per event, {measured} "
+                        f"({r['events_per_simulation'] / 1e6:.2f} M events)")
+        lines.append(f"| `{r['method']}` (HF) | A = {r['area_um2']:.0f} µm², dt 0.01 ms | {measured} |")
+    lines.append(f"\nOne thread; {results['machine']['platform']}; `make bench` "
+                 f"({time.strftime('%Y-%m-%d')}).")
+    return "\n".join(lines)
+
+
+def update_readme(path: Path, text: str) -> None:
+    content = path.read_text()
+    start, end = MARKERS
+    if start not in content or end not in content:
+        raise ValueError(f"{path}: benchmark markers {MARKERS} not found")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", content))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("results/bench/simulators.json"))
+    parser.add_argument("--readme", type=Path, help="rewrite the table in this README")
+    parser.add_argument("--n-lf", type=int, default=4000, help="LF simulations per model")
+    parser.add_argument("--n-markov", type=int, default=10)
+    parser.add_argument("--n-binomial", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    limit_threads(args.threads)
+    results = run(args.n_lf, args.n_markov, args.n_binomial, args.threads)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(table(results))
+    if args.readme:
+        update_readme(args.readme, table(results))
+
+
+if __name__ == "__main__":
+    main()
