@@ -47,7 +47,7 @@ def simulate_shard(
     ----------
     settings : the shard's settings (``mfnpe.shards.shard_settings``): simulator, model,
         stimulus, features, trace_dt, seed, pool, shard.
-    threads : worker threads; each runs one batch at a time on one core.
+    threads : cores the job may use (numba: one batch per thread; JAX: XLA's pool).
 
     Returns
     -------
@@ -79,7 +79,7 @@ def simulate_shard(
         events = int(out.n_events[: len(rows)].sum()) if out.n_events is not None else None
         return x, valid, kept, events, v.shape[1]
 
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    with ThreadPoolExecutor(max_workers=spec.workers(threads)) as pool:
         results = list(pool.map(run, _batches(n, spec.batch_size)))
 
     x = np.concatenate([r[0] for r in results])

@@ -5,26 +5,55 @@ from __future__ import annotations
 import os
 import sys
 
-_XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+_XLA_ONE_THREAD_PER_COMPUTATION = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+THREADS_VAR = "MFNPE_THREADS"
+"""Environment variable holding the job's thread count (set by :func:`limit_threads`)."""
 
 
 def limit_threads(threads: int) -> None:
     """Tell every numeric library to use ``threads`` threads; call before importing them.
 
-    XLA runs each computation on one thread (the caller parallelises over batches with a
-    pool of ``threads`` workers); numba's and OpenMP/BLAS pools get ``threads`` threads.
+    numba's, OpenMP's and BLAS's pools get ``threads`` threads now; XLA's when JAX's
+    backend starts (:func:`start_jax`); torch at once if already imported.
     """
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     if "jax" in sys.modules:
         raise RuntimeError("limit_threads() must run before jax is imported")
     value = str(threads)
-    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in (THREADS_VAR, "NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS"):
         os.environ[var] = value
     flags = os.environ.get("XLA_FLAGS", "")
     if "intra_op_parallelism_threads" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} {_XLA_ONE_THREAD}".strip()
+        os.environ["XLA_FLAGS"] = f"{flags} {_XLA_ONE_THREAD_PER_COMPUTATION}".strip()
     if "torch" in sys.modules:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def start_jax() -> None:
+    """Start JAX's CPU backend with an XLA thread pool of the job's threads.
+
+    XLA ignores thread flags and sizes its pool by the CPU affinity mask, so the backend
+    is created while this thread may run on only ``threads`` CPUs; then every thread of
+    the process gets the full mask back, so no thread stays pinned to a core another job
+    may be using. Without :func:`limit_threads` the backend starts as JAX's default.
+    """
+    import jax
+
+    threads = os.environ.get(THREADS_VAR)
+    mask = os.sched_getaffinity(0)
+    if threads is None or int(threads) >= len(mask):
+        jax.devices()
+        return
+    os.sched_setaffinity(0, sorted(mask)[: int(threads)])
+    try:
+        jax.devices()
+    finally:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(tid), mask)
+            except OSError:  # the thread has exited meanwhile
+                pass

@@ -11,6 +11,8 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from mfnpe import runtime
+
 
 @dataclass(frozen=True)
 class SimulatorSpec:
@@ -20,22 +22,33 @@ class SimulatorSpec:
     ----------
     module, function : the batch function ``(constants, stimulus, dt, seeds, **options)``.
     batch_size : simulations per call (one task of the shard's thread pool).
-    fixed_shape : pad the last batch to ``batch_size`` (JAX compiles once per shape).
+    backend : "numba" or "jax"; JAX compiles once per shape, so the runner pads the last
+        batch to ``batch_size``.
     """
 
     module: str
     function: str
     batch_size: int
-    fixed_shape: bool
+    backend: str
+
+    @property
+    def fixed_shape(self) -> bool:
+        return self.backend == "jax"
+
+    def workers(self, threads: int) -> int:
+        """Batches in flight for a job of ``threads``: one per thread. (A JAX batch runs on
+        XLA's pool of ``threads`` threads, see ``runtime.start_jax``; a single worker would
+        leave that pool mostly idle, XLA splitting one small computation only rarely.)"""
+        return threads
 
 
 REGISTRY: dict[str, SimulatorSpec] = {
-    "markov": SimulatorSpec("mfnpe.hh.markov", "simulate_markov", 1, False),
-    "binomial": SimulatorSpec("mfnpe.hh.markov", "simulate_binomial", 8, False),
-    "deterministic": SimulatorSpec("mfnpe.hh.langevin", "simulate_deterministic", 500, True),
-    "current_noise": SimulatorSpec("mfnpe.hh.langevin", "simulate_current_noise", 500, True),
-    "subunit_langevin": SimulatorSpec("mfnpe.hh.langevin", "simulate_subunit_langevin", 500, True),
-    "edge_langevin": SimulatorSpec("mfnpe.hh.langevin", "simulate_edge_langevin", 500, True),
+    "markov": SimulatorSpec("mfnpe.hh.markov", "simulate_markov", 1, "numba"),
+    "binomial": SimulatorSpec("mfnpe.hh.markov", "simulate_binomial", 8, "numba"),
+    "deterministic": SimulatorSpec("mfnpe.hh.langevin", "simulate_deterministic", 500, "jax"),
+    "current_noise": SimulatorSpec("mfnpe.hh.langevin", "simulate_current_noise", 500, "jax"),
+    "subunit_langevin": SimulatorSpec("mfnpe.hh.langevin", "simulate_subunit_langevin", 500, "jax"),
+    "edge_langevin": SimulatorSpec("mfnpe.hh.langevin", "simulate_edge_langevin", 500, "jax"),
 }
 
 
@@ -50,6 +63,8 @@ def batch_function(settings: Mapping) -> Callable:
     """``f(constants, stimulus, seeds, **kwargs) -> SimOutput`` for the simulator settings
     ``{"name": ..., "dt": ..., <options>}``."""
     found = spec(settings)
+    if found.backend == "jax":
+        runtime.start_jax()  # before the simulator module touches JAX
     function = getattr(importlib.import_module(found.module), found.function)
     options = {key: value for key, value in settings.items() if key not in ("name", "dt")}
     return functools.partial(function, dt=settings["dt"], **options)
