@@ -87,7 +87,8 @@ MAX_OUT = 3
 MAX_EXITS_PER_STEP = 100.0
 """A step in which one channel would expect more than this many transitions (exit rate x
 dt) marks the simulation as diverged: V is far outside the physiological range (below
-about -185 mV at dt = 0.01 ms), and the exact simulation would practically never end."""
+about -185 mV at dt = 0.01 ms), and the exact simulation would practically never end. Both
+methods apply it, so which simulations are valid does not depend on the method."""
 
 MARKOV = 0
 BINOMIAL = 1
@@ -184,7 +185,7 @@ def _binom_pmf(n, k, p):
 
 @_jit
 def _draw_multinomial(n_total, probs, start, stop, counts):
-    """Draw ``counts[start:stop]`` ~ Multinomial(n_total, probs[start:stop]) by sequential binomials."""
+    """Draw ``counts[start:stop]`` ~ Multinomial(n_total, probs[start:stop]), sequentially."""
     remaining = n_total
     mass = 0.0
     for s in range(start, stop):
@@ -291,9 +292,22 @@ def _voltage_step(v, g_na, g_k, g_l, e_na, e_k, e_l, current, cap, dt):
 
 
 @_jit
-def _fill_nan(row, start):
-    for k in range(start, row.shape[0]):
-        row[k] = np.nan
+def _fill_nan(start, record, v_out, na_out, k_out):
+    """Mark a diverged simulation: NaN in its output rows from sample ``start`` on."""
+    for k in range(start, v_out.shape[0]):
+        v_out[k] = np.nan
+        if record:
+            na_out[k] = np.nan
+            k_out[k] = np.nan
+
+
+@_jit
+def _channel_step(method, counts, q, exit_rate, dt, ws_propensity, ws_delta):
+    """Advance ``counts`` over one step with ``method``; return #transitions (markov only)."""
+    if method == MARKOV:
+        return _gillespie_step(counts, q, exit_rate, ws_propensity, dt)
+    _binomial_step(counts, q, exit_rate, dt, ws_delta)
+    return 0
 
 
 @_jit
@@ -306,60 +320,47 @@ def _simulate_one(
     ``params`` (9,) in the order of ``_PARAMS``; ``ws_*`` are preallocated workspaces.
     Returns the number of channel transitions (``markov``; 0 for ``binomial``).
     """
-    g_na, g_k, g_l, e_na, e_k, e_l, cap, v0, amplitude = (
-        params[0], params[1], params[2], params[3], params[4], params[5], params[6],
-        params[7], params[8],
-    )
-    n_steps = v_out.shape[0]
+    g_na, g_k, g_l, e_na, e_k, e_l, cap, v0, amplitude = params[:9]
     inv_na = 1.0 / n_na if n_na > 0 else 0.0
     inv_k = 1.0 / n_k if n_k > 0 else 0.0
 
-    _rates_at(v0, ws_rates)
+    _rates_at(v0, ws_rates)  # initial channel states: stationary multinomial at V0
     _transition_rates(ws_rates, ws_q, ws_exit)
     if not _rates_ok(ws_exit, dt):
-        _fill_nan(v_out, 0)
-        if record:
-            _fill_nan(na_out, 0)
-            _fill_nan(k_out, 0)
+        _fill_nan(0, record, v_out, na_out, k_out)
         return 0
     _stationary_probs(ws_rates, ws_probs)
     _draw_multinomial(n_na, ws_probs, 0, N_NA_STATES, ws_counts)
     _draw_multinomial(n_k, ws_probs, N_NA_STATES, N_STATES, ws_counts)
 
     v = v_clamp if clamp else v0  # mV
-    v_rates = np.nan  # V at which ws_q / ws_exit were last computed
+    v_rates = np.nan  # V at which ws_q, ws_exit were last computed (once under clamp)
     events = 0
+    n_steps = v_out.shape[0]
     for k in range(n_steps):
-        f_na = ws_counts[OPEN_NA] * inv_na
-        f_k = ws_counts[OPEN_K] * inv_k
         v_out[k] = v
         if record:
-            na_out[k] = f_na
-            k_out[k] = f_k
+            na_out[k] = ws_counts[OPEN_NA] * inv_na
+            k_out[k] = ws_counts[OPEN_K] * inv_k
         if k == n_steps - 1:
             break
-        if v != v_rates:  # under clamp the rates are computed once
+        if v != v_rates:
             _rates_at(v, ws_rates)
             _transition_rates(ws_rates, ws_q, ws_exit)
             v_rates = v
             if not _rates_ok(ws_exit, dt):
-                v = np.nan
-        if v == v:  # channels over [k dt, (k+1) dt] at fixed V
-            if method == MARKOV:
-                events += _gillespie_step(ws_counts, ws_q, ws_exit, ws_propensity, dt)
-            else:
-                _binomial_step(ws_counts, ws_q, ws_exit, dt, ws_delta)
-            if not clamp:
-                v = _voltage_step(
-                    v, g_na * ws_counts[OPEN_NA] * inv_na, g_k * ws_counts[OPEN_K] * inv_k,
-                    g_l, e_na, e_k, e_l, amplitude * mask[k], cap, dt,
-                )
-        if not np.isfinite(v):  # diverged: the rest of the trace is NaN
-            _fill_nan(v_out, k + 1)
-            if record:
-                _fill_nan(na_out, k + 1)
-                _fill_nan(k_out, k + 1)
-            break
+                _fill_nan(k + 1, record, v_out, na_out, k_out)
+                break
+        # channels over [k dt, (k+1) dt] at fixed V, then V with the new open fractions
+        events += _channel_step(method, ws_counts, ws_q, ws_exit, dt, ws_propensity, ws_delta)
+        if not clamp:
+            g_na_open = g_na * ws_counts[OPEN_NA] * inv_na  # mS/cm²
+            g_k_open = g_k * ws_counts[OPEN_K] * inv_k
+            current = amplitude * mask[k]  # µA/cm²
+            v = _voltage_step(v, g_na_open, g_k_open, g_l, e_na, e_k, e_l, current, cap, dt)
+            if not np.isfinite(v):
+                _fill_nan(k + 1, record, v_out, na_out, k_out)
+                break
     return events
 
 
