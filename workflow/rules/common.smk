@@ -21,7 +21,11 @@ PRIOR_SHARD = "results/prior/{pool}/shard-{shard}.h5"
 
 def all_sim_shards():
     """Every simulation shard of every pool."""
-    return [path for pool in shards.POOLS for path in shards.shard_paths(config, pool, SIM_SHARD)]
+    return [
+        path
+        for pool in shards.POOLS
+        for path in shards.shard_paths(config, pool, SIM_SHARD)
+    ]
 
 
 def all_outputs():

@@ -5,14 +5,14 @@ rule sample_prior:
         "results/logs/sample_prior/{pool}/shard-{shard}.log",
     benchmark:
         "results/benchmarks/sample_prior/{pool}/shard-{shard}.tsv"
-    params:
-        settings=prior_params,
+    conda:
+        "../../envs/simulate.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/simulate.yaml"
+    params:
+        settings=prior_params,
     script:
         "../../scripts/sample_prior.py"
 
@@ -26,13 +26,13 @@ rule simulate:
         "results/logs/simulate/{pool}/shard-{shard}.log",
     benchmark:
         "results/benchmarks/simulate/{pool}/shard-{shard}.tsv"
-    params:
-        settings=simulation_params,
+    conda:
+        "../../envs/simulate.yaml"
     threads: 1
     resources:
         mem_mb=simulate_mem_mb,
         runtime=simulate_runtime,
-    conda:
-        "../../envs/simulate.yaml"
+    params:
+        settings=simulation_params,
     script:
         "../../scripts/simulate.py"
