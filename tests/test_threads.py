@@ -72,8 +72,8 @@ def test_a_shard_runs_on_exactly_its_threads(simulator, n, threads):
         assert over <= 0.05, f"more than {threads} runnable threads in {over:.0%} of samples"
     else:
         # JAX: while one worker computes its batch's features, XLA may run the other
-        # batches on all `threads` pool threads; measured mean 2.1 for 2 threads.
-        assert mean <= threads + 0.25, f"mean runnable threads {mean:.2f}: {samples}"
+        # batch on both pool threads; measured mean 2.1 (loaded machine) to 2.3 (idle).
+        assert mean <= threads + 0.5, f"mean runnable threads {mean:.2f}: {samples}"
     if threads > 1:  # and the threads are used
         using_all = sum(count >= threads for count in samples) / len(samples)
         assert using_all >= 0.5, f"{threads} threads busy in only {using_all:.0%} of samples"

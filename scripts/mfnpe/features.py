@@ -37,8 +37,6 @@ FEATURES: dict[str, tuple[str, str]] = {
 """name -> (unit, description), in the column order of :func:`all_features`."""
 
 NAMES = tuple(FEATURES)
-GONCALVES_7 = NAMES[:7]
-"""The seven features of Gonçalves et al. 2020."""
 
 
 @numba.njit(cache=True, nogil=True)

@@ -58,6 +58,3 @@ class BoxPrior:
         """(n,) bool: True where row ``theta[i]`` (d,) lies in the box."""
         theta = np.atleast_2d(theta)
         return ((theta >= self.low) & (theta <= self.high)).all(axis=1)
-
-    def as_config(self) -> dict[str, list[float]]:
-        return {name: [float(lo), float(hi)] for name, lo, hi in zip(self.names, self.low, self.high)}

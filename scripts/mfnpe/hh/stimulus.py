@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,6 +36,3 @@ class Stimulus:
         """(n_steps,) float64: 1 where step k (time k·dt, start of the step) is inside the step."""
         t = np.arange(self.n_steps(dt)) * dt
         return ((t >= self.t_on - 1e-9) & (t < self.t_off - 1e-9)).astype(np.float64)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
