@@ -60,11 +60,9 @@ def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
     schema = load_schema(schema_path)
     validator_class = _with_defaults(jsonschema.Draft202012Validator)
     validator = validator_class(schema)
-    # Twice: the first pass fills defaults of objects that were themselves defaulted.
-    for _ in range(2):
-        errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-        if errors:
-            raise ConfigError(_describe(errors[0]))
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(_describe(errors[0]))
     check_config(config)
     return config
 

@@ -72,14 +72,13 @@ def simulate_shard(
         out = simulate({k: v[padded] for k, v in constants.items()}, stimulus, seeds=sim_seeds[padded])
         v = out.v[: len(rows)]
         valid = features.valid_traces(v)
-        with np.errstate(invalid="ignore", over="ignore"):
-            x = features.all_features(v, out.dt, stimulus)[:, feature_columns]
+        x = features.all_features(v, out.dt, stimulus)[:, feature_columns]
         x[~valid] = np.nan
         kept = v[:, ::trace_stride].copy() if trace_stride else None
         events = int(out.n_events[: len(rows)].sum()) if out.n_events is not None else None
         return x, valid, kept, events, v.shape[1]
 
-    with ThreadPoolExecutor(max_workers=spec.workers(threads)) as pool:
+    with ThreadPoolExecutor(max_workers=threads) as pool:  # a JAX batch runs on XLA's pool of `threads`
         results = list(pool.map(run, _batches(n, spec.batch_size)))
 
     x = np.concatenate([r[0] for r in results])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-_XLA_ONE_THREAD_PER_COMPUTATION = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 THREADS_VAR = "MFNPE_THREADS"
 """Environment variable holding the job's thread count (set by :func:`limit_threads`)."""
 
@@ -24,9 +23,6 @@ def limit_threads(threads: int) -> None:
     for var in (THREADS_VAR, "NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "OPENBLAS_NUM_THREADS"):
         os.environ[var] = value
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "intra_op_parallelism_threads" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} {_XLA_ONE_THREAD_PER_COMPUTATION}".strip()
     if "torch" in sys.modules:
         import torch
 

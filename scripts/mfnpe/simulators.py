@@ -35,12 +35,6 @@ class SimulatorSpec:
     def fixed_shape(self) -> bool:
         return self.backend == "jax"
 
-    def workers(self, threads: int) -> int:
-        """Batches in flight for a job of ``threads``: one per thread. (A JAX batch runs on
-        XLA's pool of ``threads`` threads, see ``runtime.start_jax``; a single worker would
-        leave that pool mostly idle, XLA splitting one small computation only rarely.)"""
-        return threads
-
 
 REGISTRY: dict[str, SimulatorSpec] = {
     "markov": SimulatorSpec("mfnpe.hh.markov", "simulate_markov", 1, "numba"),
