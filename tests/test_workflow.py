@@ -7,8 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mfnpe import shards
+import pandas as pd
+import torch
+
+from mfnpe import runs, shards
 from mfnpe.config import load_config
+from mfnpe.evaluation import read_evaluation
+from mfnpe.inference import ModelError, Posterior
 from mfnpe.io import read_prior_shard, read_sim_shard
 from mfnpe.pipeline import simulate_shard
 
@@ -79,3 +84,68 @@ def test_a_complete_run_has_nothing_left_to_do(tiny_run):
     run = snakemake(tiny_run, "-n", "--cores", "1")
     assert run.returncode == 0
     assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_every_model_is_trained_saved_and_evaluated(tiny_run, config):
+    all_runs = runs.runs(config)
+    assert len(all_runs) == 2 * (1 + 2 + 2)  # seeds x (lf_npe + mf_npe, npe per HF budget)
+    n_test = config["budgets"]["n_test"]
+    samples = config["evaluation"]["posterior_samples"]
+    for run in all_runs:
+        name = runs.run_name(run["n_lf"], run["n_hf"], run["seed"])
+        model_path = tiny_run / f"results/models/{run['method']}/{name}.pt"
+        content = torch.load(model_path, weights_only=True)
+        assert content["param_names"] == ["gNa", "gK", "gL"]
+        assert content["network"]["hidden_features"] == 20
+        model = Posterior.load(model_path, runs.model_settings(config, **run))
+        assert model.feature_names == config["features"]
+        evaluation = read_evaluation(tiny_run / f"results/eval/{run['method']}/{name}.h5")
+        assert evaluation.run == run
+        m = len(evaluation.log_prob)
+        assert n_test - 2 <= m <= n_test  # at most a couple of invalid test simulations
+        assert evaluation.theta.shape == evaluation.post_mean.shape == (m, 3)
+        assert evaluation.ranks.min() >= 0 and evaluation.ranks.max() <= samples
+        assert evaluation.samples.shape == (config["evaluation"]["pairplot_observations"], samples, 3)
+        assert all(np.isfinite(v) for v in evaluation.metrics.values())
+        lows, highs = np.array(list(config["prior"].values())).T
+        assert ((evaluation.samples >= lows) & (evaluation.samples <= highs)).all()
+    train_log = (tiny_run / "results/logs/finetune/nlf-400_nhf-20_seed-0.log").read_text()
+    assert "epoch    0" in train_log and "validation loss" in train_log
+
+
+def test_summary_tables_are_complete_and_finite(tiny_run, config):
+    metrics = pd.read_csv(tiny_run / "results/summary/metrics.csv")
+    assert list(metrics.columns) == ["method", "n_lf", "n_hf", "seed", "metric", "value"]
+    assert set(metrics["metric"]) >= {"nltp", "nltp_low", "nltp_high", "nrmse", "contraction",
+                                      "sbc_ks_max", "sbc_p_min", "nrmse_gNa", "sbc_p_gL"}
+    assert np.isfinite(metrics["value"]).all()
+    assert len(metrics.groupby(["method", "n_lf", "n_hf", "seed"])) == len(runs.runs(config))
+    table = pd.read_csv(tiny_run / "results/summary/table.csv")
+    assert (table["n_seeds"] == 2).all()
+    assert np.isfinite(table[["mean", "ci_low", "ci_high"]]).all().all()
+    assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
+    cost = pd.read_csv(tiny_run / "results/summary/cost.csv")
+    assert set(cost["method"]) == {"npe", "mf_npe"} and (cost["seconds"] > 0).all()
+    mf_stages = set(cost.loc[cost["method"] == "mf_npe", "stage"])
+    assert mf_stages == {"LF simulation", "pretraining", "HF simulation", "fine-tuning"}
+
+
+def test_figures_are_written_and_nothing_outside_results(tiny_run, config):
+    stems = ["nltp_vs_budget", "traces_lf_hf", "cost", "pairplot_obs-0", "pairplot_obs-1"]
+    for stem in stems:
+        for ext in ("png", "svg"):
+            assert (tiny_run / f"results/figures/{stem}.{ext}").stat().st_size > 1000
+    written = {path.name for path in tiny_run.iterdir()}
+    assert written <= {"results", ".snakemake"}, written  # no sbi-logs or stray files
+    assert not (ROOT / "sbi-logs").exists()
+
+
+def test_a_model_from_another_config_or_truncated_is_refused(tiny_run, config, tmp_path):
+    path = tiny_run / "results/models/npe/nlf-0_nhf-20_seed-0.pt"
+    other = {**config, "budgets": {**config["budgets"], "n_hf": [30, 40]}}
+    with pytest.raises(ModelError, match=f"{path}.*data/n is 20 in the file but 30"):
+        Posterior.load(path, runs.model_settings(other, "npe", 0, 30, 0))
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(ModelError, match=f"{truncated}: not a readable model file"):
+        Posterior.load(truncated)

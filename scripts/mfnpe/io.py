@@ -78,7 +78,7 @@ def _open(path: Path) -> h5py.File:
         raise ShardError(f"{path}: not a readable HDF5 file (truncated or corrupted?): {err}") from err
 
 
-def _first_difference(stored, expected, prefix: str = "") -> str:
+def first_difference(stored, expected, prefix: str = "") -> str:
     if isinstance(stored, dict) and isinstance(expected, dict):
         for key in sorted(set(stored) | set(expected)):
             where = f"{prefix}/{key}" if prefix else str(key)
@@ -86,7 +86,7 @@ def _first_difference(stored, expected, prefix: str = "") -> str:
                 return f"{where} is missing in the file"
             if key not in expected:
                 return f"{where} is in the file but not in the config"
-            found = _first_difference(stored[key], expected[key], where)
+            found = first_difference(stored[key], expected[key], where)
             if found:
                 return found
         return ""
@@ -105,7 +105,7 @@ def _check(handle: h5py.File, path: Path, kind: str, expected: Mapping | None) -
         raise ShardError(f"{path}: missing or unreadable 'settings' attribute") from err
     if expected is not None:
         expected = json.loads(canonical(expected))
-        difference = _first_difference(settings, expected)
+        difference = first_difference(settings, expected)
         if difference:
             raise ShardError(f"{path} was written under another config: {difference}")
     return settings

@@ -16,7 +16,8 @@ class BoxPrior:
 
     Attributes
     ----------
-    names : inferred constant names (columns of theta), each in ``mfnpe.hh.model.NAMES``.
+    names : parameter names (columns of theta); any names for a user's own simulator,
+        HH model constants when built by :meth:`from_config`.
     low, high : (d,) float64 bounds in each constant's unit.
     """
 
@@ -25,9 +26,7 @@ class BoxPrior:
     high: np.ndarray
 
     def __post_init__(self):
-        unknown = [name for name in self.names if name not in MODEL_NAMES]
-        if unknown:
-            raise ValueError(f"prior: unknown parameter(s) {unknown}; known: {list(MODEL_NAMES)}")
+        object.__setattr__(self, "names", tuple(self.names))
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"prior: parameter named twice in {list(self.names)}")
         low = np.asarray(self.low, dtype=float)
@@ -42,9 +41,19 @@ class BoxPrior:
 
     @classmethod
     def from_config(cls, bounds: Mapping[str, Sequence[float]]) -> "BoxPrior":
-        """From the config's ``prior`` section: ``{name: [low, high]}`` (order kept)."""
+        """From the config's ``prior`` section: ``{name: [low, high]}`` (order kept).
+
+        Every name must be a constant of the HH model (``mfnpe.hh.model.NAMES``)."""
         names = tuple(bounds)
+        unknown = [name for name in names if name not in MODEL_NAMES]
+        if unknown:
+            raise ValueError(f"prior: unknown parameter(s) {unknown}; known: {list(MODEL_NAMES)}")
         return cls(names, [bounds[n][0] for n in names], [bounds[n][1] for n in names])
+
+    @property
+    def std(self) -> np.ndarray:
+        """(d,) standard deviation of each uniform: (high - low) / sqrt(12)."""
+        return (self.high - self.low) / np.sqrt(12.0)
 
     @property
     def dim(self) -> int:

@@ -9,11 +9,12 @@ THREADS_VAR = "MFNPE_THREADS"
 """Environment variable holding the job's thread count (set by :func:`limit_threads`)."""
 
 
-def limit_threads(threads: int) -> None:
+def limit_threads(threads: int, torch: bool = False) -> None:
     """Tell every numeric library to use ``threads`` threads; call before importing them.
 
     numba's, OpenMP's and BLAS's pools get ``threads`` threads now; XLA's when JAX's
-    backend starts (:func:`start_jax`); torch at once if already imported.
+    backend starts (:func:`start_jax`); torch at once if already imported or if ``torch``
+    (then it is imported here, with one inter-op thread).
     """
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
@@ -23,10 +24,12 @@ def limit_threads(threads: int) -> None:
     for var in (THREADS_VAR, "NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "OPENBLAS_NUM_THREADS"):
         os.environ[var] = value
-    if "torch" in sys.modules:
-        import torch
+    if torch or "torch" in sys.modules:
+        import torch as torch_module
 
-        torch.set_num_threads(threads)
+        torch_module.set_num_threads(threads)
+        if torch:
+            torch_module.set_num_interop_threads(1)
 
 
 def start_jax() -> None:

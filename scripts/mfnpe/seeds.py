@@ -29,3 +29,15 @@ def prior_rng(master_seed: int, pool: str, shard: int) -> np.random.Generator:
 def simulation_seeds(master_seed: int, pool: str, shard: int, n: int) -> np.ndarray:
     """(n,) uint32: one seed per simulation of the shard (simulators seed per simulation)."""
     return _sequence(master_seed, pool, shard, "simulation").generate_state(n, dtype=np.uint32)
+
+
+def run_seed(master_seed: int, purpose: str, method: str, n_lf: int, n_hf: int, seed: int) -> int:
+    """An int seed for training (``purpose`` 'training') or evaluating ('evaluation') one
+    model run; distinct runs get independent streams."""
+    keys = {"training": 0, "evaluation": 1}
+    if purpose not in keys:
+        raise ValueError(f"unknown run seed purpose {purpose!r}; known: {list(keys)}")
+    method_key = int.from_bytes(method.encode(), "little")
+    sequence = np.random.SeedSequence(
+        master_seed, spawn_key=(method_key, int(n_lf), int(n_hf), int(seed), 2 + keys[purpose]))
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])

@@ -36,3 +36,28 @@ rule simulate:
         settings=simulation_params,
     script:
         "../../scripts/simulate.py"
+
+
+rule lf_traces:
+    input:
+        theta=PRIOR_SHARD.format(pool="test", shard=0),
+    output:
+        traces="results/traces/lf_at_test.h5",
+    log:
+        "results/logs/lf_traces.log",
+    benchmark:
+        "results/benchmarks/lf_traces.tsv"
+    conda:
+        "../../envs/simulate.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        settings={
+            **shards.simulation_settings(config, "lf"),
+            "trace_dt": config["traces"]["dt"],
+        },
+        n=config["evaluation"]["trace_examples"],
+    script:
+        "../../scripts/lf_traces.py"

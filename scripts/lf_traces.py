@@ -1,0 +1,17 @@
+"""Rule lf_traces: LF traces at the first test parameters, to show beside the HF ones."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from mfnpe.runtime import limit_threads
+
+limit_threads(snakemake.threads)
+
+from mfnpe.io import read_prior_shard, write_sim_shard
+from mfnpe.pipeline import simulate_shard
+
+theta, names, prior_settings = read_prior_shard(snakemake.input.theta)
+settings = {**prior_settings, **snakemake.params.settings}
+shard = simulate_shard(theta[: snakemake.params.n], names, settings, threads=snakemake.threads)
+write_sim_shard(snakemake.output.traces, shard)

@@ -1,0 +1,64 @@
+"""Training and test sets: the first n simulations of a pool, read from its shards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mfnpe.io import ShardError, read_sim_shard
+from mfnpe.runs import expected_shard_settings, shards_needed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SimulationSet:
+    """Valid simulations of a pool prefix.
+
+    theta : (n_valid, d) parameters; x : (n_valid, f) features; n_invalid : dropped rows
+    (diverged simulations) among the first ``n``; traces : (n_valid, T) [mV] or None.
+    """
+
+    theta: np.ndarray
+    x: np.ndarray
+    param_names: list[str]
+    feature_names: list[str]
+    n: int
+    n_invalid: int
+    traces: np.ndarray | None = None
+    trace_dt: float | None = None
+
+
+def load_prefix(paths: Sequence[str], data: Mapping, traces: bool = False) -> SimulationSet:
+    """The first ``data['n']`` simulations of the pool in shard files ``paths`` (in order).
+
+    Each shard is checked against the settings ``data`` implies (``mfnpe.runs``); a
+    simulation budget counts every simulation paid for, so invalid rows are dropped
+    after taking the prefix and reported in ``n_invalid``.
+    """
+    needed = shards_needed(data)
+    if len(paths) < needed:
+        raise ShardError(f"{data['pool']} pool: {data['n']} simulations need {needed} shards, "
+                         f"got {len(paths)}")
+    parts = [read_sim_shard(path, expected_shard_settings(data, k), traces=traces)
+             for k, path in enumerate(paths[:needed])]
+    n = data["n"]
+    theta = np.concatenate([p.theta for p in parts])[:n]
+    x = np.concatenate([p.x for p in parts])[:n]
+    valid = np.concatenate([p.valid for p in parts])[:n]
+    stored = None
+    if traces:
+        if any(p.traces is None for p in parts):
+            raise ShardError(f"{data['pool']} pool: shards hold no traces (config traces/pools)")
+        stored = np.concatenate([p.traces for p in parts])[:n][valid]
+    n_invalid = int((~valid).sum())
+    if n_invalid:
+        log.warning("%s pool: %d of the first %d simulations are invalid and dropped",
+                    data["pool"], n_invalid, n)
+    if n_invalid == n:
+        raise ShardError(f"{data['pool']} pool: all of the first {n} simulations are invalid")
+    return SimulationSet(theta[valid], x[valid], parts[0].param_names, parts[0].feature_names,
+                         n, n_invalid, stored, parts[0].trace_dt)

@@ -1,0 +1,145 @@
+"""A trained posterior q(theta | x) over a box prior: sample, log-prob, save, load.
+
+Model files (``.pt``) hold plain data only — a state dict, the builder settings, the
+prior box, the feature names, the settings the model was trained under and its training
+history — so ``torch.load(path, weights_only=True)`` reads them and nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mfnpe.inference.networks import NetworkSettings
+from mfnpe.inference.transform import BoxTransform
+from mfnpe.io import canonical, first_difference
+from mfnpe.prior import BoxPrior
+
+MODEL_KIND = "mfnpe/posterior/1"
+
+
+class ModelError(ValueError):
+    """A model file is missing, truncated, of another kind or from another config."""
+
+
+class Posterior:
+    """q(theta | x): a conditional flow on u = logit-box(theta), mapped into the box.
+
+    Attributes
+    ----------
+    net : sbi density estimator of u (d,) given x (f,).
+    prior : the box; theta columns are ``prior.names``.
+    network : how ``net`` was built (needed to rebuild it from a state dict).
+    feature_names : (f,) names of the columns of x, or None.
+    history : per-epoch ``training_loss``, ``validation_loss``, ``epoch_durations_sec``.
+    settings : what the model was trained under (checked when loading from the workflow).
+    """
+
+    def __init__(self, net, prior: BoxPrior, network: NetworkSettings,
+                 feature_names: Sequence[str] | None = None, history: Mapping | None = None,
+                 settings: Mapping | None = None):
+        self.net = net.eval()
+        self.prior = prior
+        self.network = network
+        self.feature_names = list(feature_names) if feature_names is not None else None
+        self.history = {k: [float(v) for v in vals] for k, vals in (history or {}).items()}
+        self.settings = dict(settings or {})
+        self.transform = BoxTransform(prior)
+
+    @property
+    def x_dim(self) -> int:
+        return int(self.net.condition_shape[0])
+
+    def _x(self, x) -> torch.Tensor:
+        x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        x = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(1, -1)
+        if x.shape[-1] != self.x_dim:
+            raise ValueError(f"x has {x.shape[-1]} features, the posterior expects {self.x_dim}")
+        if not torch.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values (an invalid simulation?)")
+        return x
+
+    @torch.no_grad()
+    def log_prob(self, theta, x) -> np.ndarray:
+        """(m,) log q(theta_i | x_i) for theta (m, d) and x (m, f) [nats, theta units]."""
+        x = self._x(x)
+        theta = torch.as_tensor(np.asarray(theta, dtype=np.float32)).reshape(-1, self.prior.dim)
+        inside = torch.as_tensor(self.prior.contains(theta.numpy().astype(np.float64)))
+        u = self.transform.to_unbounded(theta)
+        log_q = self.net.log_prob(u.unsqueeze(0), x.expand(len(u), -1)).squeeze(0)
+        log_q = log_q - self.transform.log_det_to_box(u)
+        return torch.where(inside, log_q, torch.tensor(-torch.inf)).numpy().astype(np.float64)
+
+    @torch.no_grad()
+    def sample(self, x, n: int, seed: int | None = None, chunk: int = 50) -> np.ndarray:
+        """(n, m, d) draws from q(theta | x_i) for x (m, f); (n, d) for one x (f,).
+
+        ``seed`` fixes torch's generator for reproducible draws; ``chunk`` observations are
+        sampled at once to bound memory.
+        """
+        single = np.ndim(x) == 1
+        x = self._x(x)
+        if seed is not None:
+            torch.manual_seed(seed)
+        draws = []
+        for start in range(0, len(x), chunk):
+            u = self.net.sample(torch.Size((n,)), condition=x[start:start + chunk])
+            draws.append(self.transform.to_box(u))
+        theta = torch.cat(draws, dim=1).numpy().astype(np.float64)
+        return theta[:, 0] if single else theta
+
+    def save(self, path) -> None:
+        """Write the model file atomically (a killed job leaves no half-written file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        content = {
+            "kind": MODEL_KIND,
+            "settings": canonical(self.settings),
+            "network": self.network.to_dict(),
+            "param_names": list(self.prior.names),
+            "low": [float(v) for v in self.prior.low],
+            "high": [float(v) for v in self.prior.high],
+            "feature_names": self.feature_names,
+            "x_dim": self.x_dim,
+            "history": self.history,
+            "state_dict": self.net.state_dict(),
+        }
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            torch.save(content, tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    @classmethod
+    def load(cls, path, expected_settings: Mapping | None = None) -> "Posterior":
+        """Read a model file; with ``expected_settings``, fail unless it was trained under them."""
+        path = Path(path)
+        if not path.exists():
+            raise ModelError(f"{path}: model file does not exist")
+        try:
+            content = torch.load(path, weights_only=True, map_location="cpu")
+        except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError...
+            raise ModelError(f"{path}: not a readable model file (truncated or corrupted?): {err}") from err
+        if not isinstance(content, dict) or content.get("kind") != MODEL_KIND:
+            found = content.get("kind") if isinstance(content, dict) else type(content).__name__
+            raise ModelError(f"{path}: expected a model file of kind {MODEL_KIND!r}, found {found!r}")
+        settings = json.loads(content["settings"])
+        if expected_settings is not None:
+            difference = first_difference(settings, json.loads(canonical(expected_settings)))
+            if difference:
+                raise ModelError(f"{path} was trained under another config: {difference}")
+        prior = BoxPrior(tuple(content["param_names"]), content["low"], content["high"])
+        network = NetworkSettings.from_dict(content["network"])
+        net = network.builder()(torch.randn(16, prior.dim), torch.randn(16, content["x_dim"]))
+        try:
+            net.load_state_dict(content["state_dict"])
+        except RuntimeError as err:
+            raise ModelError(f"{path}: weights do not fit the network settings: {err}") from err
+        return cls(net, prior, network, content["feature_names"], content["history"], settings)

@@ -1,0 +1,406 @@
+"""Publication figures (matplotlib, Agg backend): NLTP vs budget, posterior pair plots,
+LF/HF voltage traces, CPU cost breakdown and SBC rank histograms.
+
+Every figure function returns a ``Figure`` and leaves saving to :func:`save_figure`. Colours
+per method are fixed (``METHOD_COLORS``) so the same method looks the same everywhere.
+Artists that tests or later code may want to find carry a ``gid`` (e.g. ``"band:npe:0"``).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import NullLocator  # noqa: E402
+from scipy import stats  # noqa: E402
+from scipy.ndimage import gaussian_filter  # noqa: E402
+
+from .metrics import mean_interval  # noqa: E402
+
+# Okabe–Ito colour-blind-safe palette.
+METHOD_COLORS = {"npe": "#0072B2", "mf_npe": "#E69F00", "lf_npe": "#009E73"}
+METHOD_LABELS = {"npe": "NPE (HF only)", "mf_npe": "MF-NPE", "lf_npe": "LF-NPE (pretrained only)"}
+OTHER_COLORS = ["#CC79A7", "#56B4E9", "#D55E00", "#555555", "#F0E442"]
+TRUE_COLOR = "#D62728"
+FIDELITY_COLORS = {"hf": "0.15", "lf": "#56B4E9"}
+
+STAGE_ORDER = ["LF simulation", "pretraining", "HF simulation", "training", "fine-tuning"]
+STAGE_COLORS = {"LF simulation": "#C6DBEF", "pretraining": "#9ECAE1", "HF simulation": "#FDD0A2",
+                "training": "#C7E9C0", "fine-tuning": "#DADAEB"}
+SHARED_STAGES = ("LF simulation", "pretraining")  # paid once, reused by every HF budget
+
+STYLE = {
+    "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.linewidth": 0.8, "lines.linewidth": 1.5,
+    "legend.frameon": False, "svg.hashsalt": "mfnpe", "hatch.linewidth": 0.6,
+}
+
+
+def _styled(func):
+    """Run a figure function under the package style (rcParams are read at artist creation)."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return func(*args, **kwargs)
+    return wrapper
+
+
+def _subplots(nrows: int = 1, ncols: int = 1, figsize=(4.8, 3.4), **kwargs):
+    """A constrained-layout ``Figure`` (not registered with pyplot, so nothing leaks when a
+    caller forgets to close it) and its axes, as ``Figure.subplots`` returns them."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def save_figure(fig: Figure, png_path, svg_path) -> None:
+    """Write ``fig`` as PNG (150 dpi, size = figsize * 150 px) and SVG, creating parent
+    folders, then close it. Metadata dates are dropped so reruns give identical files."""
+    png_path, svg_path = Path(png_path), Path(svg_path)
+    for path in (png_path, svg_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with plt.rc_context({"svg.hashsalt": "mfnpe"}):
+        fig.savefig(png_path, dpi=150, format="png", metadata={"Software": None})
+        fig.savefig(svg_path, format="svg", metadata={"Date": None})
+    plt.close(fig)
+
+
+def method_label(key: str) -> str:
+    """Display label: ``METHOD_LABELS[key]`` for a method key, else the key itself."""
+    return METHOD_LABELS.get(key, key)
+
+
+def _colors_for(keys) -> dict[str, str]:
+    """Method keys get ``METHOD_COLORS``; any other key the next colour of ``OTHER_COLORS``."""
+    others = iter(OTHER_COLORS * (len(keys) // len(OTHER_COLORS) + 1))
+    return {k: METHOD_COLORS[k] if k in METHOD_COLORS else next(others) for k in keys}
+
+
+def _fmt_count(n: float) -> str:
+    """Compact count: 100 -> '100', 1500 -> '1.5k', 10000 -> '10k', 2000000 -> '2M'."""
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.3g}{suffix}"
+    return f"{n:.3g}"
+
+
+def _fmt_value(v: float) -> str:
+    """Parameter value for titles: 120.3, 36.1, 0.30, 0.00512."""
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    if abs(v) >= 0.1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def _shade(color, i: int, n: int):
+    """Variant ``i`` of ``n`` of a colour: the last (largest n_lf) is the pure colour, earlier
+    ones are mixed towards white (up to 55 %)."""
+    if n <= 1:
+        return to_rgb(color)
+    w = 0.55 * (n - 1 - i) / (n - 1)
+    return tuple((1 - w) * c + w for c in to_rgb(color))
+
+
+# --------------------------------------------------------------------------- NLTP vs budget
+
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+
+
+def _seed_summary(df: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """Mean and 95% Student-t interval of ``value`` over seeds, per ``by`` (or overall).
+    Returns columns [by,] mean, low, high (low/high NaN with fewer than 2 seeds)."""
+    groups = df.groupby(by, sort=True)["value"] if by else [(None, df["value"])]
+    rows = [(k, *mean_interval(v.dropna().to_numpy())) for k, v in groups]
+    return pd.DataFrame(rows, columns=[by or "key", "mean", "low", "high"])
+
+
+@_styled
+def nltp_vs_budget(metrics: pd.DataFrame) -> Figure:
+    """NLTP [nats] vs number of HF simulations (log x) per method, mean over seeds with a 95%
+    Student-t band. ``metrics``: long form, columns method, n_lf, n_hf, seed, metric, value;
+    rows with metric == "nltp" are used. lf_npe (n_hf = 0) is a dashed horizontal line per
+    n_lf; with several n_lf values there is one line per (method, n_lf)."""
+    df = metrics[metrics["metric"] == "nltp"]
+    if df.empty:
+        raise ValueError("no 'nltp' rows in metrics")
+    n_lfs = sorted(df.loc[df["method"].isin(["mf_npe", "lf_npe"]), "n_lf"].unique())
+    fig, ax = _subplots(figsize=(6.4, 3.4))
+    for method in ("npe", "mf_npe", "lf_npe"):
+        sub = df[df["method"] == method]
+        for n_lf, part in sub.groupby("n_lf", sort=True):
+            i = n_lfs.index(n_lf) if method != "npe" else len(n_lfs) - 1
+            label = method_label(method)
+            if method != "npe" and len(n_lfs) > 1:
+                label += f", {_fmt_count(n_lf)} LF"
+            style = dict(color=_shade(METHOD_COLORS[method], i, len(n_lfs)), label=label,
+                         gid=f"line:{method}:{n_lf}")
+            if method == "lf_npe":
+                _draw_flat(ax, _seed_summary(part, None).iloc[0], style)
+            else:
+                marker = "o" if method == "npe" else MARKERS[(i + 1) % len(MARKERS)]
+                _draw_curve(ax, _seed_summary(part, "n_hf"), style, marker)
+    budgets = sorted(df.loc[df["method"] != "lf_npe", "n_hf"].unique())
+    ax.set_xscale("log")
+    if budgets:
+        ax.set_xticks(budgets, [_fmt_count(b) for b in budgets])
+        ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("HF simulations")
+    ax.set_ylabel("NLTP (nats, lower is better)")
+    fig.legend(loc="outside right upper")
+    return fig
+
+
+def _draw_curve(ax, summary: pd.DataFrame, style: dict, marker: str) -> None:
+    """Line of ``summary['mean']`` vs ``summary['n_hf']`` plus its band where defined."""
+    ax.plot(summary["n_hf"], summary["mean"], marker=marker, ms=4, **style)
+    if summary["low"].notna().any():
+        ax.fill_between(summary["n_hf"], summary["low"], summary["high"], color=style["color"],
+                        alpha=0.2, lw=0, gid=style["gid"].replace("line", "band"))
+
+
+def _draw_flat(ax, row: pd.Series, style: dict) -> None:
+    """Horizontal dashed line at ``row['mean']`` plus a band when the interval is defined."""
+    ax.axhline(row["mean"], ls="--", **style)
+    if np.isfinite(row["low"]):
+        ax.axhspan(row["low"], row["high"], color=style["color"], alpha=0.12, lw=0,
+                   gid=style["gid"].replace("line", "band"))
+
+
+# --------------------------------------------------------------------------- pair plot
+
+def _hpd_levels(density: np.ndarray, masses=(0.95, 0.68)) -> list[float]:
+    """Increasing density thresholds enclosing ``masses`` of a (normalised) 2-D histogram."""
+    flat = np.sort(density.ravel())[::-1]
+    cum = np.cumsum(flat) / flat.sum()
+    levels = [flat[min(np.searchsorted(cum, m), len(flat) - 1)] for m in masses]
+    return sorted({lv for lv in levels if lv > 0})
+
+
+def _contour2d(ax, x, y, xlim, ylim, color, bins: int = 25) -> None:
+    """68% / 95% contours of a lightly smoothed 2-D histogram of (x, y) over the box."""
+    h, xe, ye = np.histogram2d(x, y, bins=bins, range=[xlim, ylim])
+    h = gaussian_filter(h, sigma=1.0)
+    if h.sum() <= 0 or len(x) < 20:
+        return
+    levels = _hpd_levels(h)
+    if levels and levels[-1] < h.max():
+        xc, yc = 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1])
+        ax.contour(xc, yc, h.T, levels=levels, colors=[color],
+                   linewidths=[0.8, 1.3][-len(levels):])
+
+
+@_styled
+def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, names: list[str],
+             low, high, title: str, max_points: int = 600) -> Figure:
+    """Corner plot of posterior draws. ``samples[label]``: (S, d) draws in parameter units;
+    ``theta_true``: (d,) or None; ``low``/``high``: (d,) prior box, used as axis limits.
+    Lower triangle: light scatter (at most ``max_points`` per method) + 68/95% contours;
+    diagonal: 1-D density histograms; true theta as a red star / vertical line."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    d = len(names)
+    for key, s in samples.items():
+        if np.ndim(s) != 2 or np.shape(s)[1] != d:
+            raise ValueError(f"samples[{key!r}] must be (S, {d}), got {np.shape(s)}")
+    colors = _colors_for(list(samples))
+    rng = np.random.default_rng(0)
+    fig, axes = _subplots(d, d, figsize=(1.9 * d + 0.6, 1.9 * d + 0.4), squeeze=False)
+    for i in range(d):
+        for j in range(d):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            for key, s in samples.items():
+                s = np.asarray(s, float)
+                if i == j:
+                    ax.hist(s[:, j], bins=30, range=(low[j], high[j]), density=True,
+                            histtype="step", color=colors[key], lw=1.3)
+                else:
+                    pick = s if len(s) <= max_points else s[rng.choice(len(s), max_points, False)]
+                    ax.scatter(pick[:, j], pick[:, i], s=2, alpha=0.15, color=colors[key],
+                               lw=0, rasterized=True)
+                    _contour2d(ax, s[:, j], s[:, i], (low[j], high[j]), (low[i], high[i]),
+                               colors[key])
+            _mark_truth(ax, theta_true, i, j)
+            _corner_axes(ax, i, j, d, names, low, high)
+    handles = [Line2D([], [], color=colors[k], lw=1.5, label=method_label(k)) for k in samples]
+    if theta_true is not None:
+        handles.append(Line2D([], [], color=TRUE_COLOR, marker="*", ls="", ms=9,
+                              markeredgecolor="k", markeredgewidth=0.4, label=r"true $\theta$"))
+    axes[0, -1].legend(handles=handles, loc="upper right")
+    fig.suptitle(title)
+    return fig
+
+
+def _mark_truth(ax, theta_true, i: int, j: int) -> None:
+    """Red vertical line (diagonal) or red star (off-diagonal) at the true parameters."""
+    if theta_true is None:
+        return
+    if i == j:
+        ax.axvline(theta_true[j], color=TRUE_COLOR, lw=1.2, ls="-")
+    else:
+        ax.plot(theta_true[j], theta_true[i], marker="*", color=TRUE_COLOR, ms=10,
+                markeredgecolor="k", markeredgewidth=0.4, ls="", zorder=5)
+
+
+def _corner_axes(ax, i: int, j: int, d: int, names, low, high) -> None:
+    """Prior-box limits and outer-edge-only tick labels / axis labels for panel (i, j)."""
+    ax.set_xlim(low[j], high[j])
+    if i == j:
+        ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+    else:
+        ax.set_ylim(low[i], high[i])
+    if i == d - 1:
+        ax.set_xlabel(names[j])
+    else:
+        ax.tick_params(labelbottom=False)
+    if j == 0 and i > 0:
+        ax.set_ylabel(names[i])
+    elif i != j:
+        ax.tick_params(labelleft=False)
+
+
+# --------------------------------------------------------------------------- traces
+
+@_styled
+def traces(t_lf, v_lf, t_hf, v_hf, thetas, names) -> Figure:
+    """LF and HF membrane voltage at the same parameters, overlaid, one row per theta.
+    ``t_lf`` (T1,) ms, ``v_lf`` (k, T1) mV, ``t_hf`` (T2,) ms, ``v_hf`` (k, T2) mV,
+    ``thetas`` (k, d) in parameter units, ``names`` d parameter names (row titles)."""
+    v_lf, v_hf, thetas = np.atleast_2d(v_lf), np.atleast_2d(v_hf), np.atleast_2d(thetas)
+    k = len(thetas)
+    if len(v_lf) != k or len(v_hf) != k:
+        raise ValueError(f"need {k} LF and HF traces, got {len(v_lf)} and {len(v_hf)}")
+    fig, axes = _subplots(k, 1, figsize=(6.4, 1.55 * k + 0.6), sharex=True, squeeze=False)
+    for r, ax in enumerate(axes[:, 0]):
+        ax.plot(t_hf, v_hf[r], color=FIDELITY_COLORS["hf"], lw=0.8, label="HF (stochastic)",
+                gid="trace:hf")
+        ax.plot(t_lf, v_lf[r], color=FIDELITY_COLORS["lf"], lw=1.2, alpha=0.9,
+                label="LF (deterministic)", gid="trace:lf")
+        ax.set_title(", ".join(f"{n}={_fmt_value(v)}" for n, v in zip(names, thetas[r])),
+                     loc="left")
+        ax.set_ylabel("V (mV)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper right", ncols=2)
+    axes[-1, 0].set_xlabel("Time (ms)")
+    return fig
+
+
+# --------------------------------------------------------------------------- cost
+
+def _stage_seconds(cost: pd.DataFrame) -> pd.Series:
+    """Seconds per (method, n_hf, stage): duplicate rows summed, then averaged over ``seed``
+    when that column exists."""
+    keys = ["method", "n_hf", "stage"]
+    seeded = "seed" in cost.columns
+    s = cost.groupby(keys + (["seed"] if seeded else []), sort=False)["seconds"].sum()
+    return s.groupby(level=keys, sort=False).mean() if seeded else s
+
+
+@_styled
+def cost(cost: pd.DataFrame, methods=("npe", "mf_npe")) -> Figure:
+    """Stacked CPU-time bars [s] per HF budget, one bar per method side by side.
+    ``cost``: columns method, n_hf, stage, seconds (optionally seed). Stages are stacked in
+    ``STAGE_ORDER``; shared stages (LF simulation, pretraining) are hatched and drawn in every
+    budget so each bar is the honest total for that budget."""
+    if (cost["seconds"] < 0).any():
+        raise ValueError("negative seconds in cost table")
+    secs = _stage_seconds(cost[cost["method"].isin(methods)])
+    present = [m for m in methods if m in secs.index.get_level_values("method")]
+    budgets = sorted(secs.index.get_level_values("n_hf").unique())
+    seen = list(dict.fromkeys(secs.index.get_level_values("stage")))
+    stages = [s for s in STAGE_ORDER if s in seen] + [s for s in seen if s not in STAGE_ORDER]
+    fills = {s: STAGE_COLORS.get(s, f"0.{5 + i % 4}") for i, s in enumerate(stages)}
+    width = 0.8 / max(len(present), 1)
+    fig, ax = _subplots(figsize=(1.0 * len(budgets) + 3.4, 3.4))
+    for b, n_hf in enumerate(budgets):
+        for m, method in enumerate(present):
+            x = b + (m - (len(present) - 1) / 2) * width
+            bottom = 0.0
+            for stage in stages:
+                h = secs.get((method, n_hf, stage), 0.0)
+                if h > 0:
+                    ax.bar(x, h, width * 0.92, bottom=bottom, color=fills[stage],
+                           edgecolor=METHOD_COLORS[method], lw=1.3,
+                           hatch="///" if stage in SHARED_STAGES else None,
+                           gid=f"bar:{method}:{n_hf}:{stage}")
+                    bottom += h
+    ax.set_xticks(range(len(budgets)), [_fmt_count(b) for b in budgets])
+    ax.set_xlabel("HF simulations (budget)")
+    ax.set_ylabel("CPU time (s)")
+    _cost_legend(fig, present, stages, fills)
+    return fig
+
+
+def _cost_legend(fig, methods, stages, fills) -> None:
+    """Legend: method = bar outline colour; stage = fill; hatched = paid once, shared."""
+    handles = [Patch(facecolor="white", edgecolor=METHOD_COLORS[m], lw=1.3,
+                     label=method_label(m)) for m in methods]
+    handles += [Patch(facecolor=fills[s], edgecolor="0.3", lw=0.6,
+                      hatch="///" if s in SHARED_STAGES else None,
+                      label=s + (" (paid once, shared)" if s in SHARED_STAGES else ""))
+                for s in stages]
+    title = "hatched: paid once, shared\nacross budgets (drawn in each)"
+    fig.legend(handles=handles, loc="outside right upper", title=title,
+               title_fontproperties={"size": 7.5})
+
+
+# --------------------------------------------------------------------------- SBC ranks
+
+def _rank_bins(n_samples: int, m: int, n_bins: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Bin edges over ranks 0..S (half-integer, so each integer rank lies in one bin) and the
+    probability of each bin under uniform ranks (exact, bins may hold unequal counts)."""
+    n_values = n_samples + 1
+    if n_bins is None:
+        n_bins = int(np.clip(m // 20, 5, 20))
+    n_bins = min(n_bins, n_values)
+    cuts = np.round(np.linspace(0, n_values, n_bins + 1)).astype(int)
+    return cuts - 0.5, np.diff(cuts) / n_values
+
+
+@_styled
+def sbc_ranks(ranks: dict[str, np.ndarray], n_samples: int, names, n_bins: int | None = None
+              ) -> Figure:
+    """SBC rank histograms, rows = methods, columns = parameters. ``ranks[method]``: (m, d)
+    int ranks in 0..n_samples of the true theta among S = n_samples posterior draws. The grey
+    band is the 99% binomial interval of each bin count under uniform ranks."""
+    keys, d = list(ranks), len(names)
+    colors = _colors_for(keys)
+    fig, axes = _subplots(len(keys), d, figsize=(1.8 * d + 0.8, 1.5 * len(keys) + 0.6),
+                          sharey="row", squeeze=False)
+    for r, key in enumerate(keys):
+        rk = np.asarray(ranks[key])
+        if rk.ndim != 2 or rk.shape[1] != d:
+            raise ValueError(f"ranks[{key!r}] must be (m, {d}), got {rk.shape}")
+        if rk.min() < 0 or rk.max() > n_samples:
+            raise ValueError(f"ranks[{key!r}] outside 0..{n_samples}")
+        edges, p = _rank_bins(n_samples, len(rk), n_bins)
+        lo, hi = stats.binom.ppf(0.005, len(rk), p), stats.binom.ppf(0.995, len(rk), p)
+        for c in range(d):
+            ax = axes[r, c]
+            ax.hist(rk[:, c], bins=edges, color=colors[key], alpha=0.75, gid="sbc:hist")
+            ax.fill_between(edges, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post",
+                            color="0.45", alpha=0.25, lw=0, zorder=2, gid="sbc:band")
+            ax.stairs(len(rk) * p, edges, color="0.3", lw=0.8, ls=":", zorder=3)
+            ax.set_xlim(edges[0], edges[-1])
+            if c == 0:
+                ax.set_ylabel(f"{method_label(key)}\ncount")
+            else:
+                ax.tick_params(labelleft=False)
+            if r == 0:
+                ax.set_title(names[c])
+            if r == len(keys) - 1:
+                ax.set_xlabel("rank")
+    return fig

@@ -1,0 +1,88 @@
+"""Which models the workflow trains and the settings each depends on.
+
+Light on purpose (no numpy, no torch): ``workflow/rules/common.smk`` imports it. A model
+is a run ``(method, n_lf, n_hf, seed)``: ``lf_npe`` has n_hf = 0 and ``npe`` has n_lf = 0,
+so every model file and evaluation follows one path pattern. The settings of a run are
+exactly what its weights depend on — data (pool prefix, simulator...), network, training
+and seed — so Snakemake's params trigger retrains only what a config edit touched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from mfnpe import shards
+
+METHODS = ("lf_npe", "mf_npe", "npe")
+TRAINING_SECTION = {"lf_npe": "pretrain", "mf_npe": "finetune", "npe": "npe"}
+DATA_POOL = {"lf_npe": "lf", "mf_npe": "hf", "npe": "hf"}
+RUN_NAME = "nlf-{n_lf}_nhf-{n_hf}_seed-{seed}"
+RUN_PATTERN = r"nlf-(\d+)_nhf-(\d+)_seed-(\d+)"
+
+
+def run_name(n_lf: int, n_hf: int, seed: int) -> str:
+    return RUN_NAME.format(n_lf=n_lf, n_hf=n_hf, seed=seed)
+
+
+def runs(config: Mapping) -> list[dict]:
+    """Every model of the config: dicts with method, n_lf, n_hf, seed."""
+    seeds = range(config["inference"]["seeds"])
+    n_lfs, n_hfs = config["budgets"]["n_lf"], config["budgets"]["n_hf"]
+    found = [dict(method="lf_npe", n_lf=n_lf, n_hf=0, seed=s) for n_lf in n_lfs for s in seeds]
+    found += [dict(method="mf_npe", n_lf=n_lf, n_hf=n_hf, seed=s)
+              for n_lf in n_lfs for n_hf in n_hfs for s in seeds]
+    found += [dict(method="npe", n_lf=0, n_hf=n_hf, seed=s) for n_hf in n_hfs for s in seeds]
+    return found
+
+
+def data_settings(config: Mapping, pool: str, n: int) -> dict:
+    """The first ``n`` simulations of ``pool``: everything their content depends on."""
+    return {
+        "pool": pool,
+        "n": int(n),
+        "prior": {name: list(bounds) for name, bounds in config["prior"].items()},
+        "seed": config["seed"],
+        "shard_size": config["shards"][pool],
+        "simulation": shards.simulation_settings(config, pool),
+    }
+
+
+def shards_needed(data: Mapping) -> int:
+    """Number of leading shards holding the first ``data['n']`` simulations."""
+    return math.ceil(data["n"] / data["shard_size"])
+
+
+def expected_shard_settings(data: Mapping, shard: int) -> dict:
+    """What shard ``shard`` of the data's pool must have been written under."""
+    return {"prior": data["prior"], "seed": data["seed"], "pool": data["pool"],
+            "shard": int(shard), "shard_size": data["shard_size"], **data["simulation"]}
+
+
+def model_settings(config: Mapping, method: str, n_lf: int, n_hf: int, seed: int) -> dict:
+    """Everything the weights of run (method, n_lf, n_hf, seed) depend on."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {METHODS}")
+    inference = config["inference"]
+    n = n_lf if DATA_POOL[method] == "lf" else n_hf
+    settings = {
+        "method": method,
+        "seed": int(seed),
+        "network": dict(inference["network"]),
+        "training": dict(inference[TRAINING_SECTION[method]]),
+        "data": data_settings(config, DATA_POOL[method], n),
+    }
+    if method == "mf_npe":
+        settings["pretrained"] = model_settings(config, "lf_npe", n_lf, 0, seed)
+        settings["refit_standardization"] = inference["refit_standardization"]
+    return settings
+
+
+def evaluation_settings(config: Mapping) -> dict:
+    """What an evaluation depends on besides its model: the test data and draw count."""
+    return {
+        "test": data_settings(config, "test", config["budgets"]["n_test"]),
+        "posterior_samples": config["evaluation"]["posterior_samples"],
+        "pairplot_observations": config["evaluation"]["pairplot_observations"],
+        "seed": config["seed"],
+    }

@@ -1,0 +1,85 @@
+"""Aggregate tables: per-model metrics in long form, means over seeds, and CPU cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mfnpe.metrics import mean_interval
+
+RUN_COLUMNS = ["method", "n_lf", "n_hf", "seed"]
+
+
+def metrics_frame(evaluations: Iterable) -> pd.DataFrame:
+    """Long form: one row per (method, n_lf, n_hf, seed, metric) with its ``value``."""
+    rows = [{**{key: ev.run[key] for key in RUN_COLUMNS}, "metric": name, "value": value}
+            for ev in evaluations for name, value in ev.metrics.items()]
+    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "metric", "value"])
+
+
+def over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% Student-t interval over seeds per (method, n_lf, n_hf, metric)."""
+    rows = []
+    for key, group in frame.groupby(["method", "n_lf", "n_hf", "metric"], sort=True):
+        mean, low, high = mean_interval(group["value"].to_numpy())
+        rows.append((*key, mean, low, high, len(group)))
+    return pd.DataFrame(rows, columns=["method", "n_lf", "n_hf", "metric", "mean", "ci_low",
+                                       "ci_high", "n_seeds"])
+
+
+def benchmark_seconds(path) -> float:
+    """CPU seconds of one job from its Snakemake benchmark TSV (wall seconds if the CPU
+    time was not sampled, as for jobs shorter than the sampling interval)."""
+    table = pd.read_csv(path, sep="\t")
+    cpu = float(table["cpu_time"].iloc[0]) if "cpu_time" in table else 0.0
+    return cpu if cpu > 0 else float(table["s"].iloc[0])
+
+
+def pool_cost(paths: list, shard_size: int, n: int) -> float:
+    """CPU seconds to simulate the first ``n`` simulations of a pool from its shards'
+    benchmarks (``paths`` in shard order; the last shard is prorated)."""
+    seconds, left = 0.0, n
+    for path in paths:
+        if left <= 0:
+            break
+        take = min(left, shard_size)
+        seconds += benchmark_seconds(path) * take / shard_size
+        left -= take
+    return seconds
+
+
+def cost_frame(runs: Iterable[Mapping], sim_benchmarks: Mapping[str, list],
+               train_benchmarks: Mapping[tuple, str], shard_size: Mapping[str, int]) -> pd.DataFrame:
+    """CPU cost of each NPE and MF-NPE model by stage: rows method, n_lf, n_hf, seed, stage,
+    seconds. MF-NPE pays the LF simulations and pretraining (shared by all its budgets)."""
+    rows = []
+    for run in runs:
+        method, n_lf, n_hf, seed = (run[k] for k in RUN_COLUMNS)
+        if method == "lf_npe":
+            continue
+        stages = {"HF simulation": pool_cost(sim_benchmarks["hf"], shard_size["hf"], n_hf)}
+        if method == "mf_npe":
+            stages["LF simulation"] = pool_cost(sim_benchmarks["lf"], shard_size["lf"], n_lf)
+            stages["pretraining"] = benchmark_seconds(train_benchmarks[("lf_npe", n_lf, 0, seed)])
+            stages["fine-tuning"] = benchmark_seconds(train_benchmarks[(method, n_lf, n_hf, seed)])
+        else:
+            stages["training"] = benchmark_seconds(train_benchmarks[(method, n_lf, n_hf, seed)])
+        rows += [dict(method=method, n_lf=n_lf, n_hf=n_hf, seed=seed, stage=stage, seconds=s)
+                 for stage, s in stages.items()]
+    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "stage", "seconds"])
+
+
+def headline(table: pd.DataFrame) -> pd.DataFrame:
+    """NLTP mean [95% CI] per method and budget as a wide, readable table."""
+    nltp = table[table["metric"] == "nltp"].copy()
+    nltp["NLTP"] = [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) else f"{m:.2f}"
+                    for m, lo, hi in zip(nltp["mean"], nltp["ci_low"], nltp["ci_high"])]
+    return nltp[["method", "n_lf", "n_hf", "NLTP", "n_seeds"]].reset_index(drop=True)
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)

@@ -1,0 +1,15 @@
+"""Rule figure_cost: CPU time per method and HF budget, by stage (mean over seeds)."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+import pandas as pd
+
+from mfnpe import plots
+
+cost = pd.read_csv(snakemake.input.cost)
+largest_lf = cost.loc[cost["method"] == "mf_npe", "n_lf"].max()
+cost = cost[(cost["method"] == "npe") | (cost["n_lf"] == largest_lf)]
+mean = cost.groupby(["method", "n_hf", "stage"], as_index=False)["seconds"].mean()
+plots.save_figure(plots.cost(mean), snakemake.output.png, snakemake.output.svg)

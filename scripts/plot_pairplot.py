@@ -1,0 +1,28 @@
+"""Rule figure_pairplot: NPE and MF-NPE posteriors for one test observation."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+import numpy as np
+
+from mfnpe import plots
+from mfnpe.evaluation import read_evaluation
+
+obs = int(snakemake.wildcards.obs)
+evaluations = {method: read_evaluation(snakemake.input[method]) for method in ("npe", "mf_npe")}
+for method, evaluation in evaluations.items():
+    if obs >= len(evaluation.samples):
+        raise ValueError(f"{snakemake.input[method]} keeps draws for {len(evaluation.samples)} "
+                         f"observations, not observation {obs}")
+reference = evaluations["npe"]
+prior = snakemake.params.prior
+figure = plots.pairplot(
+    {method: ev.samples[obs] for method, ev in evaluations.items()},
+    reference.theta[obs],
+    reference.param_names,
+    np.array([prior[name][0] for name in reference.param_names]),
+    np.array([prior[name][1] for name in reference.param_names]),
+    title=f"Test observation {obs}: posteriors from {reference.run['n_hf']} HF simulations",
+)
+plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -1,0 +1,24 @@
+"""Rule figure_traces: LF and HF voltage traces at the same parameters."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+import numpy as np
+
+from mfnpe import plots
+from mfnpe.io import read_sim_shard
+
+lf = read_sim_shard(snakemake.input.lf)
+hf = read_sim_shard(snakemake.input.hf)
+k = len(lf.theta)
+if hf.traces is None or lf.traces is None:
+    raise ValueError(f"{snakemake.input.hf} or {snakemake.input.lf} holds no traces")
+if not np.allclose(lf.theta, hf.theta[:k]):
+    raise ValueError(f"{snakemake.input.lf} and {snakemake.input.hf} are not at the same theta")
+figure = plots.traces(
+    np.arange(lf.traces.shape[1]) * lf.trace_dt, lf.traces,
+    np.arange(hf.traces.shape[1]) * hf.trace_dt, hf.traces[:k],
+    lf.theta, lf.param_names,
+)
+plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -1,0 +1,35 @@
+"""Rules pretrain, finetune and npe: train one posterior on a pool prefix and save it."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+from mfnpe.runtime import limit_threads
+
+limit_threads(snakemake.threads, torch=True)
+
+import logging
+
+from mfnpe.data import load_prefix
+from mfnpe.inference import NetworkSettings, Posterior, TrainingSettings, finetune, train_npe
+from mfnpe.prior import BoxPrior
+from mfnpe.seeds import run_seed
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+settings, run = snakemake.params.settings, snakemake.params.run
+data = load_prefix(snakemake.input.shards, settings["data"])
+training = TrainingSettings.from_dict(settings["training"])
+seed = run_seed(settings["data"]["seed"], "training", **run)
+logging.info("%s: %d valid of the first %d %s simulations, training seed %d", run,
+             len(data.theta), data.n, settings["data"]["pool"], seed)
+if run["method"] == "mf_npe":
+    pretrained = Posterior.load(snakemake.input.pretrained, settings["pretrained"])
+    posterior = finetune(pretrained, data.theta, data.x, training, seed=seed,
+                         refit_standardization=settings["refit_standardization"],
+                         settings=settings)
+else:
+    prior = BoxPrior.from_config(settings["data"]["prior"])
+    posterior = train_npe(data.theta, data.x, prior,
+                          NetworkSettings.from_dict(settings["network"]), training, seed=seed,
+                          feature_names=data.feature_names, settings=settings)
+posterior.save(snakemake.output.model)

@@ -1,0 +1,265 @@
+"""Figures: each function draws what its data say (lines, bands, limits, stacked totals),
+and save_figure writes a loadable PNG of the expected pixel size plus an SVG."""
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgb
+from matplotlib.contour import ContourSet
+from scipy import stats
+
+from mfnpe import plots
+from mfnpe.metrics import mean_interval
+
+BUDGETS = [50, 100, 500, 1000]
+NAMES = ["gNa", "gK", "gL"]
+LOW, HIGH = np.array([60.0, 15.0, 0.1]), np.array([180.0, 55.0, 0.5])
+
+
+def check_saved(fig, tmp_path, name):
+    """save_figure into nested folders; both files non-empty, PNG = figsize * 150 px."""
+    w, h = fig.get_size_inches()
+    png, svg = tmp_path / "png" / "deep" / f"{name}.png", tmp_path / "svg" / f"{name}.svg"
+    plots.save_figure(fig, png, svg)
+    assert png.stat().st_size > 0 and svg.stat().st_size > 0
+    rows, cols = mpimg.imread(png).shape[:2]  # Agg truncates fractional pixels
+    assert abs(rows - h * 150) < 1 and abs(cols - w * 150) < 1
+    assert "<svg" in svg.read_text()[:2000]
+
+
+def gid_artists(ax, prefix):
+    return [a for a in ax.get_children() if str(a.get_gid()).startswith(prefix)]
+
+
+# --------------------------------------------------------------------------- NLTP vs budget
+
+def make_metrics(seeds=(0, 1, 2), n_lfs=(1000, 10000)):
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed in seeds:
+        for n_hf in BUDGETS:
+            rows.append(("npe", 0, n_hf, seed, "nltp", 5 - np.log10(n_hf) + rng.normal(0, .2)))
+            for n_lf in n_lfs:
+                value = 3 - np.log10(n_hf) + rng.normal(0, .2)
+                rows.append(("mf_npe", n_lf, n_hf, seed, "nltp", value))
+                rows.append(("mf_npe", n_lf, n_hf, seed, "c2st", 100 + rng.random()))  # ignored
+        for n_lf in n_lfs:
+            rows.append(("lf_npe", n_lf, 0, seed, "nltp", 4 + rng.normal(0, .2)))
+    return pd.DataFrame(rows, columns=["method", "n_lf", "n_hf", "seed", "metric", "value"])
+
+
+def test_nltp_vs_budget_lines_and_bands(tmp_path):
+    metrics = make_metrics()
+    nltp = metrics[metrics.metric == "nltp"]
+    fig = plots.nltp_vs_budget(metrics)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert list(ax.get_xticks()) == BUDGETS
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["50", "100", "500", "1k"]
+    assert ax.get_ylabel() == "NLTP (nats, lower is better)" and ax.get_xlabel() == "HF simulations"
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert set(lines) == {"NPE (HF only)", "MF-NPE, 1k LF", "MF-NPE, 10k LF",
+                          "LF-NPE (pretrained only), 1k LF", "LF-NPE (pretrained only), 10k LF"}
+    for label, method, n_lf in [("NPE (HF only)", "npe", 0), ("MF-NPE, 10k LF", "mf_npe", 10000)]:
+        means = nltp[(nltp.method == method) & (nltp.n_lf == n_lf)].groupby("n_hf")["value"].mean()
+        np.testing.assert_allclose(lines[label].get_xdata(), BUDGETS)
+        np.testing.assert_allclose(lines[label].get_ydata(), means.loc[BUDGETS].to_numpy())
+        # band at each budget spans the Student-t 95% interval over the 3 seeds
+        verts = gid_artists(ax, f"band:{method}:{n_lf}")[0].get_paths()[0].vertices
+        for n_hf in BUDGETS:
+            values = nltp[(nltp.method == method) & (nltp.n_lf == n_lf) & (nltp.n_hf == n_hf)].value
+            _, low, high = mean_interval(values.to_numpy())
+            ys = verts[np.isclose(verts[:, 0], n_hf), 1]
+            np.testing.assert_allclose([ys.min(), ys.max()], [low, high])
+    lf = nltp[(nltp.method == "lf_npe") & (nltp.n_lf == 1000)].value
+    flat = lines["LF-NPE (pretrained only), 1k LF"]
+    assert flat.get_linestyle() == "--"
+    np.testing.assert_allclose(flat.get_ydata(), [lf.mean(), lf.mean()])
+    span = gid_artists(ax, "band:lf_npe:1000")[0]
+    _, low, high = mean_interval(lf.to_numpy())
+    np.testing.assert_allclose([span.get_y(), span.get_y() + span.get_height()], [low, high])
+    # colour per method is the fixed one (largest n_lf gets the pure colour)
+    assert to_rgb(lines["NPE (HF only)"].get_color()) == to_rgb(plots.METHOD_COLORS["npe"])
+    assert to_rgb(lines["MF-NPE, 10k LF"].get_color()) == to_rgb(plots.METHOD_COLORS["mf_npe"])
+    assert to_rgb(lines["MF-NPE, 1k LF"].get_color()) != to_rgb(plots.METHOD_COLORS["mf_npe"])
+    check_saved(fig, tmp_path, "nltp")
+
+
+def test_nltp_vs_budget_single_seed_has_no_band(tmp_path):
+    metrics = make_metrics(seeds=(0,), n_lfs=(10000,))
+    fig = plots.nltp_vs_budget(metrics)
+    ax = fig.axes[0]
+    assert sorted(ln.get_label() for ln in ax.get_lines()) == sorted(plots.METHOD_LABELS.values())
+    assert gid_artists(ax, "band") == [] and not ax.collections
+    mf = metrics[(metrics.method == "mf_npe") & (metrics.metric == "nltp")].sort_values("n_hf")
+    line = next(ln for ln in ax.get_lines() if ln.get_label() == "MF-NPE")
+    np.testing.assert_allclose(line.get_ydata(), mf.value)
+    check_saved(fig, tmp_path, "nltp1")
+
+
+def test_nltp_vs_budget_needs_nltp_rows():
+    metrics = make_metrics()
+    with pytest.raises(ValueError, match="nltp"):
+        plots.nltp_vs_budget(metrics[metrics.metric != "nltp"])
+
+
+# --------------------------------------------------------------------------- pair plot
+
+def test_pairplot_limits_truth_and_legend(tmp_path):
+    rng = np.random.default_rng(0)
+    theta = np.array([120.3, 36.1, 0.3])
+    scale = (HIGH - LOW) / 20
+    samples = {"npe": theta + rng.normal(size=(3000, 3)) * 2 * scale,
+               "mf_npe": theta + rng.normal(size=(3000, 3)) * scale,
+               "reference": theta + rng.normal(size=(500, 3)) * scale}
+    fig = plots.pairplot(samples, theta, NAMES, LOW, HIGH, title="x_o #3")
+    axes = np.array(fig.axes).reshape(3, 3)
+    for i in range(3):
+        for j in range(3):
+            ax = axes[i, j]
+            if j > i:
+                assert not ax.axison
+                continue
+            assert ax.get_xlim() == pytest.approx((LOW[j], HIGH[j]))
+            if i != j:
+                assert ax.get_ylim() == pytest.approx((LOW[i], HIGH[i]))
+                star = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+                assert len(star) == 1
+                assert (star[0].get_xdata()[0], star[0].get_ydata()[0]) == (theta[j], theta[i])
+                assert any(isinstance(c, ContourSet) for c in ax.collections)
+            else:  # true value as a vertical line on the diagonal, one histogram per method
+                assert any(np.allclose(ln.get_xdata(), theta[j]) for ln in ax.get_lines())
+                assert len(ax.patches) == 3
+    assert [axes[2, j].get_xlabel() for j in range(3)] == NAMES
+    assert [axes[i, 0].get_ylabel() for i in (1, 2)] == NAMES[1:]
+    legend = [t.get_text() for t in axes[0, 2].get_legend().get_texts()]
+    assert legend[:3] == ["NPE (HF only)", "MF-NPE", "reference"]
+    assert fig.get_suptitle() == "x_o #3"
+    check_saved(fig, tmp_path, "pair")
+
+
+def test_pairplot_rejects_wrong_dimension():
+    with pytest.raises(ValueError, match="samples"):
+        plots.pairplot({"npe": np.zeros((10, 2))}, None, NAMES, LOW, HIGH, "t")
+
+
+# --------------------------------------------------------------------------- traces
+
+def test_traces_rows_titles_and_data(tmp_path):
+    t_lf, t_hf = np.arange(0, 50, 0.05), np.arange(0, 50, 0.01)
+    thetas = np.array([[120.3, 36.1, 0.3], [80.0, 20.55, 0.12], [150.0, 50.0, 0.0051]])
+    v_lf = -65 + 80 * np.sin(t_lf[None] / (2 + np.arange(3)[:, None])) ** 20
+    v_hf = -65 + 80 * np.sin(t_hf[None] / (2 + np.arange(3)[:, None])) ** 20 + 0.5
+    fig = plots.traces(t_lf, v_lf, t_hf, v_hf, thetas, NAMES)
+    assert len(fig.axes) == 3
+    assert [ax.get_title(loc="left") for ax in fig.axes] == [
+        "gNa=120.3, gK=36.1, gL=0.30", "gNa=80.0, gK=20.6, gL=0.12",
+        "gNa=150.0, gK=50.0, gL=0.0051"]
+    for r, ax in enumerate(fig.axes):
+        (lf,), (hf,) = gid_artists(ax, "trace:lf"), gid_artists(ax, "trace:hf")
+        np.testing.assert_array_equal(lf.get_xdata(), t_lf)
+        np.testing.assert_array_equal(lf.get_ydata(), v_lf[r])
+        np.testing.assert_array_equal(hf.get_ydata(), v_hf[r])
+        assert ax.get_ylabel() == "V (mV)"
+    assert fig.axes[-1].get_xlabel() == "Time (ms)"
+    check_saved(fig, tmp_path, "traces")
+    with pytest.raises(ValueError, match="traces"):
+        plots.traces(t_lf, v_lf[:2], t_hf, v_hf, thetas, NAMES)
+
+
+# --------------------------------------------------------------------------- cost
+
+STAGE_SECONDS = {"npe": {"HF simulation": 2.0, "training": 0.05},  # per HF simulation
+                 "mf_npe": {"HF simulation": 2.0, "fine-tuning": 0.02}}
+
+
+def make_cost(seed_scale=(1.0,)):
+    rows = []
+    for s, scale in enumerate(seed_scale):
+        for n_hf in [100, 1000, 10000]:
+            for method, per in STAGE_SECONDS.items():
+                rows += [(method, n_hf, stage, scale * sec * n_hf, s) for stage, sec in per.items()]
+            rows += [("mf_npe", n_hf, "LF simulation", 900.0 * scale, s),
+                     ("mf_npe", n_hf, "pretraining", 300.0 * scale, s)]
+        rows.append(("lf_npe", 0, "pretraining", 1e6, s))  # not drawn
+    return pd.DataFrame(rows, columns=["method", "n_hf", "stage", "seconds", "seed"])
+
+
+def bar_stacks(ax):
+    stacks = {}
+    for bar in gid_artists(ax, "bar:"):
+        _, method, n_hf, stage = bar.get_gid().split(":")
+        part = (bar.get_y(), bar.get_height(), stage, bar)
+        stacks.setdefault((method, int(n_hf)), []).append(part)
+    return stacks
+
+
+def test_cost_stacks_sum_to_totals(tmp_path):
+    df = make_cost().drop(columns="seed")
+    fig = plots.cost(df)
+    ax = fig.axes[0]
+    stacks = bar_stacks(ax)
+    totals = df[df.method != "lf_npe"].groupby(["method", "n_hf"])["seconds"].sum()
+    assert set(stacks) == set(totals.index)
+    for key, parts in stacks.items():
+        parts.sort(key=lambda p: p[0])
+        tops = np.cumsum([h for _, h, _, _ in parts])
+        np.testing.assert_allclose([y for y, _, _, _ in parts], np.r_[0, tops[:-1]])  # contiguous
+        assert tops[-1] == pytest.approx(totals[key])
+        for _, _, stage, bar in parts:  # shared stages are hatched, outline = method colour
+            assert bool(bar.get_hatch()) == (stage in plots.SHARED_STAGES)
+            assert to_rgb(bar.get_edgecolor()) == to_rgb(plots.METHOD_COLORS[key[0]])
+    # npe and mf_npe side by side at each budget, categorical x
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "1k", "10k"]
+    x = {k: p[0][3].get_x() for k, p in stacks.items()}
+    assert all(x[("npe", b)] < x[("mf_npe", b)] for b in [100, 1000, 10000])
+    assert ax.get_ylabel() == "CPU time (s)"
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    legend += fig.legends[0].get_title().get_text()
+    assert "paid once" in legend and "NPE (HF only)" in legend and "MF-NPE" in legend
+    check_saved(fig, tmp_path, "cost")
+
+
+def test_cost_averages_over_seeds():
+    fig = plots.cost(make_cost(seed_scale=(1.0, 3.0)))
+    parts = bar_stacks(fig.axes[0])[("mf_npe", 100)]
+    heights = {stage: h for _, h, stage, _ in parts}
+    assert heights["LF simulation"] == pytest.approx(1800.0)  # mean of 900 and 2700
+    assert heights["fine-tuning"] == pytest.approx(4.0)
+
+
+# --------------------------------------------------------------------------- SBC ranks
+
+def test_sbc_ranks_histograms_and_band(tmp_path):
+    rng = np.random.default_rng(2)
+    m, S = 200, 99
+    ranks = {"npe": rng.integers(0, S + 1, size=(m, 3)),
+             "mf_npe": np.minimum(rng.integers(0, S + 1, size=(m, 3)), 60)}  # piled-up ranks
+    fig = plots.sbc_ranks(ranks, S, NAMES)
+    axes = np.array(fig.axes).reshape(2, 3)
+    lo, hi = stats.binom.ppf([0.005, 0.995], m, 0.1)  # 10 bins of 10 ranks each
+    for r, key in enumerate(ranks):
+        for c in range(3):
+            ax = axes[r, c]
+            counts = [p.get_height() for p in gid_artists(ax, "sbc:hist")]
+            expected, _ = np.histogram(ranks[key][:, c], bins=np.arange(-0.5, S + 1, 10))
+            np.testing.assert_array_equal(counts, expected)
+            (band,) = gid_artists(ax, "sbc:band")
+            np.testing.assert_allclose(np.unique(band.get_paths()[0].vertices[:, 1]), [lo, hi])
+    assert [ax.get_title() for ax in axes[0]] == NAMES
+    assert axes[1, 0].get_ylabel().startswith("MF-NPE")
+    assert max(p.get_height() for p in gid_artists(axes[1, 0], "sbc:hist")) > hi  # pile-up
+    check_saved(fig, tmp_path, "sbc")
+
+
+def test_rank_bins_cover_each_rank_once():
+    edges, p = plots._rank_bins(100, 200, None)  # 101 possible ranks (prime): unequal bins
+    assert edges[0] == -0.5 and edges[-1] == 100.5 and p.sum() == pytest.approx(1.0)
+    counts, _ = np.histogram(np.arange(101), bins=edges)
+    np.testing.assert_allclose(counts / 101, p)
+
+
+def test_sbc_ranks_rejects_out_of_range():
+    with pytest.raises(ValueError, match="outside"):
+        plots.sbc_ranks({"npe": np.full((20, 3), 11)}, 10, NAMES)

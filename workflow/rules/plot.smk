@@ -1,0 +1,92 @@
+# Figures (PNG and SVG) from the summary tables, evaluations and traces.
+
+
+rule figure_nltp:
+    input:
+        metrics=f"{SUMMARY}/metrics.csv",
+    output:
+        png=f"{FIGURES}/nltp_vs_budget.png",
+        svg=f"{FIGURES}/nltp_vs_budget.svg",
+    log:
+        "results/logs/figures/nltp_vs_budget.log",
+    benchmark:
+        "results/benchmarks/figures/nltp_vs_budget.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/plot_nltp.py"
+
+
+rule figure_pairplot:
+    input:
+        npe=pairplot_evaluation("npe"),
+        mf_npe=pairplot_evaluation("mf_npe"),
+    output:
+        png=f"{FIGURES}/pairplot_obs-{{obs}}.png",
+        svg=f"{FIGURES}/pairplot_obs-{{obs}}.svg",
+    log:
+        "results/logs/figures/pairplot_obs-{obs}.log",
+    benchmark:
+        "results/benchmarks/figures/pairplot_obs-{obs}.tsv"
+    wildcard_constraints:
+        obs=r"\d+",
+    conda:
+        "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        prior=dict(config["prior"]),
+    script:
+        "../../scripts/plot_pairplot.py"
+
+
+rule figure_traces:
+    input:
+        lf="results/traces/lf_at_test.h5",
+        hf=SIM_SHARD.format(pool="test", shard=0),
+    output:
+        png=f"{FIGURES}/traces_lf_hf.png",
+        svg=f"{FIGURES}/traces_lf_hf.svg",
+    log:
+        "results/logs/figures/traces_lf_hf.log",
+    benchmark:
+        "results/benchmarks/figures/traces_lf_hf.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        simulators={
+            fidelity: config["simulators"][fidelity]["name"]
+            for fidelity in ("lf", "hf")
+        },
+    script:
+        "../../scripts/plot_traces.py"
+
+
+rule figure_cost:
+    input:
+        cost=f"{SUMMARY}/cost.csv",
+    output:
+        png=f"{FIGURES}/cost.png",
+        svg=f"{FIGURES}/cost.svg",
+    log:
+        "results/logs/figures/cost.log",
+    benchmark:
+        "results/benchmarks/figures/cost.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/plot_cost.py"
