@@ -6,7 +6,10 @@ Measures, on one thread and after JIT warm-up:
   discarded per batch), at the default LF dt;
 - HF ``markov``: nanoseconds per channel event and seconds per 120 ms simulation at
   A = 100 µm²; ``binomial``: seconds per simulation at A = 1000 µm² (one thread, the
-  default neuron under the default 10 µA/cm² step).
+  default neuron under the default 10 µA/cm² step);
+- training: seconds per epoch per 10 000 simulations of the default network (3
+  parameters, 10 features, batch 200), and seconds to draw 1000 posterior samples for each
+  of 200 test observations (the evaluate rule's load).
 
 With ``--readme`` the table between the README's ``bench`` markers is rewritten.
 """
@@ -77,12 +80,34 @@ def bench_hf(method: str, area: float, n: int) -> dict:
     return result
 
 
+def bench_training(n: int = 10_000, epochs: int = 5, n_test: int = 200) -> dict:
+    """Default network and training settings on synthetic data of the default shape."""
+    import numpy as np
+    import torch
+
+    from mfnpe.inference import BoxPrior, NetworkSettings, TrainingSettings, train_npe
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    prior = BoxPrior(("gNa", "gK", "gL"), [50.0, 20.0, 0.1], [200.0, 100.0, 1.0])
+    theta = prior.sample(n, rng)
+    x = (theta / prior.high) @ rng.normal(size=(3, 10)) + 0.1 * rng.normal(size=(n, 10))
+    training = TrainingSettings(max_epochs=epochs - 1, stop_after_epochs=epochs + 1)
+    posterior = train_npe(theta, x, prior, NetworkSettings(), training, seed=0)
+    per_epoch = float(np.median(posterior.history["epoch_durations_sec"]))
+    start = time.perf_counter()
+    posterior.sample(x[:n_test], 1000, seed=0)
+    return {"n_simulations": n, "s_per_epoch_per_10k": per_epoch * 10_000 / n,
+            "n_test": n_test, "s_sampling_1000_per_test": time.perf_counter() - start}
+
+
 def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
     results = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "threads": threads},
         "lf": [bench_lf(model, 0.025, n_lf, threads) for model in LF_MODELS],
         "hf": [bench_hf("markov", 100.0, n_markov), bench_hf("binomial", 1000.0, n_binomial)],
+        "training": bench_training(),
     }
     return results
 
@@ -99,6 +124,11 @@ def table(results: dict) -> str:
             measured = (f"{r['ns_per_event']:.0f} ns per event, {measured} "
                         f"({r['events_per_simulation'] / 1e6:.2f} M events)")
         lines.append(f"| `{r['method']}` (HF) | A = {r['area_um2']:.0f} µm², dt 0.01 ms | {measured} |")
+    t = results["training"]
+    lines.append(f"| training (default NSF) | {t['n_simulations']} simulations, batch 200 "
+                 f"| {t['s_per_epoch_per_10k']:.2f} s per epoch per 10k simulations |")
+    lines.append(f"| posterior draws (default NSF) | 1000 draws for each of {t['n_test']} "
+                 f"test observations | {t['s_sampling_1000_per_test']:.1f} s |")
     lines.append(f"\nOne thread; {results['machine']['platform']}; `make bench` "
                  f"({time.strftime('%Y-%m-%d')}).")
     return "\n".join(lines)

@@ -1,0 +1,331 @@
+"""NPE and MF-NPE on a toy task whose high-fidelity posterior is known exactly.
+
+theta ~ uniform on the box [-3, 3]^2.
+HF simulator: x = theta + SIGMA_HF * eps.
+LF simulator: x = LF_SCALE * theta + LF_SHIFT + SIGMA_LF * eps (biased, noisier).
+The exact HF posterior is, per parameter, N(x_j, SIGMA_HF^2) truncated to [-3, 3].
+
+One module-scoped task pretrains on LF simulations, fine-tunes on a small HF budget and
+trains NPE from scratch on the same HF data; the tests share it.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from scipy import integrate, stats
+
+from mfnpe import metrics
+from mfnpe.inference import (BoxPrior, ModelError, NetworkSettings, Posterior, TrainingSettings,
+                             finetune, pretrain, train_npe)
+
+torch.set_num_threads(1)
+
+# nflows' LU transforms (inside sbi's NSF) call a deprecated torch function
+pytestmark = pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated")
+
+LOW, HIGH = -3.0, 3.0
+SIGMA_HF = 0.4
+SIGMA_LF, LF_SCALE, LF_SHIFT = 0.5, 1.1, 0.6
+N_LF, N_HF, N_OBS, N_DRAWS = 3000, 150, 3, 1000
+SEED = 0
+
+PRIOR = BoxPrior(("t1", "t2"), [LOW, LOW], [HIGH, HIGH])
+NETWORK = NetworkSettings(model="nsf", hidden_features=32, num_transforms=3, num_bins=8)
+PRETRAINING = TrainingSettings(batch_size=200, learning_rate=2e-3, stop_after_epochs=20,
+                               max_epochs=300)
+FINETUNING = TrainingSettings(batch_size=20, learning_rate=5e-4, stop_after_epochs=20,
+                              max_epochs=300)
+
+
+# --------------------------------------------------------------------------- the toy task
+
+
+def simulate_hf(theta, rng):
+    return theta + SIGMA_HF * rng.normal(size=theta.shape)
+
+
+def simulate_lf(theta, rng):
+    return LF_SCALE * theta + LF_SHIFT + SIGMA_LF * rng.normal(size=theta.shape)
+
+
+def _truncnorm(x):
+    """The exact HF posterior of each parameter given x (..., d): frozen truncated normals."""
+    x = np.asarray(x, dtype=float)
+    return stats.truncnorm((LOW - x) / SIGMA_HF, (HIGH - x) / SIGMA_HF, loc=x, scale=SIGMA_HF)
+
+
+def exact_log_prob(theta, x):
+    """(m,) log p_HF(theta_i | x_i) for theta, x (m, d)."""
+    return _truncnorm(x).logpdf(theta).sum(axis=1)
+
+
+def exact_samples(x, n, rng):
+    """(n, d) draws from p_HF(theta | x) for one x (d,)."""
+    return _truncnorm(np.broadcast_to(x, (n, len(x)))).rvs(random_state=rng)
+
+
+def expected_exact_nltp():
+    """E_{theta, x}[-log p_HF(theta | x)] = d * integral p(x_j) H[p(theta_j | x_j)] dx_j.
+
+    p(x_j) = (Phi((x - LOW) / s) - Phi((x - HIGH) / s)) / (HIGH - LOW) is the HF marginal
+    of one coordinate and H the closed-form entropy of the truncated normal."""
+    def marginal(x):
+        return (stats.norm.cdf((x - LOW) / SIGMA_HF)
+                - stats.norm.cdf((x - HIGH) / SIGMA_HF)) / (HIGH - LOW)
+
+    def integrand(x):
+        return marginal(x) * _truncnorm(x).entropy()
+
+    value, error = integrate.quad(integrand, LOW - 7 * SIGMA_HF, HIGH + 7 * SIGMA_HF,
+                                  points=[LOW, HIGH], limit=200)
+    assert error < 1e-8
+    return PRIOR.dim * value
+
+
+def build_task(seed):
+    """Data, the three posteriors and the test observations of one seed."""
+    rng = np.random.default_rng(seed)
+    theta_lf = PRIOR.sample(N_LF, rng)
+    x_lf = simulate_lf(theta_lf, rng)
+    theta_hf = PRIOR.sample(N_HF, rng)
+    x_hf = simulate_hf(theta_hf, rng)
+    theta_obs = PRIOR.sample(N_OBS, rng)
+    x_obs = simulate_hf(theta_obs, rng)
+    lf = pretrain(theta_lf, x_lf, PRIOR, network=NETWORK, training=PRETRAINING, seed=seed)
+    mf = finetune(lf, theta_hf, x_hf, training=FINETUNING, seed=seed)
+    npe = train_npe(theta_hf, x_hf, PRIOR, network=NETWORK, training=FINETUNING, seed=seed)
+    return SimpleNamespace(seed=seed, theta_hf=theta_hf, x_hf=x_hf, theta_obs=theta_obs,
+                           x_obs=x_obs, lf=lf, mf=mf, npe=npe)
+
+
+def c2st_against_exact(task):
+    """{name: (N_OBS,) C2ST accuracy of the posterior's draws vs exact draws} per observation."""
+    scores = {}
+    for name in ("lf", "mf", "npe"):
+        draws = getattr(task, name).sample(task.x_obs, N_DRAWS, seed=task.seed)  # (S, m, d)
+        rng = np.random.default_rng(1000 + task.seed)
+        scores[name] = np.array([
+            metrics.c2st(draws[:, i], exact_samples(x, N_DRAWS, rng), seed=task.seed)
+            for i, x in enumerate(task.x_obs)])
+    return scores
+
+
+@pytest.fixture(scope="module")
+def task():
+    return build_task(SEED)
+
+
+@pytest.fixture(scope="module")
+def c2st_scores(task):
+    return c2st_against_exact(task)
+
+
+# --------------------------------------------------------------------------- a. NLTP
+
+
+def test_nltp_of_the_exact_posterior_matches_its_expectation():
+    """NLTP of the known (truncated Gaussian) posterior matches its closed-form value."""
+    rng = np.random.default_rng(11)
+    theta = PRIOR.sample(4000, rng)
+    x = simulate_hf(theta, rng)
+    value, low, high = metrics.nltp(exact_log_prob(theta, x))
+    expected = expected_exact_nltp()
+    assert low < expected < high, (value, low, high, expected)
+    assert high - low < 0.1
+    # the truncation matters: the untruncated Gaussian entropy d/2 log(2 pi e s^2) is off
+    untruncated = 0.5 * PRIOR.dim * np.log(2 * np.pi * np.e * SIGMA_HF**2)
+    assert untruncated > high + 0.1
+    # and a misspecified (too wide, SD 2 s) Gaussian-in-the-box estimator scores worse
+    wide = stats.truncnorm((LOW - x) / (2 * SIGMA_HF), (HIGH - x) / (2 * SIGMA_HF),
+                           loc=x, scale=2 * SIGMA_HF).logpdf(theta).sum(axis=1)
+    assert metrics.nltp(wide)[1] > high
+
+
+def test_trained_posteriors_nltp_is_close_to_the_exact_one(task):
+    """On HF test simulations MF-NPE's NLTP is near the exact posterior's; NPE on the same
+    HF budget and the LF-only posterior are far worse."""
+    rng = np.random.default_rng(12)
+    theta = PRIOR.sample(1000, rng)
+    x = simulate_hf(theta, rng)
+    exact = metrics.nltp(exact_log_prob(theta, x))[0]
+    mf = metrics.nltp(task.mf.log_prob(theta, x))[0]
+    npe = metrics.nltp(task.npe.log_prob(theta, x))[0]
+    lf = metrics.nltp(task.lf.log_prob(theta, x))[0]
+    print(f"NLTP: exact {exact:.3f}, MF-NPE {mf:.3f}, NPE {npe:.3f}, LF-only {lf:.3f}")
+    assert exact - 0.05 < mf < exact + 0.3
+    assert npe > mf + 0.3
+    assert lf > mf + 0.5
+
+
+# --------------------------------------------------------------------------- b. C2ST
+
+
+def test_mf_npe_is_close_to_the_exact_posterior_and_beats_npe(c2st_scores):
+    lf, mf, npe = (c2st_scores[k].mean() for k in ("lf", "mf", "npe"))
+    print(f"C2ST vs exact posterior: LF-only {lf:.3f}, MF-NPE {mf:.3f}, NPE (HF only) {npe:.3f}")
+    assert mf <= 0.6, c2st_scores
+    # NPE on the same HF budget is clearly worse
+    assert npe >= mf + 0.07, c2st_scores
+    # the LF-only posterior is biased: fine-tuning corrected it
+    assert lf >= mf + 0.1, c2st_scores
+
+
+# --------------------------------------------------------------------------- c. warm start
+
+
+def _frozen_finetune(pretrained, theta, x, validation_fraction, batch_size):
+    """Fine-tuning with a negligible learning rate (sbi refuses 0): the network stays the
+    pretrained one, so the validation losses are the pretrained network's."""
+    return finetune(pretrained, theta, x, seed=SEED, training=TrainingSettings(
+        batch_size=batch_size, learning_rate=1e-12, max_epochs=1,
+        validation_fraction=validation_fraction))
+
+
+@pytest.mark.filterwarnings("ignore:Maximum number of epochs")
+def test_finetuning_starts_from_the_pretrained_weights(task):
+    u = task.lf.transform.to_unbounded(torch.as_tensor(task.theta_hf, dtype=torch.float32))
+    with torch.no_grad():
+        losses = task.lf.net.loss(u, torch.as_tensor(task.x_hf, dtype=torch.float32)).numpy()
+    pretrained_loss = losses.mean()
+
+    # validating on 90% of the HF data (in one batch, so that sbi drops none): the first
+    # validation loss is the pretrained mean loss -log q(u | x) to within 4 SD of a mean of
+    # n_val of the N_HF losses (drawn without replacement)
+    wide = _frozen_finetune(task.lf, task.theta_hf, task.x_hf, validation_fraction=0.9,
+                            batch_size=N_HF)
+    n_val = N_HF - int((1 - 0.9) * N_HF)
+    se = losses.std(ddof=1) * np.sqrt((1 - n_val / N_HF) / n_val)
+    assert abs(wide.history["validation_loss"][0] - pretrained_loss) < 4 * se
+    np.testing.assert_allclose(wide.log_prob(task.theta_hf, task.x_hf),
+                               task.lf.log_prob(task.theta_hf, task.x_hf), rtol=1e-5, atol=1e-5)
+
+    # the same seed gives the same validation split: the pretrained loss on MF-NPE's and NPE's
+    start = _frozen_finetune(task.lf, task.theta_hf, task.x_hf, FINETUNING.validation_fraction,
+                             FINETUNING.batch_size).history["validation_loss"][0]
+    first_mf = task.mf.history["validation_loss"][0]
+    first_fresh = task.npe.history["validation_loss"][0]
+    print(f"pretrained loss on HF {pretrained_loss:.3f} (90% split "
+          f"{wide.history['validation_loss'][0]:.3f} +- {se:.3f}), on the 10% validation split "
+          f"{start:.3f}; first epoch: fine-tuning {first_mf:.3f}, fresh network {first_fresh:.3f}")
+    # the real fine-tuning starts there (its first epoch only improves on it), while a fresh
+    # network on the same data, split and seed is far worse after its first epoch
+    assert first_mf <= start + 0.05
+    assert first_fresh > first_mf + 1.0
+    assert first_fresh > pretrained_loss + 0.5
+    # and fine-tuning did change the pretrained weights
+    assert not np.allclose(task.mf.log_prob(task.theta_hf, task.x_hf),
+                           task.lf.log_prob(task.theta_hf, task.x_hf), atol=0.01)
+
+
+# --------------------------------------------------------------------------- d. the box
+
+
+def test_no_posterior_mass_outside_the_box(task):
+    # observations near, on and beyond the corners pile the posterior against the edges
+    x_edge = np.array([[2.9, -2.9], [3.6, 3.6], [-4.0, 0.0]])
+    for name in ("lf", "mf", "npe"):
+        draws = getattr(task, name).sample(x_edge, 2000, seed=1)
+        assert draws.shape == (2000, 3, 2)
+        assert PRIOR.contains(draws.reshape(-1, 2)).all(), name
+    draws = task.mf.sample(x_edge[1], 2000, seed=2)
+    assert draws.shape == (2000, 2)
+    assert PRIOR.contains(draws).all()
+    assert (draws > 2.5).all(axis=1).mean() > 0.5  # the mass is against the corner (3, 3)
+
+    theta = np.array([[3.01, 0.0], [0.0, -3.2], [-10.0, 10.0], [3.0, 3.0], [-3.0, 0.0],
+                      [2.99, -2.99], [0.0, 0.0]])
+    x = np.tile([[2.9, 0.0]], (len(theta), 1))
+    log_q = task.mf.log_prob(theta, x)
+    assert np.isneginf(log_q[:3]).all()
+    assert np.isfinite(log_q[3:]).all()
+
+
+# --------------------------------------------------------------------------- e. files
+
+
+def _with_settings(posterior, settings):
+    return Posterior(posterior.net, posterior.prior, posterior.network, ["x1", "x2"],
+                     posterior.history, settings)
+
+
+SETTINGS = {"training": FINETUNING.to_dict(), "network": NETWORK.to_dict(), "n_hf": N_HF}
+
+
+def test_save_load_round_trip(task, tmp_path):
+    path = tmp_path / "models" / "mf.pt"
+    _with_settings(task.mf, SETTINGS).save(path)
+    assert path.exists() and not list(path.parent.glob(".*tmp*"))
+    loaded = Posterior.load(path, expected_settings=SETTINGS)
+    np.testing.assert_array_equal(loaded.log_prob(task.theta_hf, task.x_hf),
+                                  task.mf.log_prob(task.theta_hf, task.x_hf))
+    np.testing.assert_array_equal(loaded.sample(task.x_obs, 50, seed=3),
+                                  task.mf.sample(task.x_obs, 50, seed=3))
+    assert loaded.prior.names == PRIOR.names
+    np.testing.assert_array_equal(loaded.prior.low, PRIOR.low)
+    assert loaded.network == NETWORK
+    assert loaded.feature_names == ["x1", "x2"]
+    assert loaded.history == task.mf.history
+    assert loaded.settings == SETTINGS
+
+    content = torch.load(path, weights_only=True)
+    assert content["kind"] == "mfnpe/posterior/1" and "state_dict" in content
+
+
+def test_load_rejects_a_model_of_other_settings(task, tmp_path):
+    path = tmp_path / "mf.pt"
+    _with_settings(task.mf, SETTINGS).save(path)
+    other = {**SETTINGS, "training": {**SETTINGS["training"], "learning_rate": 1e-3}}
+    with pytest.raises(ModelError) as error:
+        Posterior.load(path, expected_settings=other)
+    assert str(path) in str(error.value)
+    assert "training/learning_rate" in str(error.value)
+    with pytest.raises(ModelError, match="n_hf"):
+        Posterior.load(path, expected_settings={**SETTINGS, "n_hf": 100})
+
+
+def test_load_rejects_a_truncated_or_missing_file(task, tmp_path):
+    path = tmp_path / "mf.pt"
+    task.mf.save(path)
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError) as error:
+        Posterior.load(truncated)
+    assert str(truncated) in str(error.value)
+    missing = tmp_path / "missing.pt"
+    with pytest.raises(ModelError) as error:
+        Posterior.load(missing)
+    assert str(missing) in str(error.value)
+
+
+# --------------------------------------------------------------------------- f. refit z-scoring
+
+
+def _standardizers(net):
+    from sbi.utils.sbiutils import Standardize
+    x_mean = [m._mean.clone() for m in net.modules() if isinstance(m, Standardize)]
+    u_shift = [m._shift.clone() for m in net.modules()
+               if type(m).__name__ == "PointwiseAffineTransform"]
+    assert len(x_mean) == 1 and len(u_shift) == 1
+    return x_mean[0].numpy(), u_shift[0].numpy()
+
+
+def test_finetune_with_refit_standardization(task):
+    refit = finetune(task.lf, task.theta_hf, task.x_hf, refit_standardization=True, seed=SEED,
+                     training=TrainingSettings(batch_size=20, learning_rate=5e-4,
+                                               stop_after_epochs=5, max_epochs=30))
+    # the x z-scoring moved from the LF data's mean (about LF_SHIFT) to the HF data's (about 0)
+    pretrained_mean, _ = _standardizers(task.lf.net)
+    refit_mean, _ = _standardizers(refit.net)
+    np.testing.assert_allclose(pretrained_mean, LF_SHIFT, atol=0.2)
+    np.testing.assert_allclose(refit_mean, task.x_hf.mean(axis=0), atol=0.25)
+    # the pretrained posterior is untouched
+    np.testing.assert_array_equal(_standardizers(task.lf.net)[0], pretrained_mean)
+
+    log_q = refit.log_prob(task.theta_hf, task.x_hf)
+    assert np.isfinite(log_q).all()
+    draws = refit.sample(task.x_obs, 500, seed=4)
+    assert np.isfinite(draws).all() and PRIOR.contains(draws.reshape(-1, 2)).all()
+    assert np.isfinite(refit.history["validation_loss"]).all()
