@@ -21,7 +21,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(SNAKEMAKE) --cores all
-	@echo "Results are in results/ (simulation shards: results/sims/)."
+	@echo "Results are in results/: figures in results/figures/, tables in results/summary/."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests

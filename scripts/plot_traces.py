@@ -20,5 +20,7 @@ figure = plots.traces(
     np.arange(lf.traces.shape[1]) * lf.trace_dt, lf.traces,
     np.arange(hf.traces.shape[1]) * hf.trace_dt, hf.traces[:k],
     lf.theta, lf.param_names,
+    lf_label=f"LF ({snakemake.params.simulators['lf']})",
+    hf_label=f"HF ({snakemake.params.simulators['hf']})",
 )
 plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)

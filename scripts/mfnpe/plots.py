@@ -276,7 +276,8 @@ def _corner_axes(ax, i: int, j: int, d: int, names, low, high) -> None:
 # --------------------------------------------------------------------------- traces
 
 @_styled
-def traces(t_lf, v_lf, t_hf, v_hf, thetas, names) -> Figure:
+def traces(t_lf, v_lf, t_hf, v_hf, thetas, names, lf_label: str = "LF",
+           hf_label: str = "HF") -> Figure:
     """LF and HF membrane voltage at the same parameters, overlaid, one row per theta.
     ``t_lf`` (T1,) ms, ``v_lf`` (k, T1) mV, ``t_hf`` (T2,) ms, ``v_hf`` (k, T2) mV,
     ``thetas`` (k, d) in parameter units, ``names`` d parameter names (row titles)."""
@@ -286,10 +287,10 @@ def traces(t_lf, v_lf, t_hf, v_hf, thetas, names) -> Figure:
         raise ValueError(f"need {k} LF and HF traces, got {len(v_lf)} and {len(v_hf)}")
     fig, axes = _subplots(k, 1, figsize=(6.4, 1.55 * k + 0.6), sharex=True, squeeze=False)
     for r, ax in enumerate(axes[:, 0]):
-        ax.plot(t_hf, v_hf[r], color=FIDELITY_COLORS["hf"], lw=0.8, label="HF (stochastic)",
+        ax.plot(t_hf, v_hf[r], color=FIDELITY_COLORS["hf"], lw=0.8, label=hf_label,
                 gid="trace:hf")
         ax.plot(t_lf, v_lf[r], color=FIDELITY_COLORS["lf"], lw=1.2, alpha=0.9,
-                label="LF (deterministic)", gid="trace:lf")
+                label=lf_label, gid="trace:lf")
         ax.set_title(", ".join(f"{n}={_fmt_value(v)}" for n, v in zip(names, thetas[r])),
                      loc="left")
         ax.set_ylabel("V (mV)")

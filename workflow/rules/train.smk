@@ -10,6 +10,8 @@ rule pretrain:
         "results/logs/pretrain/nlf-{n_lf}_seed-{seed}.log",
     benchmark:
         "results/benchmarks/pretrain/nlf-{n_lf}_seed-{seed}.tsv"
+    # the longest jobs, each gating its fine-tunings: start them first
+    priority: 10
     conda:
         "../../envs/train.yaml"
     threads: 1
