@@ -6,11 +6,10 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 from mfnpe.summary import cost_frame, write_csv
 
-runs = snakemake.params.train_runs
+runs = snakemake.params.runs  # input.train holds each run's training benchmark, in order
 train = {tuple(run[k] for k in ("method", "n_lf", "n_hf", "seed")): path
          for run, path in zip(runs, snakemake.input.train)}
-frame = cost_frame(snakemake.params.runs, {"lf": list(snakemake.input.lf),
-                                           "hf": list(snakemake.input.hf)},
-                   train, snakemake.params.shard_size)
+simulations = {"lf": list(snakemake.input.lf), "hf": list(snakemake.input.hf)}
+frame = cost_frame(runs, simulations, train, snakemake.params.shard_size)
 write_csv(frame, snakemake.output.cost)
 print(frame.groupby(["method", "n_hf", "stage"])["seconds"].mean().to_string())

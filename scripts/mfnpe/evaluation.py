@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from mfnpe import metrics
-from mfnpe.io import _atomic_write, _check, _dataset, _names, _open, canonical, ShardError
+from mfnpe.io import (ShardError, atomic_write, canonical, check_file, open_file, read_dataset,
+                       read_names)
 
 EVAL_KIND = "mfnpe/eval/1"
 
@@ -76,16 +77,16 @@ def write_evaluation(path, evaluation: Evaluation) -> None:
         for name in ("log_prob", "theta", "post_mean", "post_sd", "ranks", "samples"):
             handle.create_dataset(name, data=getattr(evaluation, name))
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def read_evaluation(path, expected_settings=None) -> Evaluation:
     """Read and check an evaluation file (kind, settings if given, shapes)."""
     path = Path(path)
-    with _open(path) as handle:
-        settings = _check(handle, path, EVAL_KIND, expected_settings)
-        names = _names(handle, path, "param_names")
-        arrays = {name: _dataset(handle, path, name, ndim) for name, ndim in
+    with open_file(path) as handle:
+        settings = check_file(handle, path, EVAL_KIND, expected_settings)
+        names = read_names(handle, path, "param_names")
+        arrays = {name: read_dataset(handle, path, name, ndim) for name, ndim in
                   (("log_prob", 1), ("theta", 2), ("post_mean", 2), ("post_sd", 2),
                    ("ranks", 2), ("samples", 3))}
         summary = json.loads(handle.attrs["metrics"])

@@ -55,7 +55,8 @@ def canonical(settings: Mapping) -> str:
     return json.dumps(settings, sort_keys=True, default=float)
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(handle)`` on a temporary HDF5 file, then rename it to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -68,7 +69,8 @@ def _atomic_write(path: Path, write) -> None:
             tmp.unlink()
 
 
-def _open(path: Path) -> h5py.File:
+def open_file(path: Path) -> h5py.File:
+    """Open ``path`` read-only; a missing or unreadable file raises :class:`ShardError`."""
     path = Path(path)
     if not path.exists():
         raise ShardError(f"{path}: file does not exist")
@@ -79,6 +81,7 @@ def _open(path: Path) -> h5py.File:
 
 
 def first_difference(stored, expected, prefix: str = "") -> str:
+    """The first setting (``a/b/c``) where two nested settings differ, described; "" if equal."""
     if isinstance(stored, dict) and isinstance(expected, dict):
         for key in sorted(set(stored) | set(expected)):
             where = f"{prefix}/{key}" if prefix else str(key)
@@ -95,7 +98,8 @@ def first_difference(stored, expected, prefix: str = "") -> str:
     return ""
 
 
-def _check(handle: h5py.File, path: Path, kind: str, expected: Mapping | None) -> dict:
+def check_file(handle: h5py.File, path: Path, kind: str, expected: Mapping | None) -> dict:
+    """Check the file's ``kind`` and (if given) its settings; return the stored settings."""
     found_kind = handle.attrs.get("kind")
     if found_kind != kind:
         raise ShardError(f"{path}: expected a file of kind {kind!r}, found {found_kind!r}")
@@ -111,7 +115,8 @@ def _check(handle: h5py.File, path: Path, kind: str, expected: Mapping | None) -
     return settings
 
 
-def _dataset(handle: h5py.File, path: Path, name: str, ndim: int) -> np.ndarray:
+def read_dataset(handle: h5py.File, path: Path, name: str, ndim: int) -> np.ndarray:
+    """Dataset ``name`` with ``ndim`` dimensions, or a :class:`ShardError` naming the file."""
     if name not in handle:
         raise ShardError(f"{path}: dataset {name!r} is missing")
     try:
@@ -123,7 +128,8 @@ def _dataset(handle: h5py.File, path: Path, name: str, ndim: int) -> np.ndarray:
     return data
 
 
-def _names(handle: h5py.File, path: Path, attr: str) -> list[str]:
+def read_names(handle: h5py.File, path: Path, attr: str) -> list[str]:
+    """The JSON list of names stored in attribute ``attr``."""
     if attr not in handle.attrs:
         raise ShardError(f"{path}: attribute {attr!r} is missing")
     return [str(name) for name in json.loads(handle.attrs[attr])]
@@ -137,7 +143,7 @@ def write_prior_shard(path, theta: np.ndarray, param_names, settings: Mapping) -
         handle.attrs["param_names"] = json.dumps(list(param_names))
         handle.create_dataset("theta", data=np.asarray(theta, dtype=np.float64))
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def read_prior_shard(
@@ -145,10 +151,10 @@ def read_prior_shard(
 ) -> tuple[np.ndarray, list[str], dict]:
     """``(theta (n, d), param_names, settings)``; checks kind, settings (if given), shapes."""
     path = Path(path)
-    with _open(path) as handle:
-        settings = _check(handle, path, PRIOR_KIND, expected_settings)
-        names = _names(handle, path, "param_names")
-        theta = _dataset(handle, path, "theta", 2)
+    with open_file(path) as handle:
+        settings = check_file(handle, path, PRIOR_KIND, expected_settings)
+        names = read_names(handle, path, "param_names")
+        theta = read_dataset(handle, path, "theta", 2)
     if theta.shape[1] != len(names):
         raise ShardError(f"{path}: theta has {theta.shape[1]} columns for names {names}")
     return theta, names, settings
@@ -172,22 +178,22 @@ def write_sim_shard(path, shard: SimShard) -> None:
             )
             handle["traces"].attrs["dt"] = float(shard.trace_dt)
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def read_sim_shard(path, expected_settings: Mapping | None = None, traces: bool = True) -> SimShard:
     """Read and check a simulation shard (kind, settings if given, shapes)."""
     path = Path(path)
-    with _open(path) as handle:
-        settings = _check(handle, path, SIM_KIND, expected_settings)
-        param_names = _names(handle, path, "param_names")
-        feature_names = _names(handle, path, "feature_names")
-        theta = _dataset(handle, path, "theta", 2)
-        x = _dataset(handle, path, "x", 2)
-        valid = _dataset(handle, path, "valid", 1)
+    with open_file(path) as handle:
+        settings = check_file(handle, path, SIM_KIND, expected_settings)
+        param_names = read_names(handle, path, "param_names")
+        feature_names = read_names(handle, path, "feature_names")
+        theta = read_dataset(handle, path, "theta", 2)
+        x = read_dataset(handle, path, "x", 2)
+        valid = read_dataset(handle, path, "valid", 1)
         stored_traces, trace_dt = None, None
         if traces and "traces" in handle:
-            stored_traces = _dataset(handle, path, "traces", 2)
+            stored_traces = read_dataset(handle, path, "traces", 2)
             trace_dt = float(handle["traces"].attrs["dt"])
         stats = json.loads(handle.attrs.get("stats", "{}"))
     n = theta.shape[0]

@@ -53,7 +53,7 @@ rule cost:
         hf=shards.shard_paths(
             config, "hf", "results/benchmarks/simulate/{pool}/shard-{shard}.tsv"
         ),
-        train=[training_benchmark(run) for run in all_runs()],
+        train=[training_benchmark(run) for run in all_runs()],  # in all_runs() order
     output:
         cost=f"{SUMMARY}/cost.csv",
     log:
@@ -68,7 +68,6 @@ rule cost:
         runtime=10,
     params:
         runs=all_runs(),
-        train_runs=all_runs(),
         shard_size=dict(config["shards"]),
     script:
         "../../scripts/cost.py"
