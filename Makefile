@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 SNAKEMAKE := $(BIN)/snakemake --snakefile workflow/Snakefile --configfile $(CONFIG)
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench lint report install clean
 
 # Re-install when the dependency pins change. torch first: its CPU build is local here,
 # and any dependency resolving torch on its own would pull the CUDA wheels.
@@ -32,6 +32,11 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(SNAKEMAKE) --lint
 	$(BIN)/snakefmt --check workflow
+
+# After `make run` (same CONFIG): figures with captions, the workflow and its provenance.
+report: $(STAMP)
+	$(SNAKEMAKE) --report results/report.html
+	@echo "Report: results/report.html (one self-contained HTML file)."
 
 clean:
 	rm -rf results .snakemake

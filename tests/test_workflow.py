@@ -1,13 +1,8 @@
 """End to end: the tiny config through Snakemake, then the shards' contents."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
-import pytest
-
 import pandas as pd
+import pytest
 import torch
 
 from mfnpe import runs, shards
@@ -17,24 +12,7 @@ from mfnpe.inference import ModelError, Posterior
 from mfnpe.io import read_prior_shard, read_sim_shard
 from mfnpe.pipeline import simulate_shard
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "tests" / "configs" / "tiny.yaml"
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "Snakefile"),
-         "--configfile", str(TINY), "-d", str(workdir), *args],
-        capture_output=True, text=True, cwd=ROOT,
-    )
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    run = snakemake(workdir, "--cores", "2")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return workdir
+from workflow_helpers import ROOT, TINY, snakemake
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,12 @@ rule figure_nltp:
     input:
         metrics=f"{SUMMARY}/metrics.csv",
     output:
-        png=f"{FIGURES}/nltp_vs_budget.png",
+        png=report(
+            f"{FIGURES}/nltp_vs_budget.png",
+            caption="../report/nltp_vs_budget.rst",
+            category="Figures",
+            subcategory="NLTP against HF budget",
+        ),
         svg=f"{FIGURES}/nltp_vs_budget.svg",
     log:
         "results/logs/figures/nltp_vs_budget.log",
@@ -26,7 +31,13 @@ rule figure_pairplot:
         npe=pairplot_evaluation("npe"),
         mf_npe=pairplot_evaluation("mf_npe"),
     output:
-        png=f"{FIGURES}/pairplot_obs-{{obs}}.png",
+        png=report(
+            f"{FIGURES}/pairplot_obs-{{obs}}.png",
+            caption="../report/pairplot.rst",
+            category="Figures",
+            subcategory="Posteriors",
+            labels={"observation": "{obs}"},
+        ),
         svg=f"{FIGURES}/pairplot_obs-{{obs}}.svg",
     log:
         "results/logs/figures/pairplot_obs-{obs}.log",
@@ -51,7 +62,12 @@ rule figure_traces:
         lf="results/traces/lf_at_test.h5",
         hf=SIM_SHARD.format(pool="test", shard=0),
     output:
-        png=f"{FIGURES}/traces_lf_hf.png",
+        png=report(
+            f"{FIGURES}/traces_lf_hf.png",
+            caption="../report/traces_lf_hf.rst",
+            category="Figures",
+            subcategory="LF and HF traces",
+        ),
         svg=f"{FIGURES}/traces_lf_hf.svg",
     log:
         "results/logs/figures/traces_lf_hf.log",
@@ -76,7 +92,12 @@ rule figure_cost:
     input:
         cost=f"{SUMMARY}/cost.csv",
     output:
-        png=f"{FIGURES}/cost.png",
+        png=report(
+            f"{FIGURES}/cost.png",
+            caption="../report/cost.rst",
+            category="Figures",
+            subcategory="CPU cost",
+        ),
         svg=f"{FIGURES}/cost.svg",
     log:
         "results/logs/figures/cost.log",

@@ -1,0 +1,146 @@
+"""Partial re-runs: after a complete tiny run, a config edit schedules exactly the
+affected jobs (``snakemake -n``), and a killed run resumes without redoing finished work."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from workflow_helpers import ROOT, SNAKEFILE, TINY, snakemake
+
+DOWNSTREAM = {"aggregate": 1, "cost": 1, "all": 1}
+
+
+def scheduled_jobs(output: str) -> dict[str, int]:
+    """{rule: count} from the 'Job stats' table of a dry run ({} when nothing to do)."""
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:", 1)[1]
+    jobs = {}
+    for line in table.splitlines()[3:]:
+        name, _, count = line.partition(" ")
+        if name == "total":
+            break
+        jobs[name] = int(count)
+    return jobs
+
+
+@pytest.fixture
+def copied_run(tiny_run, tmp_path) -> Path:
+    """A private copy of the complete tiny run (file times kept)."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    return workdir
+
+
+def dry_run_with(workdir: Path, tmp_path: Path, edit) -> dict[str, int]:
+    config = yaml.safe_load(TINY.read_text())
+    edit(config)
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))  # key order = column order
+    run = snakemake(workdir, "-n", "--cores", "1", configfile=path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return scheduled_jobs(run.stdout + run.stderr)
+
+
+def test_unchanged_config_schedules_nothing(copied_run, tmp_path):
+    assert dry_run_with(copied_run, tmp_path, lambda config: None) == {}
+
+
+def test_evaluation_setting_reruns_evaluation_aggregation_and_figures_only(copied_run, tmp_path):
+    def edit(config):
+        config["evaluation"]["posterior_samples"] = 120
+
+    assert dry_run_with(copied_run, tmp_path, edit) == {
+        "evaluate": 10, "aggregate": 1, "figure_nltp": 1, "figure_pairplot": 2, "all": 1}
+
+
+def test_hf_budget_inside_the_pool_trains_only_the_new_models(copied_run, tmp_path):
+    def edit(config):
+        config["budgets"]["n_hf"] = [20, 30, 40]
+
+    assert dry_run_with(copied_run, tmp_path, edit) == {
+        "finetune": 2, "npe": 2, "evaluate": 4, "figure_nltp": 1, "figure_cost": 1,
+        **DOWNSTREAM}
+
+
+def test_hf_budget_beyond_the_pool_adds_only_new_hf_shards_and_models(copied_run, tmp_path):
+    def edit(config):
+        config["budgets"]["n_hf"] = [20, 40, 60]
+
+    assert dry_run_with(copied_run, tmp_path, edit) == {
+        "sample_prior": 1, "simulate": 1, "finetune": 2, "npe": 2, "evaluate": 4,
+        "figure_nltp": 1, "figure_cost": 1, **DOWNSTREAM}
+
+
+def test_lf_simulator_setting_reruns_lf_side_only(copied_run, tmp_path):
+    def edit(config):
+        config["simulators"]["lf"]["dt"] = 0.05
+
+    assert dry_run_with(copied_run, tmp_path, edit) == {
+        "simulate": 2,  # the two LF shards; no HF or test shard
+        "lf_traces": 1, "pretrain": 2, "finetune": 4,  # no npe model
+        "evaluate": 6,  # lf_npe and mf_npe models only
+        "figure_nltp": 1, "figure_pairplot": 2, "figure_traces": 1, "figure_cost": 1,
+        **DOWNSTREAM}
+
+
+def test_hf_simulator_setting_reruns_hf_side_and_every_model_using_it(copied_run, tmp_path):
+    def edit(config):
+        config["simulators"]["hf"]["name"] = "binomial"
+
+    assert dry_run_with(copied_run, tmp_path, edit) == {
+        "simulate": 4,  # two HF and two test shards; no LF shard
+        "finetune": 4, "npe": 4,  # no pretraining
+        "evaluate": 10,  # the test set changed: every model, lf_npe too
+        "figure_nltp": 1, "figure_pairplot": 2, "figure_traces": 1, "figure_cost": 1,
+        **DOWNSTREAM}
+
+
+def completed_files(workdir: Path) -> dict[Path, int]:
+    """Every result file with its modification time [ns]."""
+    return {path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*")
+            if path.is_file() and "/logs/" not in str(path) and "/benchmarks/" not in str(path)}
+
+
+def test_a_killed_run_resumes_and_recomputes_nothing_complete(tiny_run, tmp_path):
+    workdir = tmp_path / "killed"
+    workdir.mkdir()
+    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile",
+               str(TINY), "-d", str(workdir), "--cores", "1"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    pretrain_log = workdir / "results/logs/pretrain/nlf-400_seed-0.log"
+    model = workdir / "results/models/lf_npe/nlf-400_nhf-0_seed-0.pt"
+    deadline = time.time() + 300
+    while not (pretrain_log.exists() and "epoch" in pretrain_log.read_text()):
+        assert process.poll() is None and time.time() < deadline, "pretraining never started"
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # the whole run dies mid-way through pretraining
+    process.wait()
+    assert not model.exists()  # writes are atomic: no half-written model
+    before = completed_files(workdir)
+    assert any("sims/lf" in str(path) for path in before)
+
+    unlock = snakemake(workdir, "--unlock", "--cores", "1")  # the killed run held the lock
+    assert unlock.returncode == 0, unlock.stderr[-3000:]
+    plan = snakemake(workdir, "-n", "--rerun-incomplete", "--cores", "1", "--printshellcmds")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    planned_outputs = set(re.findall(r"output: (.+)", plan.stdout + plan.stderr))
+    planned = {workdir / path.strip() for line in planned_outputs for path in line.split(",")}
+    assert model in planned
+    assert not planned & set(before), sorted(planned & set(before))
+
+    resumed = snakemake(workdir, "--rerun-incomplete", "--cores", "2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert {path: completed_files(workdir)[path] for path in before} == before
+    local = pd.read_csv(tiny_run / "results/summary/metrics.csv")
+    assert pd.read_csv(workdir / "results/summary/metrics.csv").equals(local)
