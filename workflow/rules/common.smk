@@ -116,10 +116,11 @@ def simulation_params(wildcards):
     return shards.simulation_settings(config, wildcards.pool)
 
 
-def simulate_mem_mb(wildcards):
+def simulate_mem_mb(wildcards, attempt):
     """Memory of a simulation job [MB]: about 3x the peak measured on the default config
-    (467 MB for a JAX LF shard, 184 MB for a numba HF shard; benchmark max_rss)."""
-    return 1500 if shards.FIDELITY[wildcards.pool] == "lf" else 600
+    (467 MB for a JAX LF shard, 184 MB for a numba HF shard; benchmark max_rss), times
+    the attempt number (a retried job gets more)."""
+    return (1500 if shards.FIDELITY[wildcards.pool] == "lf" else 600) * attempt
 
 
 def simulate_runtime(wildcards):

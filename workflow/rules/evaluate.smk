@@ -15,7 +15,7 @@ rule evaluate:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=lambda wildcards, attempt: 1500 * attempt,
         runtime=30,
     params:
         settings=model_runs.evaluation_settings(config),
@@ -39,7 +39,7 @@ rule aggregate:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     script:
         "../../scripts/aggregate.py"
@@ -64,7 +64,7 @@ rule cost:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     params:
         runs=all_runs(),

@@ -20,7 +20,7 @@ rule figure_nltp:
         "../../envs/plot.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     script:
         "../../scripts/plot_nltp.py"
@@ -49,7 +49,7 @@ rule figure_pairplot:
         "../../envs/plot.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     params:
         prior=dict(config["prior"]),
@@ -77,7 +77,7 @@ rule figure_traces:
         "../../envs/plot.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     params:
         simulators={
@@ -107,7 +107,7 @@ rule figure_cost:
         "../../envs/plot.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     script:
         "../../scripts/plot_cost.py"

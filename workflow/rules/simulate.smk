@@ -9,7 +9,7 @@ rule sample_prior:
         "../../envs/simulate.yaml"
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=lambda wildcards, attempt: 500 * attempt,
         runtime=5,
     params:
         settings=prior_params,
@@ -51,7 +51,7 @@ rule lf_traces:
         "../../envs/simulate.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=lambda wildcards, attempt: 1500 * attempt,
         runtime=10,
     params:
         settings={

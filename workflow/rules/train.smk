@@ -16,7 +16,7 @@ rule pretrain:
         "../../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=120,
     params:
         settings=lambda w: model_settings(w, "lf_npe"),
@@ -39,7 +39,7 @@ rule finetune:
         "../../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=60,
     params:
         settings=lambda w: model_settings(w, "mf_npe"),
@@ -61,7 +61,7 @@ rule npe:
         "../../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=60,
     params:
         settings=lambda w: model_settings(w, "npe"),
