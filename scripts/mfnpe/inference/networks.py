@@ -11,8 +11,25 @@ from sbi.neural_nets import posterior_nn
 from sbi.utils.sbiutils import Standardize, standardizing_net, standardizing_transform
 
 
+class SettingsDict:
+    """Dataclass settings to and from a config section (unknown keys are an error)."""
+
+    section = "settings"
+
+    @classmethod
+    def from_dict(cls, settings: Mapping):
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"{cls.section}: unknown setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**settings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
-class NetworkSettings:
+class NetworkSettings(SettingsDict):
     """The conditional flow q(u | x); ``u`` is theta mapped to R^d (see ``transform``).
 
     model : sbi density estimator name ("nsf" neural spline flow, "maf", "mdn"...).
@@ -26,17 +43,7 @@ class NetworkSettings:
     num_bins: int = 10
     z_score_x: str = "independent"
     z_score_theta: str = "independent"
-
-    @classmethod
-    def from_dict(cls, settings: Mapping) -> "NetworkSettings":
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise ValueError(f"network: unknown setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**settings)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    section = "network"
 
     def builder(self) -> Callable[[torch.Tensor, torch.Tensor], torch.nn.Module]:
         """sbi builder: ``(u batch (n, d), x batch (n, f)) -> untrained flow``."""

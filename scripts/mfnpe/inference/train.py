@@ -6,13 +6,13 @@ import contextlib
 import io
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sbi.inference import NPE
 
-from mfnpe.inference.networks import NetworkSettings, copy_builder
+from mfnpe.inference.networks import NetworkSettings, SettingsDict, copy_builder
 from mfnpe.inference.posterior import Posterior
 from mfnpe.inference.transform import BoxTransform
 from mfnpe.prior import BoxPrior
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TrainingSettings:
+class TrainingSettings(SettingsDict):
     """Adam with early stopping on a held-out fraction (sbi's ``train`` arguments).
 
     batch_size : simulations per gradient step.
@@ -38,17 +38,7 @@ class TrainingSettings:
     stop_after_epochs: int = 20
     max_epochs: int = 1000
     clip_max_norm: float | None = 5.0
-
-    @classmethod
-    def from_dict(cls, settings: Mapping) -> "TrainingSettings":
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise ValueError(f"training: unknown setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**settings)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    section = "training"
 
 
 class _NoTracker:
