@@ -102,6 +102,10 @@ def test_summary_tables_are_complete_and_finite(tiny_run, config):
     assert (table["n_seeds"] == 2).all()
     assert np.isfinite(table[["mean", "ci_low", "ci_high"]]).all().all()
     assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
+    saving = pd.read_csv(tiny_run / "results/summary/saving.csv")
+    assert len(saving) == 2 * 2  # (n_hf, seed) of MF-NPE
+    assert (saving["saving"] > 0).all() and set(saving["bound"]) <= {"exact", "lower", "upper"}
+    assert np.allclose(saving["saving"], saving["npe_budget"] / saving["n_hf"])
     cost = pd.read_csv(tiny_run / "results/summary/cost.csv")
     assert set(cost["method"]) == {"npe", "mf_npe"} and (cost["seconds"] > 0).all()
     mf_stages = set(cost.loc[cost["method"] == "mf_npe", "stage"])

@@ -83,3 +83,54 @@ def headline(table: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
+
+
+def matching_budget(budgets: np.ndarray, values: np.ndarray, target: float) -> tuple[float, str]:
+    """The budget at which the curve ``values`` (decreasing in budget, e.g. NPE's NLTP over
+    ``budgets``) reaches ``target``, interpolating linearly in log(budget).
+
+    Returns ``(budget, bound)``: bound is "exact" for a crossing inside the range,
+    "lower" when even the largest budget does not reach the target (the true budget is
+    larger), "upper" when the smallest budget already reaches it (it is smaller)."""
+    order = np.argsort(budgets)
+    budgets, values = np.asarray(budgets, float)[order], np.asarray(values, float)[order]
+    if values[0] <= target:
+        return float(budgets[0]), "upper"
+    for k in range(1, len(budgets)):
+        if values[k] <= target:
+            fraction = (values[k - 1] - target) / (values[k - 1] - values[k])
+            log_budget = np.log(budgets[k - 1]) + fraction * np.log(budgets[k] / budgets[k - 1])
+            return float(np.exp(log_budget)), "exact"
+    return float(budgets[-1]), "lower"
+
+
+def saving_factors(frame: pd.DataFrame, metric: str = "nltp") -> pd.DataFrame:
+    """HF-simulation saving of MF-NPE per (n_lf, n_hf, seed): the NPE budget (same seed)
+    whose ``metric`` equals MF-NPE's at n_hf, divided by n_hf (DESIGN.md §1.5).
+
+    ``bound`` says whether the factor is exact or only a lower/upper bound (the match lies
+    beyond the NPE budgets that were trained)."""
+    values = frame[frame["metric"] == metric]
+    npe = values[values["method"] == "npe"]
+    rows = []
+    for (n_lf, n_hf, seed), group in values[values["method"] == "mf_npe"].groupby(
+            ["n_lf", "n_hf", "seed"]):
+        curve = npe[npe["seed"] == seed]
+        if curve.empty:
+            continue
+        budget, bound = matching_budget(curve["n_hf"].to_numpy(), curve["value"].to_numpy(),
+                                        float(group["value"].iloc[0]))
+        rows.append((n_lf, n_hf, seed, budget, budget / n_hf, bound))
+    return pd.DataFrame(rows, columns=["n_lf", "n_hf", "seed", "npe_budget", "saving", "bound"])
+
+
+def saving_over_seeds(saving: pd.DataFrame) -> pd.DataFrame:
+    """Geometric mean of the saving factor over seeds with a 95% Student-t interval (on
+    log saving) per (n_lf, n_hf); ``bound`` is "lower"/"upper" if any seed's factor is one."""
+    rows = []
+    for (n_lf, n_hf), group in saving.groupby(["n_lf", "n_hf"]):
+        mean, low, high = np.exp(mean_interval(np.log(group["saving"].to_numpy())))
+        bounds = set(group["bound"]) - {"exact"}
+        rows.append((n_lf, n_hf, mean, low, high, len(group), "/".join(sorted(bounds)) or "exact"))
+    return pd.DataFrame(rows, columns=["n_lf", "n_hf", "saving", "ci_low", "ci_high", "n_seeds",
+                                       "bound"])

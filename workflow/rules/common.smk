@@ -66,7 +66,9 @@ def figure_paths():
 
 def all_outputs():
     """Targets of the default target: shards, models, evaluations, summary tables and figures."""
-    summaries = [f"{SUMMARY}/{name}.csv" for name in ("metrics", "table", "cost")]
+    summaries = [
+        f"{SUMMARY}/{name}.csv" for name in ("metrics", "table", "saving", "cost")
+    ]
     return all_sim_shards() + all_evaluations() + summaries + figure_paths()
 
 

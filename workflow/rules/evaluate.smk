@@ -31,6 +31,7 @@ rule aggregate:
     output:
         metrics=f"{SUMMARY}/metrics.csv",
         table=f"{SUMMARY}/table.csv",
+        saving=f"{SUMMARY}/saving.csv",
     log:
         "results/logs/aggregate.log",
     benchmark:
