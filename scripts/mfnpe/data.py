@@ -19,7 +19,7 @@ class SimulationSet:
     """Valid simulations of a pool prefix.
 
     theta : (n_valid, d) parameters; x : (n_valid, f) features; n_invalid : dropped rows
-    (diverged simulations) among the first ``n``; traces : (n_valid, T) [mV] or None.
+    (diverged simulations) among the first ``n``.
     """
 
     theta: np.ndarray
@@ -28,11 +28,9 @@ class SimulationSet:
     feature_names: list[str]
     n: int
     n_invalid: int
-    traces: np.ndarray | None = None
-    trace_dt: float | None = None
 
 
-def load_prefix(paths: Sequence[str], data: Mapping, traces: bool = False) -> SimulationSet:
+def load_prefix(paths: Sequence[str], data: Mapping) -> SimulationSet:
     """The first ``data['n']`` simulations of the pool in shard files ``paths`` (in order).
 
     Each shard is checked against the settings ``data`` implies (``mfnpe.runs``); a
@@ -43,17 +41,12 @@ def load_prefix(paths: Sequence[str], data: Mapping, traces: bool = False) -> Si
     if len(paths) < needed:
         raise ShardError(f"{data['pool']} pool: {data['n']} simulations need {needed} shards, "
                          f"got {len(paths)}")
-    parts = [read_sim_shard(path, expected_shard_settings(data, k), traces=traces)
+    parts = [read_sim_shard(path, expected_shard_settings(data, k), traces=False)
              for k, path in enumerate(paths[:needed])]
     n = data["n"]
     theta = np.concatenate([p.theta for p in parts])[:n]
     x = np.concatenate([p.x for p in parts])[:n]
     valid = np.concatenate([p.valid for p in parts])[:n]
-    stored = None
-    if traces:
-        if any(p.traces is None for p in parts):
-            raise ShardError(f"{data['pool']} pool: shards hold no traces (config traces/pools)")
-        stored = np.concatenate([p.traces for p in parts])[:n][valid]
     n_invalid = int((~valid).sum())
     if n_invalid:
         log.warning("%s pool: %d of the first %d simulations are invalid and dropped",
@@ -61,4 +54,4 @@ def load_prefix(paths: Sequence[str], data: Mapping, traces: bool = False) -> Si
     if n_invalid == n:
         raise ShardError(f"{data['pool']} pool: all of the first {n} simulations are invalid")
     return SimulationSet(theta[valid], x[valid], parts[0].param_names, parts[0].feature_names,
-                         n, n_invalid, stored, parts[0].trace_dt)
+                         n, n_invalid)

@@ -55,8 +55,9 @@ def shards_needed(data: Mapping) -> int:
 
 def expected_shard_settings(data: Mapping, shard: int) -> dict:
     """What shard ``shard`` of the data's pool must have been written under."""
-    return {"prior": data["prior"], "seed": data["seed"], "pool": data["pool"],
-            "shard": int(shard), "shard_size": data["shard_size"], **data["simulation"]}
+    prior = shards.shard_prior_settings(data["prior"], data["seed"], data["pool"], shard,
+                                        data["shard_size"])
+    return {**prior, **data["simulation"]}
 
 
 def model_settings(config: Mapping, method: str, n_lf: int, n_hf: int, seed: int) -> dict:

@@ -40,16 +40,24 @@ def pool_size(config: Mapping, pool: str) -> int:
     return n_shards(config, pool) * config["shards"][pool]
 
 
+def shard_prior_settings(prior: Mapping, seed: int, pool: str, shard: int,
+                         shard_size: int) -> dict:
+    """The prior settings of one shard, from its parts (the one layout of these keys)."""
+    _check_pool(pool)
+    return {
+        "prior": {name: list(bounds) for name, bounds in prior.items()},
+        "seed": seed,
+        "pool": pool,
+        "shard": int(shard),
+        "shard_size": shard_size,
+    }
+
+
 def prior_settings(config: Mapping, pool: str, shard: int) -> dict:
     """Everything the parameters of shard ``shard`` of ``pool`` depend on."""
     _check_pool(pool)
-    return {
-        "prior": {name: list(bounds) for name, bounds in config["prior"].items()},
-        "seed": config["seed"],
-        "pool": pool,
-        "shard": int(shard),
-        "shard_size": config["shards"][pool],
-    }
+    return shard_prior_settings(config["prior"], config["seed"], pool, shard,
+                                config["shards"][pool])
 
 
 def simulation_settings(config: Mapping, pool: str) -> dict:

@@ -142,8 +142,8 @@ def pretrain(theta_lf, x_lf, prior: BoxPrior, network: NetworkSettings = Network
 
 def finetune(pretrained: Posterior, theta_hf, x_hf,
              training: TrainingSettings = TrainingSettings(), **kwargs) -> Posterior:
-    """MF-NPE step 2: every weight of ``pretrained`` trained further on HF simulations."""
+    """MF-NPE step 2: every weight of ``pretrained`` trained further on HF simulations
+    (same prior, network and, unless given, feature names)."""
+    kwargs.setdefault("feature_names", pretrained.feature_names)
     return train_npe(theta_hf, x_hf, pretrained.prior, pretrained.network, training,
-                     init=pretrained, feature_names=kwargs.pop("feature_names",
-                                                               pretrained.feature_names),
-                     **kwargs)
+                     init=pretrained, **kwargs)
