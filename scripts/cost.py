@@ -1,10 +1,13 @@
-"""Rule cost: CPU seconds per model and stage, from the workflow's benchmark files."""
+"""Rule cost: CPU seconds per model and stage, from the workflow's benchmark files, and the
+CPU time each method needs to reach the NLTP NPE reaches at each of its budgets."""
 
 import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
-from mfnpe.summary import cost_frame, write_csv
+import pandas as pd
+
+from mfnpe.summary import cost_frame, cost_to_reach, write_csv
 
 runs = snakemake.params.runs  # input.train holds each run's training benchmark, in order
 train = {tuple(run[k] for k in ("method", "n_lf", "n_hf", "seed")): path
@@ -13,3 +16,8 @@ simulations = {"lf": list(snakemake.input.lf), "hf": list(snakemake.input.hf)}
 frame = cost_frame(runs, simulations, train, snakemake.params.shard_size)
 write_csv(frame, snakemake.output.cost)
 print(frame.groupby(["method", "n_hf", "stage"])["seconds"].mean().to_string())
+
+to_nltp = cost_to_reach(pd.read_csv(snakemake.input.metrics), frame)
+write_csv(to_nltp, snakemake.output.to_nltp)
+print("\nCPU seconds to reach NPE's NLTP at each of its budgets:")
+print(to_nltp.to_string(index=False))

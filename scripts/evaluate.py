@@ -1,4 +1,4 @@
-"""Rule evaluate: one model on the HF test pool (NLTP, NRMSE, contraction, SBC)."""
+"""Rule evaluate: one model on the HF test pool (NLTP, NRMSE, contraction, SBC, TARP)."""
 
 import sys
 
@@ -25,7 +25,8 @@ if test.feature_names != model.feature_names or test.param_names != list(model.p
                      f"{test.feature_names} and {test.param_names}")
 evaluation = evaluate_posterior(model, test.theta, test.x, settings["posterior_samples"],
                                 keep=settings["pairplot_observations"],
-                                seed=run_seed(settings["seed"], "evaluation", **run))
+                                seed=run_seed(settings["seed"], "evaluation", **run),
+                                level=settings["calibration_level"])
 evaluation.run = run
 evaluation.settings = {"evaluation": settings, "model": snakemake.params.model_settings}
 write_evaluation(snakemake.output.evaluation, evaluation)

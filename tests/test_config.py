@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mfnpe import features, shards, simulators
+from mfnpe import features, runs, shards, simulators
 from mfnpe.config import ConfigError, load_config, load_schema, validate_config
 from mfnpe.hh.model import NAMES as MODEL_NAMES
 
@@ -48,11 +48,31 @@ def test_schema_enums_match_the_library():
         ({"model": {"gCa": 1.0}}, r"model.*'gCa'"),
         ({"stimulus": {"t_on": 50.0, "t_off": 20.0}}, r"stimulus: need 0 <= t_on < t_off"),
         ({"simulators": {"hf": {"name": "markov", "dt": 0.03}}}, r"not a multiple of simulators/hf/dt"),
+        ({"observations": {"examples": {"ex": {"theta": {"gNa": 100.0}}}}},
+         r"observations/examples/ex/theta: names \['gNa'\], but the prior infers"),
+        ({"observations": {"examples": {"ex": {"theta": {"gNa": 10.0, "gK": 30.0, "gL": 0.3}}}}},
+         r"observations/examples/ex/theta/gNa=10.0 is outside the prior \[50.0, 200.0\]"),
+        ({"observations": {"examples": {"ex 1": {"theta": {}}}}}, r"observations/examples"),
+        ({"traces": {"pools": [], "dt": 0.015}},
+         r"traces/dt=0.015 is not a multiple of simulators/hf/dt"),
+        ({"evaluation": {"calibration_budgets": [100, 30]}},
+         r"evaluation/calibration_budgets: 30 is not one of budgets/n_hf"),
+        ({"evaluation": {"calibration_level": 0.0}}, r"evaluation/calibration_level"),
     ],
 )
 def test_bad_config_errors_name_the_key(change, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(copy.deepcopy(change))
+
+
+def test_calibration_budgets_default_to_the_smallest_and_largest():
+    config = validate_config({"budgets": {"n_hf": [200, 50, 1000, 100]}})
+    assert runs.calibration_budgets(config) == [50, 1000]
+    config = validate_config({"budgets": {"n_hf": [50]}})
+    assert runs.calibration_budgets(config) == [50]
+    config = validate_config({"budgets": {"n_hf": [50, 100, 200]},
+                              "evaluation": {"calibration_budgets": [200, 100]}})
+    assert runs.calibration_budgets(config) == [100, 200]
 
 
 def test_config_file_errors_name_the_file(tmp_path):

@@ -76,9 +76,11 @@ def test_report_of_the_tiny_run_has_every_figure_and_caption(tiny_run, tmp_path)
         "Posteriors for test observation 0", "Posteriors for test observation 1",
         "LF and HF voltage traces",  # traces_lf_hf.rst
         "CPU cost per model",  # cost.rst
+        "Calibration at 20 HF simulations", "Calibration at 40 HF simulations",
         "95% Student-t interval",
     ):
         assert text in html, text
-    for figure in ("nltp_vs_budget", "pairplot_obs-0", "pairplot_obs-1", "traces_lf_hf", "cost"):
+    for figure in ("nltp_vs_budget", "pairplot_obs-0", "pairplot_obs-1", "traces_lf_hf", "cost",
+                   "calibration_nhf-20", "calibration_nhf-40"):
         assert f"results/figures/{figure}.png" in html, figure
     assert "snakemake.config[" not in html and "snakemake.wildcards" not in html  # rendered

@@ -144,6 +144,74 @@ def test_sbc_rejects_overconfident_biased_or_underconfident_posteriors(scale, sh
     assert (p < 1e-3).all(), p
 
 
+# --------------------------------------------------------------------------- TARP
+
+TARP_LOW, TARP_HIGH = np.array([-3.0, -2.0, -4.0]), np.array([3.0, 4.0, 2.0])
+
+
+def _conjugate_gaussian_draws(scale=1.0, m=500, S=200, seed=0):
+    """theta ~ N(0, I_3), x = theta + 0.7 eps; draws from N(posterior mean, (scale * sd)^2),
+    exact for scale 1. Returns samples (S, m, 3), theta (m, 3)."""
+    rng = np.random.default_rng(seed)
+    s = 0.7
+    theta = rng.normal(size=(m, 3))
+    x = theta + s * rng.normal(size=(m, 3))
+    sd = np.sqrt(s**2 / (1 + s**2))
+    return x[None] / (1 + s**2) + scale * sd * rng.normal(size=(S, m, 3)), theta
+
+
+def test_tarp_matches_sbi_with_the_same_references():
+    from sbi.diagnostics.tarp import _run_tarp, check_tarp
+
+    S, seed = 97, 5  # S prime: no coverage k / S falls on sbi's bin edges j / 50
+    samples, theta = _conjugate_gaussian_draws(S=S)
+    coverage = metrics.tarp(samples, theta, TARP_LOW, TARP_HIGH, seed=seed)
+    assert coverage.shape == (500,)
+    assert coverage.min() == 0 and coverage.max() == 1  # sbi bins over [min, max]
+
+    def unit(a):
+        return torch.as_tensor((a - TARP_LOW) / (TARP_HIGH - TARP_LOW))
+
+    references = torch.as_tensor(np.random.default_rng(seed).random(theta.shape))
+    ecp_sbi, alpha_sbi = _run_tarp(unit(samples), unit(theta), references, num_bins=50)
+    alpha, ecp = metrics.tarp_curve(coverage, n_alpha=51)
+    np.testing.assert_allclose(alpha, alpha_sbi.numpy(), atol=1e-6)
+    # sbi's ecp starts at 0; ours is the CDF at 0 (coverage exactly 0)
+    np.testing.assert_allclose(ecp[1:], ecp_sbi.numpy()[1:], atol=1e-6)
+    assert metrics.tarp_atc(alpha, ecp) == pytest.approx(check_tarp(ecp_sbi, alpha_sbi)[0],
+                                                         abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tarp_accepts_the_exact_posterior(seed):
+    samples, theta = _conjugate_gaussian_draws(seed=seed)
+    coverage = metrics.tarp(samples, theta, TARP_LOW, TARP_HIGH, seed=seed)
+    _, p = metrics.tarp_ks(coverage, 200)
+    assert p > 0.01
+    assert abs(metrics.tarp_atc(*metrics.tarp_curve(coverage))) < 0.03
+
+
+@pytest.mark.parametrize("scale, direction", [(0.5, -1), (2.0, 1)])
+def test_tarp_rejects_over_and_underconfident_posteriors(scale, direction):
+    samples, theta = _conjugate_gaussian_draws(scale=scale)
+    coverage = metrics.tarp(samples, theta, TARP_LOW, TARP_HIGH, seed=0)
+    _, p = metrics.tarp_ks(coverage, 200)
+    atc = metrics.tarp_atc(*metrics.tarp_curve(coverage))
+    assert p < 1e-3
+    assert np.sign(atc) == direction and abs(atc) > 0.05
+
+
+def test_calibration_failures_bonferroni_and_direction():
+    sbc = {"gNa": 0.02, "gK": 0.5}  # threshold 0.05 / 3 = 0.0167
+    assert metrics.calibration_failures(sbc, 0.02, -0.1, level=0.05) == []
+    assert metrics.calibration_failures(sbc, 0.01, -0.1, level=0.05) == ["TARP overconfident"]
+    assert metrics.calibration_failures(sbc, 0.01, 0.1, level=0.01) == []
+    assert metrics.calibration_failures(sbc, 0.01, 0.1, level=0.1) == [
+        "SBC gNa", "TARP underconfident"]
+    assert metrics.calibration_failures({**sbc, "gK": 0.001}, 0.001, 0.02, level=0.05) == [
+        "SBC gK", "TARP underconfident"]
+
+
 # --------------------------------------------------------------------------- C2ST
 
 

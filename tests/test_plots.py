@@ -1,6 +1,8 @@
 """Figures: each function draws what its data say (lines, bands, limits, stacked totals),
 and save_figure writes a loadable PNG of the expected pixel size plus an SVG."""
 
+from types import SimpleNamespace
+
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
@@ -9,7 +11,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.contour import ContourSet
 from scipy import stats
 
-from mfnpe import plots
+from mfnpe import metrics, plots
 from mfnpe.metrics import mean_interval
 
 BUDGETS = [50, 100, 500, 1000]
@@ -229,28 +231,48 @@ def test_cost_averages_over_seeds():
     assert heights["fine-tuning"] == pytest.approx(4.0)
 
 
-# --------------------------------------------------------------------------- SBC ranks
+# --------------------------------------------------------------------------- calibration
 
-def test_sbc_ranks_histograms_and_band(tmp_path):
+def calibration_inputs(m=200, S=99):
+    """Uniform ranks and coverage for npe; piled-up ranks and overconfident (U-shaped)
+    coverage for mf_npe."""
     rng = np.random.default_rng(2)
+    return {"npe": SimpleNamespace(ranks=rng.integers(0, S + 1, size=(m, 3)),
+                                   tarp_coverage=rng.integers(0, S + 1, m) / S, n_samples=S),
+            "mf_npe": SimpleNamespace(ranks=np.minimum(rng.integers(0, S + 1, size=(m, 3)), 60),
+                                      tarp_coverage=np.round(S * rng.beta(0.3, 0.3, m)) / S,
+                                      n_samples=S)}
+
+
+def test_calibration_histograms_bands_and_ecp(tmp_path):
+    evaluations = calibration_inputs()
     m, S = 200, 99
-    ranks = {"npe": rng.integers(0, S + 1, size=(m, 3)),
-             "mf_npe": np.minimum(rng.integers(0, S + 1, size=(m, 3)), 60)}  # piled-up ranks
-    fig = plots.sbc_ranks(ranks, S, NAMES)
-    axes = np.array(fig.axes).reshape(2, 3)
+    fig = plots.calibration(evaluations, NAMES, title="100 HF simulations")
+    axes = np.array(fig.axes).reshape(2, 4)
     lo, hi = stats.binom.ppf([0.005, 0.995], m, 0.1)  # 10 bins of 10 ranks each
-    for r, key in enumerate(ranks):
+    for r, ev in enumerate(evaluations.values()):
         for c in range(3):
             ax = axes[r, c]
             counts = [p.get_height() for p in gid_artists(ax, "sbc:hist")]
-            expected, _ = np.histogram(ranks[key][:, c], bins=np.arange(-0.5, S + 1, 10))
+            expected, _ = np.histogram(ev.ranks[:, c], bins=np.arange(-0.5, S + 1, 10))
             np.testing.assert_array_equal(counts, expected)
             (band,) = gid_artists(ax, "sbc:band")
             np.testing.assert_allclose(np.unique(band.get_paths()[0].vertices[:, 1]), [lo, hi])
-    assert [ax.get_title() for ax in axes[0]] == NAMES
+        ax = axes[r, 3]
+        (ecp,) = gid_artists(ax, "tarp:ecp")
+        alpha, expected = metrics.tarp_curve(ev.tarp_coverage)
+        np.testing.assert_allclose(ecp.get_ydata(), expected)
+        atc = metrics.tarp_atc(alpha, expected)
+        _, p = metrics.tarp_ks(ev.tarp_coverage, S)
+        assert ax.texts[0].get_text() == f"ATC = {atc:+.3f}\np = {p:.2g}"
+        assert ax.get_xlim() == ax.get_ylim() == (0, 1)
+        assert len(gid_artists(ax, "tarp:band")) == 1
+    assert [ax.get_title() for ax in axes[0]] == [*NAMES, "TARP"]
     assert axes[1, 0].get_ylabel().startswith("MF-NPE")
     assert max(p.get_height() for p in gid_artists(axes[1, 0], "sbc:hist")) > hi  # pile-up
-    check_saved(fig, tmp_path, "sbc")
+    assert metrics.tarp_atc(*metrics.tarp_curve(evaluations["mf_npe"].tarp_coverage)) < 0
+    assert fig.get_suptitle() == "100 HF simulations"
+    check_saved(fig, tmp_path, "calibration")
 
 
 def test_rank_bins_cover_each_rank_once():
@@ -260,6 +282,7 @@ def test_rank_bins_cover_each_rank_once():
     np.testing.assert_allclose(counts / 101, p)
 
 
-def test_sbc_ranks_rejects_out_of_range():
+def test_calibration_rejects_out_of_range_ranks():
+    bad = SimpleNamespace(ranks=np.full((20, 3), 11), tarp_coverage=np.full(20, 0.5), n_samples=10)
     with pytest.raises(ValueError, match="outside"):
-        plots.sbc_ranks({"npe": np.full((20, 3), 11)}, 10, NAMES)
+        plots.calibration({"npe": bad}, NAMES)

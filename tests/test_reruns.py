@@ -14,23 +14,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from workflow_helpers import ROOT, SNAKEFILE, TINY, snakemake
+from workflow_helpers import ROOT, SNAKEFILE, TINY, scheduled_jobs, snakemake
 
 DOWNSTREAM = {"aggregate": 1, "cost": 1, "all": 1}
-
-
-def scheduled_jobs(output: str) -> dict[str, int]:
-    """{rule: count} from the 'Job stats' table of a dry run ({} when nothing to do)."""
-    if "Nothing to be done" in output:
-        return {}
-    table = output.split("Job stats:", 1)[1]
-    jobs = {}
-    for line in table.splitlines()[3:]:
-        name, _, count = line.partition(" ")
-        if name == "total":
-            break
-        jobs[name] = int(count)
-    return jobs
+# every recording is re-observed when any model or the test set changes (it samples every
+# model), and its predictive check and figures follow
+OBSERVATIONS = {"observe": 2, "predictive_check": 2, "figure_observation_pairplot": 2,
+                "figure_observation_ppc": 2, "observation_summary": 1}
 
 
 @pytest.fixture
@@ -60,7 +50,9 @@ def test_evaluation_setting_reruns_evaluation_aggregation_and_figures_only(copie
         config["evaluation"]["posterior_samples"] = 120
 
     assert dry_run_with(copied_run, tmp_path, edit) == {
-        "evaluate": 10, "aggregate": 1, "figure_nltp": 1, "figure_pairplot": 2, "all": 1}
+        "evaluate": 10, "figure_nltp": 1, "figure_pairplot": 2, "figure_calibration": 2,
+        "figure_cost": 1,  # the cost to reach each NLTP uses the metrics
+        **OBSERVATIONS, **DOWNSTREAM}
 
 
 def test_hf_budget_inside_the_pool_trains_only_the_new_models(copied_run, tmp_path):
@@ -69,7 +61,7 @@ def test_hf_budget_inside_the_pool_trains_only_the_new_models(copied_run, tmp_pa
 
     assert dry_run_with(copied_run, tmp_path, edit) == {
         "finetune": 2, "npe": 2, "evaluate": 4, "figure_nltp": 1, "figure_cost": 1,
-        **DOWNSTREAM}
+        **OBSERVATIONS, **DOWNSTREAM}
 
 
 def test_hf_budget_beyond_the_pool_adds_only_new_hf_shards_and_models(copied_run, tmp_path):
@@ -78,7 +70,9 @@ def test_hf_budget_beyond_the_pool_adds_only_new_hf_shards_and_models(copied_run
 
     assert dry_run_with(copied_run, tmp_path, edit) == {
         "sample_prior": 1, "simulate": 1, "finetune": 2, "npe": 2, "evaluate": 4,
-        "figure_nltp": 1, "figure_cost": 1, **DOWNSTREAM}
+        "figure_nltp": 1, "figure_cost": 1,
+        "figure_calibration": 1,  # the new largest budget
+        **OBSERVATIONS, **DOWNSTREAM}
 
 
 def test_lf_simulator_setting_reruns_lf_side_only(copied_run, tmp_path):
@@ -90,7 +84,7 @@ def test_lf_simulator_setting_reruns_lf_side_only(copied_run, tmp_path):
         "lf_traces": 1, "pretrain": 2, "finetune": 4,  # no npe model
         "evaluate": 6,  # lf_npe and mf_npe models only
         "figure_nltp": 1, "figure_pairplot": 2, "figure_traces": 1, "figure_cost": 1,
-        **DOWNSTREAM}
+        "figure_calibration": 2, **OBSERVATIONS, **DOWNSTREAM}
 
 
 def test_hf_simulator_setting_reruns_hf_side_and_every_model_using_it(copied_run, tmp_path):
@@ -101,8 +95,9 @@ def test_hf_simulator_setting_reruns_hf_side_and_every_model_using_it(copied_run
         "simulate": 4,  # two HF and two test shards; no LF shard
         "finetune": 4, "npe": 4,  # no pretraining
         "evaluate": 10,  # the test set changed: every model, lf_npe too
+        "example_recording": 2,  # the tiny config's synthetic recordings are HF simulations
         "figure_nltp": 1, "figure_pairplot": 2, "figure_traces": 1, "figure_cost": 1,
-        **DOWNSTREAM}
+        "figure_calibration": 2, **OBSERVATIONS, **DOWNSTREAM}
 
 
 def completed_files(workdir: Path) -> dict[Path, int]:

@@ -5,12 +5,14 @@ import pandas as pd
 import pytest
 import torch
 
-from mfnpe import runs, shards
+from mfnpe import observations, runs, shards
 from mfnpe.config import load_config
 from mfnpe.evaluation import read_evaluation
 from mfnpe.inference import ModelError, Posterior
 from mfnpe.io import read_prior_shard, read_sim_shard
+from mfnpe.observe import read_observation, read_predictive
 from mfnpe.pipeline import simulate_shard
+from mfnpe.recordings import read_recording
 
 from workflow_helpers import ROOT, TINY, snakemake
 
@@ -85,6 +87,10 @@ def test_every_model_is_trained_saved_and_evaluated(tiny_run, config):
         assert evaluation.ranks.min() >= 0 and evaluation.ranks.max() <= samples
         assert evaluation.samples.shape == (config["evaluation"]["pairplot_observations"], samples, 3)
         assert all(np.isfinite(v) for v in evaluation.metrics.values())
+        assert evaluation.tarp_coverage.shape == (m,)
+        assert ((evaluation.tarp_coverage >= 0) & (evaluation.tarp_coverage <= 1)).all()
+        assert 0 <= evaluation.metrics["tarp_p"] <= 1
+        assert evaluation.metrics["calibration_pass"] in (0.0, 1.0)
         lows, highs = np.array(list(config["prior"].values())).T
         assert ((evaluation.samples >= lows) & (evaluation.samples <= highs)).all()
     train_log = (tiny_run / "results/logs/finetune/nlf-400_nhf-20_seed-0.log").read_text()
@@ -95,13 +101,24 @@ def test_summary_tables_are_complete_and_finite(tiny_run, config):
     metrics = pd.read_csv(tiny_run / "results/summary/metrics.csv")
     assert list(metrics.columns) == ["method", "n_lf", "n_hf", "seed", "metric", "value"]
     assert set(metrics["metric"]) >= {"nltp", "nltp_low", "nltp_high", "nrmse", "contraction",
-                                      "sbc_ks_max", "sbc_p_min", "nrmse_gNa", "sbc_p_gL"}
+                                      "sbc_ks_max", "sbc_p_min", "nrmse_gNa", "sbc_p_gL",
+                                      "tarp_atc", "tarp_p", "calibration_pass"}
     assert np.isfinite(metrics["value"]).all()
     assert len(metrics.groupby(["method", "n_lf", "n_hf", "seed"])) == len(runs.runs(config))
     table = pd.read_csv(tiny_run / "results/summary/table.csv")
     assert (table["n_seeds"] == 2).all()
     assert np.isfinite(table[["mean", "ci_low", "ci_high"]]).all().all()
     assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
+    passes = table.loc[table["metric"] == "calibration_pass", "mean"]
+    assert len(passes) == len(runs.runs(config)) // 2 and passes.between(0, 1).all()
+    calibration = pd.read_csv(tiny_run / "results/summary/calibration.csv")
+    assert list(calibration.columns) == ["method", "n_lf", "n_hf", "n_seeds", "n_pass",
+                                         "sbc_p_min", "tarp_atc", "tarp_p", "verdict"]
+    assert len(calibration) == len(runs.runs(config)) // 2 and (calibration["n_seeds"] == 2).all()
+    for n_pass, verdict in zip(calibration["n_pass"], calibration["verdict"]):
+        failing = f"fail ({2 - n_pass}/2 seeds: "
+        assert verdict == "pass" if n_pass == 2 else verdict.startswith(failing)
+    assert "Calibration (SBC and TARP" in (tiny_run / "results/logs/aggregate.log").read_text()
     saving = pd.read_csv(tiny_run / "results/summary/saving.csv")
     assert len(saving) == 2 * 2  # (n_hf, seed) of MF-NPE
     assert (saving["saving"] > 0).all() and set(saving["bound"]) <= {"exact", "lower", "upper"}
@@ -113,7 +130,8 @@ def test_summary_tables_are_complete_and_finite(tiny_run, config):
 
 
 def test_figures_are_written_and_nothing_outside_results(tiny_run, config):
-    stems = ["nltp_vs_budget", "traces_lf_hf", "cost", "pairplot_obs-0", "pairplot_obs-1"]
+    stems = ["nltp_vs_budget", "traces_lf_hf", "cost", "pairplot_obs-0", "pairplot_obs-1",
+             "calibration_nhf-20", "calibration_nhf-40"]
     for stem in stems:
         for ext in ("png", "svg"):
             assert (tiny_run / f"results/figures/{stem}.{ext}").stat().st_size > 1000
@@ -131,3 +149,42 @@ def test_a_model_from_another_config_or_truncated_is_refused(tiny_run, config, t
     truncated.write_bytes(path.read_bytes()[:2000])
     with pytest.raises(ModelError, match=f"{truncated}: not a readable model file"):
         Posterior.load(truncated)
+
+
+def test_every_example_recording_is_observed_checked_and_plotted(tiny_run, config):
+    examples = config["observations"]["examples"]
+    assert observations.ppc_runs(config)[0] == dict(method="mf_npe", n_lf=400, n_hf=40, seed=0)
+    all_runs = runs.runs(config)
+    lows, highs = np.array(list(config["prior"].values())).T
+    for name, example in examples.items():
+        recording = read_recording(tiny_run / f"results/recordings/{name}.{example['format']}",
+                                   observations.protocol(config))
+        assert recording.true_theta == example["theta"] and len(recording.voltage) == 6000
+        result = read_observation(tiny_run / f"results/observations/{name}/posterior.h5",
+                                  observations.observe_settings(config))
+        assert result.runs == all_runs
+        assert np.array_equal(result.theta_true, list(example["theta"].values()))
+        assert result.samples.shape == (len(all_runs), config["evaluation"]["posterior_samples"], 3)
+        assert ((result.samples >= lows) & (result.samples <= highs)).all()
+        assert np.isfinite(result.log_prob_true).all() and np.isfinite(result.x).all()
+        assert ((result.hpd_level >= 0) & (result.hpd_level <= 1)).all()
+        check = read_predictive(tiny_run / f"results/observations/{name}/ppc.h5",
+                                observations.predictive_settings(config))
+        assert np.array_equal(check.x, result.x) and set(check.sets) == {"mf_npe", "npe"}
+        for found in check.sets.values():
+            assert found.x.shape == (config["observations"]["ppc_simulations"],
+                                     len(config["features"]))
+            assert found.traces.shape == (config["observations"]["ppc_traces"], 600)
+            assert found.valid.mean() > 0.8
+        for figure in ("pairplot", "ppc"):
+            for ext in ("png", "svg"):
+                path = tiny_run / f"results/figures/observations/{name}_{figure}.{ext}"
+                assert path.stat().st_size > 1000
+    table = pd.read_csv(tiny_run / "results/summary/observations.csv")
+    assert len(table) == len(examples) * len(all_runs)
+    assert set(table["recording"]) == set(examples)
+    numeric = table.drop(columns=["recording", "method"]).astype(float)
+    assert np.isfinite(numeric.to_numpy()).all()
+    assert set(table["inside_95"]) <= {True, False}
+    assert np.allclose(table["true_gNa"], table["recording"].map(
+        {name: example["theta"]["gNa"] for name, example in examples.items()}))

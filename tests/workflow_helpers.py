@@ -16,3 +16,17 @@ def snakemake(workdir: Path, *args: str, configfile: Path = TINY) -> subprocess.
          "-d", str(workdir), *args],
         capture_output=True, text=True, cwd=ROOT,
     )
+
+
+def scheduled_jobs(output: str) -> dict[str, int]:
+    """{rule: count} from the 'Job stats' table of a dry run ({} when nothing to do)."""
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:", 1)[1]
+    jobs = {}
+    for line in table.splitlines()[3:]:
+        name, _, count = line.partition(" ")
+        if name == "total":
+            break
+        jobs[name] = int(count)
+    return jobs

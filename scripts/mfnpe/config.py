@@ -88,12 +88,35 @@ def check_config(config: Mapping) -> None:
     for fidelity, settings in config["simulators"].items():
         for key in ("duration", "t_on", "t_off"):
             _check_multiple(stimulus[key], settings["dt"], f"stimulus/{key}", f"simulators/{fidelity}/dt")
+    for n_hf in config["evaluation"]["calibration_budgets"]:
+        if n_hf not in config["budgets"]["n_hf"]:
+            raise ConfigError(f"config key evaluation/calibration_budgets: {n_hf} is not one of "
+                              f"budgets/n_hf {config['budgets']['n_hf']}")
     for pool in config["traces"]["pools"]:
         fidelity = "lf" if pool == "lf" else "hf"
         _check_multiple(
             config["traces"]["dt"], config["simulators"][fidelity]["dt"], "traces/dt",
             f"simulators/{fidelity}/dt",
         )
+    _check_examples(config)
+
+
+def _check_examples(config: Mapping) -> None:
+    """Synthetic examples: theta names every inferred parameter, inside the prior box; their
+    predictive checks keep HF traces every traces/dt."""
+    prior = config["prior"]
+    for name, example in config["observations"]["examples"].items():
+        key = f"observations/examples/{name}/theta"
+        if set(example["theta"]) != set(prior):
+            raise ConfigError(f"config key {key}: names {sorted(example['theta'])}, but the "
+                              f"prior infers {list(prior)}; give a value for each")
+        for param, value in example["theta"].items():
+            low, high = prior[param]
+            if not low <= value <= high:
+                raise ConfigError(f"config key {key}/{param}={value} is outside the prior "
+                                  f"[{low}, {high}]")
+    _check_multiple(config["traces"]["dt"], config["simulators"]["hf"]["dt"], "traces/dt",
+                    "simulators/hf/dt")
 
 
 def _check_multiple(value: float, step: float, value_key: str, step_key: str) -> None:

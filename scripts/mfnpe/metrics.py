@@ -1,10 +1,13 @@
 """Posterior quality metrics (DESIGN.md §1.5), on numpy arrays.
 
 Shapes: ``samples`` (S, m, d) posterior draws for m test observations; ``theta`` (m, d)
-the true parameters; ``log_prob`` (m,) log q(theta_i | x_i).
+the true parameters; ``log_prob`` (m,) log q(theta_i | x_i); ``coverage`` (m,) TARP
+coverage in [0, 1].
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 from scipy import stats
@@ -69,3 +72,57 @@ def c2st(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
 
     return float(sbi_c2st(torch.as_tensor(a, dtype=torch.float32),
                           torch.as_tensor(b, dtype=torch.float32), seed=seed))
+
+
+def tarp(samples: np.ndarray, theta: np.ndarray, low: np.ndarray, high: np.ndarray,
+         seed) -> np.ndarray:
+    """(m,) TARP coverage (Lemos et al. 2023): for each test point, the fraction of its S
+    draws closer (L2) to a reference point than the true theta is.
+
+    Parameters are scaled to the unit box by the prior bounds ``low``, ``high`` (d,); the m
+    references are ``numpy.random.default_rng(seed).random((m, d))``, uniform in that box.
+    For a calibrated posterior the coverage values are Uniform(0, 1)."""
+    width = np.asarray(high, float) - np.asarray(low, float)
+    samples, theta = (samples - low) / width, (theta - low) / width
+    references = np.random.default_rng(seed).random(theta.shape)
+    sample_dist = np.linalg.norm(samples - references[None], axis=-1)  # (S, m)
+    theta_dist = np.linalg.norm(theta - references, axis=-1)  # (m,)
+    return (sample_dist < theta_dist[None]).mean(axis=0)
+
+
+def tarp_curve(coverage: np.ndarray, n_alpha: int = 101) -> tuple[np.ndarray, np.ndarray]:
+    """Expected coverage probability: ``(alpha (n_alpha,), ecp (n_alpha,))`` on an even
+    grid over [0, 1], ecp = empirical CDF of the (m,) coverage values (the diagonal when
+    calibrated)."""
+    alpha = np.linspace(0.0, 1.0, n_alpha)
+    return alpha, (np.asarray(coverage)[None] <= alpha[:, None]).mean(axis=1)
+
+
+def tarp_atc(alpha: np.ndarray, ecp: np.ndarray) -> float:
+    """Area between the ECP curve and the diagonal for alpha above 0.5 (sbi's check_tarp):
+    0 when calibrated, > 0 underconfident (too wide), < 0 overconfident (too narrow)."""
+    mid = len(alpha) // 2
+    return float(((ecp[mid:] - alpha[mid:]) * (alpha[1] - alpha[0])).sum())
+
+
+def tarp_ks(coverage: np.ndarray, n_samples: int) -> tuple[float, float]:
+    """Kolmogorov–Smirnov test of Uniform(0, 1) TARP coverage: ``(statistic, p)``.
+
+    Coverage k / S is mapped to (k + 0.5) / (S + 1), as SBC ranks in :func:`sbc_ks`."""
+    counts = np.rint(np.asarray(coverage) * n_samples)
+    statistic, p = sbc_ks(counts[:, None], n_samples)
+    return float(statistic[0]), float(p[0])
+
+
+def calibration_failures(sbc_p: Mapping[str, float], tarp_p: float, tarp_atc: float,
+                         level: float) -> list[str]:
+    """The calibration tests that fail at family-wise ``level``: each SBC KS p-value
+    (per parameter name) and the TARP KS p-value against level / (d + 1) (Bonferroni).
+
+    Returns e.g. ``["SBC gNa", "TARP overconfident"]`` (TARP's direction from the sign of
+    the ATC); empty when the posterior passes."""
+    threshold = level / (len(sbc_p) + 1)
+    failures = [f"SBC {name}" for name, p in sbc_p.items() if p < threshold]
+    if tarp_p < threshold:
+        failures.append("TARP " + ("overconfident" if tarp_atc < 0 else "underconfident"))
+    return failures

@@ -40,6 +40,7 @@ def simulate_shard(
     param_names: Sequence[str],
     settings: Mapping,
     threads: int = 1,
+    sim_seeds: np.ndarray | None = None,
 ) -> SimShard:
     """Simulate every row of ``theta`` (n, d) and compute its features.
 
@@ -48,6 +49,8 @@ def simulate_shard(
     settings : the shard's settings (``mfnpe.shards.shard_settings``): simulator, model,
         stimulus, features, trace_dt, seed, pool, shard.
     threads : cores the job may use (numba: one batch per thread; JAX: XLA's pool).
+    sim_seeds : (n,) uint32 seeds, one per simulation; by default the shard's, from
+        settings seed, pool and shard.
 
     Returns
     -------
@@ -57,7 +60,8 @@ def simulate_shard(
     n = theta.shape[0]
     stimulus = Stimulus(**settings["stimulus"])
     constants = constants_table(settings["model"], theta, param_names)
-    sim_seeds = seeds.simulation_seeds(settings["seed"], settings["pool"], settings["shard"], n)
+    if sim_seeds is None:
+        sim_seeds = seeds.simulation_seeds(settings["seed"], settings["pool"], settings["shard"], n)
     spec = simulators.spec(settings["simulator"])
     simulate = simulators.batch_function(settings["simulator"])
     feature_columns = features.check_names(settings["features"])

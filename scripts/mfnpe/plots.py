@@ -1,5 +1,5 @@
 """Publication figures (matplotlib, Agg backend): NLTP vs budget, posterior pair plots,
-LF/HF voltage traces, CPU cost breakdown and SBC rank histograms.
+LF/HF voltage traces, CPU cost breakdown and calibration (SBC ranks, TARP coverage).
 
 Every figure function returns a ``Figure`` and leaves saving to :func:`save_figure`. Colours
 per method are fixed (``METHOD_COLORS``) so the same method looks the same everywhere.
@@ -9,6 +9,7 @@ Artists that tests or later code may want to find carry a ``gid`` (e.g. ``"band:
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +27,7 @@ from matplotlib.ticker import NullLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 from scipy.ndimage import gaussian_filter  # noqa: E402
 
-from .metrics import mean_interval  # noqa: E402
+from .metrics import mean_interval, sbc_ks, tarp_atc, tarp_curve, tarp_ks  # noqa: E402
 
 # Okabe–Ito colour-blind-safe palette.
 METHOD_COLORS = {"npe": "#0072B2", "mf_npe": "#E69F00", "lf_npe": "#009E73"}
@@ -34,6 +35,7 @@ METHOD_LABELS = {"npe": "NPE (HF only)", "mf_npe": "MF-NPE", "lf_npe": "LF-NPE (
 OTHER_COLORS = ["#CC79A7", "#56B4E9", "#D55E00", "#555555", "#F0E442"]
 TRUE_COLOR = "#D62728"
 FIDELITY_COLORS = {"hf": "0.15", "lf": "#56B4E9"}
+LABEL_BOX = dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8)  # in-axes notes
 
 STAGE_ORDER = ["LF simulation", "pretraining", "HF simulation", "training", "fine-tuning"]
 STAGE_COLORS = {"LF simulation": "#C6DBEF", "pretraining": "#9ECAE1", "HF simulation": "#FDD0A2",
@@ -358,7 +360,7 @@ def _cost_legend(fig, methods, stages, fills) -> None:
                title_fontproperties={"size": 7.5})
 
 
-# --------------------------------------------------------------------------- SBC ranks
+# --------------------------------------------------------------------------- calibration
 
 def _rank_bins(n_samples: int, m: int, n_bins: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Bin edges over ranks 0..S (half-integer, so each integer rank lies in one bin) and the
@@ -372,36 +374,68 @@ def _rank_bins(n_samples: int, m: int, n_bins: int | None) -> tuple[np.ndarray, 
 
 
 @_styled
-def sbc_ranks(ranks: dict[str, np.ndarray], n_samples: int, names, n_bins: int | None = None
-              ) -> Figure:
-    """SBC rank histograms, rows = methods, columns = parameters. ``ranks[method]``: (m, d)
-    int ranks in 0..n_samples of the true theta among S = n_samples posterior draws. The grey
-    band is the 99% binomial interval of each bin count under uniform ranks."""
-    keys, d = list(ranks), len(names)
+def calibration(evaluations: Mapping[str, object], names, title: str = "",
+                n_bins: int | None = None) -> Figure:
+    """Calibration of each method (one row each): SBC rank histograms per parameter and,
+    in the last column, the TARP expected coverage against the credibility level.
+
+    ``evaluations[method]``: an object with ``ranks`` (m, d) int ranks in 0..n_samples of
+    the true theta among ``n_samples`` posterior draws and ``tarp_coverage`` (m,) in
+    [0, 1] (e.g. an ``Evaluation``); ``names``: the d parameter names. Grey bands: the 99%
+    interval of each bin count under uniform ranks, and of the ECP curve under uniform
+    coverage (KS); each panel is annotated with its KS p-value (TARP also with the ATC)."""
+    keys, d = list(evaluations), len(names)
     colors = _colors_for(keys)
-    fig, axes = _subplots(len(keys), d, figsize=(1.8 * d + 0.8, 1.5 * len(keys) + 0.6),
-                          sharey="row", squeeze=False)
+    fig, axes = _subplots(len(keys), d + 1, figsize=(1.8 * d + 2.6, 1.6 * len(keys) + 0.7),
+                          squeeze=False)
     for r, key in enumerate(keys):
-        rk = np.asarray(ranks[key])
-        if rk.ndim != 2 or rk.shape[1] != d:
-            raise ValueError(f"ranks[{key!r}] must be (m, {d}), got {rk.shape}")
-        if rk.min() < 0 or rk.max() > n_samples:
-            raise ValueError(f"ranks[{key!r}] outside 0..{n_samples}")
-        edges, p = _rank_bins(n_samples, len(rk), n_bins)
-        lo, hi = stats.binom.ppf(0.005, len(rk), p), stats.binom.ppf(0.995, len(rk), p)
+        ev = evaluations[key]
+        ranks = np.asarray(ev.ranks)
+        if ranks.ndim != 2 or ranks.shape[1] != d:
+            raise ValueError(f"{key}: ranks must be (m, {d}), got {ranks.shape}")
+        if ranks.min() < 0 or ranks.max() > ev.n_samples:
+            raise ValueError(f"{key}: ranks outside 0..{ev.n_samples}")
+        _, p = sbc_ks(ranks, ev.n_samples)
         for c in range(d):
             ax = axes[r, c]
-            ax.hist(rk[:, c], bins=edges, color=colors[key], alpha=0.75, gid="sbc:hist")
-            ax.fill_between(edges, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post",
-                            color="0.45", alpha=0.25, lw=0, zorder=2, gid="sbc:band")
-            ax.stairs(len(rk) * p, edges, color="0.3", lw=0.8, ls=":", zorder=3)
-            ax.set_xlim(edges[0], edges[-1])
-            if c == 0:
-                ax.set_ylabel(f"{method_label(key)}\ncount")
-            else:
+            _sbc_histogram(ax, ranks[:, c], ev.n_samples, n_bins, colors[key])
+            ax.text(0.97, 0.95, f"p = {p[c]:.2g}", transform=ax.transAxes, ha="right",
+                    va="top", fontsize=7, bbox=LABEL_BOX, zorder=5)
+            if c > 0:
+                ax.sharey(axes[r, 0])
                 ax.tick_params(labelleft=False)
-            if r == 0:
-                ax.set_title(names[c])
-            if r == len(keys) - 1:
-                ax.set_xlabel("rank")
+        axes[r, 0].set_ylabel(f"{method_label(key)}\ncount")
+        _tarp_panel(axes[r, d], np.asarray(ev.tarp_coverage), ev.n_samples, colors[key])
+    for c, name in enumerate([*names, "TARP"]):
+        axes[0, c].set_title(name)
+        axes[-1, c].set_xlabel("rank" if c < d else r"credibility level $\alpha$")
+    if title:
+        fig.suptitle(title)
     return fig
+
+
+def _sbc_histogram(ax, ranks: np.ndarray, n_samples: int, n_bins: int | None, color) -> None:
+    """Histogram of (m,) ranks in 0..n_samples with the 99% binomial band of each bin count
+    under uniform ranks and the expected count (dotted)."""
+    edges, p = _rank_bins(n_samples, len(ranks), n_bins)
+    lo, hi = stats.binom.ppf(0.005, len(ranks), p), stats.binom.ppf(0.995, len(ranks), p)
+    ax.hist(ranks, bins=edges, color=color, alpha=0.75, gid="sbc:hist")
+    ax.fill_between(edges, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post",
+                    color="0.45", alpha=0.25, lw=0, zorder=2, gid="sbc:band")
+    ax.stairs(len(ranks) * p, edges, color="0.3", lw=0.8, ls=":", zorder=3)
+    ax.set_xlim(edges[0], edges[-1])
+
+
+def _tarp_panel(ax, coverage: np.ndarray, n_samples: int, color) -> None:
+    """ECP curve of (m,) TARP coverage values against alpha, the diagonal, the 99% KS band
+    around it, and the ATC and KS p-value."""
+    alpha, ecp = tarp_curve(coverage)
+    half = stats.kstwo.ppf(0.99, len(coverage))
+    ax.fill_between(alpha, np.clip(alpha - half, 0, 1), np.clip(alpha + half, 0, 1),
+                    color="0.45", alpha=0.25, lw=0, gid="tarp:band")
+    ax.plot([0, 1], [0, 1], color="0.3", lw=0.8, ls=":")
+    ax.plot(alpha, ecp, color=color, gid="tarp:ecp")
+    _, p = tarp_ks(coverage, n_samples)
+    ax.text(0.03, 0.97, f"ATC = {tarp_atc(alpha, ecp):+.3f}\np = {p:.2g}", transform=ax.transAxes,
+            ha="left", va="top", fontsize=7, bbox=LABEL_BOX, zorder=5)
+    ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="expected coverage")

@@ -26,13 +26,15 @@ def run_name(n_lf: int, n_hf: int, seed: int) -> str:
 
 
 def runs(config: Mapping) -> list[dict]:
-    """Every model of the config: dicts with method, n_lf, n_hf, seed."""
+    """Every model of the config: dicts with method, n_lf, n_hf, seed. NPE is also trained
+    at ``budgets.n_hf_npe_only`` (its reference curve for the saving factor)."""
     seeds = range(config["inference"]["seeds"])
     n_lfs, n_hfs = config["budgets"]["n_lf"], config["budgets"]["n_hf"]
     found = [dict(method="lf_npe", n_lf=n_lf, n_hf=0, seed=s) for n_lf in n_lfs for s in seeds]
     found += [dict(method="mf_npe", n_lf=n_lf, n_hf=n_hf, seed=s)
               for n_lf in n_lfs for n_hf in n_hfs for s in seeds]
-    found += [dict(method="npe", n_lf=0, n_hf=n_hf, seed=s) for n_hf in n_hfs for s in seeds]
+    npe_budgets = sorted({*n_hfs, *config["budgets"].get("n_hf_npe_only", [])})
+    found += [dict(method="npe", n_lf=0, n_hf=n_hf, seed=s) for n_hf in npe_budgets for s in seeds]
     return found
 
 
@@ -80,10 +82,19 @@ def model_settings(config: Mapping, method: str, n_lf: int, n_hf: int, seed: int
 
 
 def evaluation_settings(config: Mapping) -> dict:
-    """What an evaluation depends on besides its model: the test data and draw count."""
+    """What an evaluation depends on besides its model: the test data, the draw count and
+    the calibration tests' level."""
     return {
         "test": data_settings(config, "test", config["budgets"]["n_test"]),
         "posterior_samples": config["evaluation"]["posterior_samples"],
         "pairplot_observations": config["evaluation"]["pairplot_observations"],
+        "calibration_level": config["evaluation"]["calibration_level"],
         "seed": config["seed"],
     }
+
+
+def calibration_budgets(config: Mapping) -> list[int]:
+    """HF budgets of the calibration figures: ``evaluation.calibration_budgets``, or the
+    smallest and the largest of ``budgets.n_hf`` when that list is empty."""
+    n_hfs = config["budgets"]["n_hf"]
+    return sorted(set(config["evaluation"]["calibration_budgets"] or (min(n_hfs), max(n_hfs))))

@@ -41,3 +41,21 @@ def run_seed(master_seed: int, purpose: str, method: str, n_lf: int, n_hf: int, 
     sequence = np.random.SeedSequence(
         master_seed, spawn_key=(method_key, int(n_lf), int(n_hf), int(seed), 2 + keys[purpose]))
     return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+OBSERVATION_PURPOSES = ("example", "posterior", "predictive")
+_OBSERVATION_TAG = int.from_bytes(b"observation", "little")
+
+
+def observation_seeds(master_seed: int, purpose: str, name: str, n: int, *keys) -> np.ndarray:
+    """(n,) uint32 seeds for work on recording ``name``: ``'example'`` (simulating a
+    synthetic example), ``'posterior'`` (drawing from one model; ``keys`` its method,
+    n_lf, n_hf, seed) or ``'predictive'`` (HF simulations at one model's draws; same keys)."""
+    if purpose not in OBSERVATION_PURPOSES:
+        raise ValueError(f"unknown observation seed purpose {purpose!r}; "
+                         f"known: {OBSERVATION_PURPOSES}")
+    key = [int.from_bytes(k.encode(), "little") if isinstance(k, str) else int(k) for k in keys]
+    sequence = np.random.SeedSequence(master_seed, spawn_key=(
+        _OBSERVATION_TAG, int.from_bytes(name.encode(), "little"),
+        OBSERVATION_PURPOSES.index(purpose), *key))
+    return sequence.generate_state(n, dtype=np.uint32)

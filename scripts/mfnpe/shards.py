@@ -27,7 +27,8 @@ def needed(config: Mapping, pool: str) -> int:
     """Simulations the budgets need from ``pool``."""
     _check_pool(pool)
     budgets = config["budgets"]
-    return {"lf": max(budgets["n_lf"]), "hf": max(budgets["n_hf"]), "test": budgets["n_test"]}[pool]
+    n_hf = max([*budgets["n_hf"], *budgets.get("n_hf_npe_only", [])])
+    return {"lf": max(budgets["n_lf"]), "hf": n_hf, "test": budgets["n_test"]}[pool]
 
 
 def n_shards(config: Mapping, pool: str) -> int:

@@ -1,4 +1,5 @@
-"""Aggregate tables: per-model metrics in long form, means over seeds, and CPU cost."""
+"""Aggregate tables: per-model metrics in long form, means over seeds, calibration
+verdicts, saving factors and CPU cost."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mfnpe import metrics
 from mfnpe.metrics import mean_interval
 
 RUN_COLUMNS = ["method", "n_lf", "n_hf", "seed"]
@@ -80,6 +82,29 @@ def headline(table: pd.DataFrame) -> pd.DataFrame:
     return nltp[["method", "n_lf", "n_hf", "NLTP", "n_seeds"]].reset_index(drop=True)
 
 
+def calibration_table(frame: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Calibration verdict per (method, n_lf, n_hf) from the long-form metrics ``frame``:
+    n_seeds, n_pass (seeds passing every test), the smallest SBC p over seeds and
+    parameters, the mean TARP ATC, the smallest TARP p, and ``verdict``: "pass" when every
+    seed passes, else "fail (k/n seeds: SBC gNa, TARP overconfident)" naming the failing
+    tests (at family-wise ``level``, as in the evaluations)."""
+    wide = frame.pivot_table(index=RUN_COLUMNS, columns="metric", values="value")
+    sbc_columns = [c for c in wide.columns if c.startswith("sbc_p_") and c != "sbc_p_min"]
+    rows = []
+    for key, group in wide.groupby(["method", "n_lf", "n_hf"], sort=True):
+        failures = [metrics.calibration_failures(
+            {c.removeprefix("sbc_p_"): seed[c] for c in sbc_columns}, seed["tarp_p"],
+            seed["tarp_atc"], level) for _, seed in group.iterrows()]
+        failing = [f for f in failures if f]
+        reasons = ", ".join(dict.fromkeys(name for f in failing for name in f))
+        verdict = f"fail ({len(failing)}/{len(group)} seeds: {reasons})" if failing else "pass"
+        rows.append((*key, len(group), len(group) - len(failing),
+                     group["sbc_p_min"].min(), group["tarp_atc"].mean(), group["tarp_p"].min(),
+                     verdict))
+    return pd.DataFrame(rows, columns=["method", "n_lf", "n_hf", "n_seeds", "n_pass",
+                                       "sbc_p_min", "tarp_atc", "tarp_p", "verdict"])
+
+
 def write_csv(frame: pd.DataFrame, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
@@ -134,3 +159,33 @@ def saving_over_seeds(saving: pd.DataFrame) -> pd.DataFrame:
         rows.append((n_lf, n_hf, mean, low, high, len(group), "/".join(sorted(bounds)) or "exact"))
     return pd.DataFrame(rows, columns=["n_lf", "n_hf", "saving", "ci_low", "ci_high", "n_seeds",
                                        "bound"])
+
+
+def _mean_curves(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Mean of ``metric`` over seeds per (method, n_lf, n_hf), NPE and MF-NPE only."""
+    values = frame[(frame["metric"] == metric) & (frame["method"] != "lf_npe")]
+    return values.groupby(["method", "n_lf", "n_hf"], as_index=False)["value"].mean()
+
+
+def cost_to_reach(frame: pd.DataFrame, cost: pd.DataFrame, metric: str = "nltp") -> pd.DataFrame:
+    """CPU seconds (simulation + training, mean over seeds) each method needs to reach the
+    ``metric`` NPE reaches at each of its budgets (NPE's mean over seeds).
+
+    Per curve (NPE; MF-NPE per LF size) the budget is found by :func:`matching_budget` and
+    the cost interpolated linearly in log budget; ``bound`` "lower"/"upper" marks a target
+    beyond the trained budgets (the cost shown is that of the largest/smallest budget)."""
+    curves = _mean_curves(frame, metric)
+    seconds = (cost.groupby(RUN_COLUMNS)["seconds"].sum()
+               .groupby(["method", "n_lf", "n_hf"]).mean().rename("seconds").reset_index())
+    curves = curves.merge(seconds, on=["method", "n_lf", "n_hf"])
+    npe = curves[curves["method"] == "npe"]
+    rows = []
+    for target_budget, target in zip(npe["n_hf"], npe["value"]):
+        for (method, n_lf), curve in curves.groupby(["method", "n_lf"]):
+            curve = curve.sort_values("n_hf")
+            budget, bound = matching_budget(curve["n_hf"].to_numpy(), curve["value"].to_numpy(),
+                                            target)
+            cpu = np.interp(np.log(budget), np.log(curve["n_hf"]), curve["seconds"])
+            rows.append((target, int(target_budget), method, n_lf, budget, cpu, bound))
+    return pd.DataFrame(rows, columns=[f"target_{metric}", "npe_budget_of_target", "method",
+                                       "n_lf", "n_hf_needed", "cpu_seconds", "bound"])

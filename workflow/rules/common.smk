@@ -61,14 +61,15 @@ def figure_paths():
         f"pairplot_obs-{k}"
         for k in range(config["evaluation"]["pairplot_observations"])
     ]
+    stems += [f"calibration_nhf-{n}" for n in model_runs.calibration_budgets(config)]
     return [f"{FIGURES}/{stem}.{ext}" for stem in stems for ext in ("png", "svg")]
 
 
 def all_outputs():
     """Targets of the default target: shards, models, evaluations, summary tables and figures."""
-    summaries = [
-        f"{SUMMARY}/{name}.csv" for name in ("metrics", "table", "saving", "cost")
-    ]
+    tables = ["metrics", "table", "saving", "saving_over_seeds", "calibration"]
+    tables += ["cost", "cost_to_nltp"]
+    summaries = [f"{SUMMARY}/{name}.csv" for name in tables]
     return all_sim_shards() + all_evaluations() + summaries + figure_paths()
 
 
@@ -145,3 +146,14 @@ def pairplot_evaluation(method):
     n_hf = min(config["budgets"]["n_hf"])
     n_lf = max(config["budgets"]["n_lf"]) if method == "mf_npe" else 0
     return run_path(EVALUATION, dict(method=method, n_lf=n_lf, n_hf=n_hf, seed=0))
+
+
+def calibration_evaluations(wildcards):
+    """Evaluations in the calibration figure of HF budget ``n_hf``: LF-NPE, NPE and MF-NPE
+    (largest LF size), seed 0."""
+    n_lf, n_hf = max(config["budgets"]["n_lf"]), int(wildcards.n_hf)
+    budgets = dict(lf_npe=(n_lf, 0), npe=(0, n_hf), mf_npe=(n_lf, n_hf))
+    return {
+        method: run_path(EVALUATION, dict(method=method, n_lf=a, n_hf=b, seed=0))
+        for method, (a, b) in budgets.items()
+    }

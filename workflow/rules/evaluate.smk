@@ -32,6 +32,8 @@ rule aggregate:
         metrics=f"{SUMMARY}/metrics.csv",
         table=f"{SUMMARY}/table.csv",
         saving=f"{SUMMARY}/saving.csv",
+        saving_over_seeds=f"{SUMMARY}/saving_over_seeds.csv",
+        calibration=f"{SUMMARY}/calibration.csv",
     log:
         "results/logs/aggregate.log",
     benchmark:
@@ -42,6 +44,8 @@ rule aggregate:
     resources:
         mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
+    params:
+        level=config["evaluation"]["calibration_level"],
     script:
         "../../scripts/aggregate.py"
 
@@ -55,8 +59,10 @@ rule cost:
             config, "hf", "results/benchmarks/simulate/{pool}/shard-{shard}.tsv"
         ),
         train=[training_benchmark(run) for run in all_runs()],  # in all_runs() order
+        metrics=f"{SUMMARY}/metrics.csv",
     output:
         cost=f"{SUMMARY}/cost.csv",
+        to_nltp=f"{SUMMARY}/cost_to_nltp.csv",
     log:
         "results/logs/cost.log",
     benchmark:

@@ -111,3 +111,29 @@ rule figure_cost:
         runtime=10,
     script:
         "../../scripts/plot_cost.py"
+
+
+rule figure_calibration:
+    input:
+        unpack(calibration_evaluations),
+    output:
+        png=report(
+            f"{FIGURES}/calibration_nhf-{{n_hf}}.png",
+            caption="../report/calibration.rst",
+            category="Figures",
+            subcategory="Calibration",
+            labels={"HF budget": "{n_hf}"},
+        ),
+        svg=f"{FIGURES}/calibration_nhf-{{n_hf}}.svg",
+    log:
+        "results/logs/figures/calibration_nhf-{n_hf}.log",
+    benchmark:
+        "results/benchmarks/figures/calibration_nhf-{n_hf}.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
+        runtime=10,
+    script:
+        "../../scripts/plot_calibration.py"

@@ -1,0 +1,17 @@
+"""Rule example_recording: simulate a synthetic example recording with known parameters."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from mfnpe.runtime import limit_threads
+
+limit_threads(snakemake.threads)
+
+from mfnpe.predictive import synthetic_recording
+from mfnpe.recordings import write_recording
+
+recording = synthetic_recording(snakemake.params.settings)
+write_recording(snakemake.output.recording, recording)
+print(f"{snakemake.output.recording}: {len(recording.time)} samples every {recording.dt} ms "
+      f"at {recording.true_theta}", file=sys.stderr)

@@ -1,0 +1,47 @@
+"""HF re-simulation for observations: synthetic example recordings with known parameters,
+and posterior predictive simulations at posterior draws."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from mfnpe import seeds
+from mfnpe.io import SimShard
+from mfnpe.pipeline import simulate_shard
+from mfnpe.recordings import Recording
+
+
+def synthetic_recording(settings: Mapping) -> Recording:
+    """One HF simulation at an example's parameters, as a recording with its true theta.
+
+    ``settings``: ``mfnpe.observations.example_settings`` (name, theta {name: value},
+    simulator, model, stimulus, seed). Raises ``ValueError`` if the simulation diverged.
+    """
+    names = list(settings["theta"])
+    theta = np.array([[settings["theta"][name] for name in names]], dtype=float)
+    dt = settings["simulator"]["dt"]
+    shard = simulate_shard(
+        theta, names, {**settings, "features": [], "trace_dt": dt},
+        sim_seeds=seeds.observation_seeds(settings["seed"], "example", settings["name"], 1))
+    if not shard.valid[0]:
+        raise ValueError(f"example {settings['name']}: the HF simulation at {settings['theta']} "
+                         "diverged")
+    voltage = shard.traces[0].astype(float)
+    amplitude = settings["theta"].get("amplitude", settings["model"]["amplitude"])
+    stimulus = {"t_on": settings["stimulus"]["t_on"], "t_off": settings["stimulus"]["t_off"],
+                "amplitude": amplitude}
+    return Recording(settings["name"], np.arange(len(voltage)) * dt, voltage, dt, stimulus,
+                     {name: float(value) for name, value in settings["theta"].items()})
+
+
+def predictive_simulations(theta: np.ndarray, param_names: Sequence[str], settings: Mapping,
+                           name: str, run: Mapping, threads: int = 1) -> SimShard:
+    """HF simulations at posterior draws ``theta`` (n, d) of model ``run`` for recording
+    ``name``: features (NaN rows where diverged), validity and traces every
+    ``settings['trace_dt']`` ms. ``settings``: simulator, model, stimulus, features,
+    trace_dt and the master ``seed``."""
+    sim_seeds = seeds.observation_seeds(settings["seed"], "predictive", name, len(theta),
+                                        run["method"], run["n_lf"], run["n_hf"], run["seed"])
+    return simulate_shard(theta, param_names, settings, threads, sim_seeds=sim_seeds)

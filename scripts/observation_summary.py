@@ -1,0 +1,16 @@
+"""Rule observation_summary: one row per recording and model."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+import pandas as pd
+
+from mfnpe.observe import read_observation, summary_rows
+
+rows = [row for path in snakemake.input.posteriors for row in summary_rows(read_observation(path))]
+table = pd.DataFrame(rows)
+table.to_csv(snakemake.output.table, index=False)
+known = table.dropna(subset=["hpd_level"]).astype({"inside_95": bool})
+print("Share of recordings with known theta inside the 95% HPD region, per model:")
+print(known.groupby(["method", "n_lf", "n_hf", "seed"])["inside_95"].mean().to_string())

@@ -1,0 +1,19 @@
+"""Rule figure_calibration: SBC rank histograms and TARP coverage of LF-NPE, NPE and MF-NPE
+at one HF budget."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+from mfnpe import plots
+from mfnpe.evaluation import read_evaluation
+
+evaluations = {method: read_evaluation(snakemake.input[method])
+               for method in ("lf_npe", "npe", "mf_npe")}
+run = evaluations["mf_npe"].run
+figure = plots.calibration(
+    evaluations, evaluations["npe"].param_names,
+    title=f"Calibration at {run['n_hf']} HF simulations (LF-NPE, MF-NPE: {run['n_lf']} LF; "
+          "seed 0)",
+)
+plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -1,0 +1,22 @@
+"""Rule figure_observation_pairplot: MF-NPE and NPE posteriors of one recording."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+import numpy as np
+
+from mfnpe import plots
+from mfnpe.observe import model_index, read_observation
+
+result = read_observation(snakemake.input.posterior)
+runs, prior = snakemake.params.runs, snakemake.params.prior
+figure = plots.pairplot(
+    {run["method"]: result.samples[model_index(result, run)] for run in runs},
+    result.theta_true,
+    result.param_names,
+    np.array([prior[name][0] for name in result.param_names]),
+    np.array([prior[name][1] for name in result.param_names]),
+    title=f"{result.name}: posteriors from {runs[0]['n_hf']} HF simulations",
+)
+plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -1,0 +1,25 @@
+"""Rule figure_observation_ppc: posterior predictive check of one recording."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+import numpy as np
+
+from mfnpe import plots
+from mfnpe.observe import read_predictive
+from mfnpe.plots_observations import predictive_check
+
+check = read_predictive(snakemake.input.ppc)
+stimulus = snakemake.params.stimulus
+figure = predictive_check(
+    np.arange(len(check.trace)) * check.trace_dt,
+    check.trace,
+    {method: found.traces for method, found in check.sets.items()},
+    check.x,
+    {method: found.x[found.valid] for method, found in check.sets.items()},
+    check.feature_names,
+    title=f"{check.name}: posterior predictive check (HF simulations at posterior draws)",
+    window=(stimulus["t_on"], stimulus["t_off"]),
+)
+plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)

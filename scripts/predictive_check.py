@@ -1,0 +1,36 @@
+"""Rule predictive_check: HF simulations at posterior draws of one recording."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from mfnpe.runtime import limit_threads
+
+limit_threads(snakemake.threads)
+
+import logging
+
+from mfnpe.observe import (PredictiveCheck, PredictiveSet, model_index, read_observation,
+                           write_predictive)
+from mfnpe.predictive import predictive_simulations
+from mfnpe.recordings import read_recording
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+settings = snakemake.params.settings
+recording = read_recording(snakemake.input.recording, settings["protocol"])
+posterior = read_observation(snakemake.input.posterior)
+simulation = {**settings["simulation"], "seed": settings["seed"]}
+stride = max(int(round(simulation["trace_dt"] / recording.dt)), 1)
+sets = {}
+for run in settings["runs"]:
+    theta = posterior.samples[model_index(posterior, run), : settings["n_simulations"]]
+    shard = predictive_simulations(theta, posterior.param_names, simulation, recording.name,
+                                   run, snakemake.threads)
+    sets[run["method"]] = PredictiveSet(run, shard.theta, shard.x, shard.valid,
+                                        shard.traces[: settings["n_traces"]])
+    logging.info("%s: %d simulations at %s draws, %d diverged", recording.name, len(theta),
+                 run, shard.stats["n_invalid"])
+check = PredictiveCheck(recording.name, posterior.x, recording.voltage[::stride],
+                        simulation["trace_dt"], posterior.feature_names, posterior.param_names,
+                        sets, settings)
+write_predictive(snakemake.output.ppc, check)

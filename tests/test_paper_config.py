@@ -1,0 +1,41 @@
+"""config/paper.yaml is valid and the README's job counts for it are those Snakemake plans."""
+
+import re
+import shutil
+
+import yaml
+
+from mfnpe.config import load_config
+from workflow_helpers import ROOT, scheduled_jobs, snakemake
+
+PAPER = ROOT / "config" / "paper.yaml"
+
+
+def readme_job_counts() -> dict[str, int]:
+    """{rule: count} from the table between the README's paper-jobs markers."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- paper-jobs:start -->", 1)[1].split("<!-- paper-jobs:end -->", 1)[0]
+    return {name: int(count) for name, count in re.findall(r"^\| `(\w+)` \| (\d+) \|", block,
+                                                             re.MULTILINE)}
+
+
+def test_paper_config_has_the_paper_budgets():
+    config = load_config(PAPER)
+    assert config["budgets"]["n_lf"] == [1000, 10000, 100000]
+    assert config["budgets"]["n_hf"] == [50, 100, 200, 500, 1000, 2000, 5000, 10000]
+    assert config["inference"]["seeds"] == 10
+    assert config["budgets"]["n_test"] == 1000
+    # everything else is the default experiment's
+    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    paper = yaml.safe_load(PAPER.read_text())
+    for key in set(default) - {"budgets", "shards"}:
+        assert paper[key] == default[key], key
+
+
+def test_readme_job_counts_are_the_dry_runs(tmp_path):
+    shutil.copytree(ROOT / "resources", tmp_path / "resources")  # the shipped recordings
+    run = snakemake(tmp_path, "-n", configfile=PAPER)
+    assert run.returncode == 0, run.stderr[-2000:]
+    planned = scheduled_jobs(run.stdout + run.stderr)
+    assert planned == readme_job_counts()
+    assert planned["finetune"] == 3 * 8 * 10 and planned["npe"] == 8 * 10

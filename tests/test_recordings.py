@@ -1,0 +1,181 @@
+"""Recordings: the HDF5 and CSV formats, the checks against the protocol, and the shipped
+synthetic examples."""
+
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from mfnpe import observations
+from mfnpe.config import load_config
+from mfnpe.pipeline import simulate_shard
+from mfnpe.predictive import synthetic_recording
+from mfnpe.recordings import (Recording, RecordingError, read_recording, recording_features,
+                              write_recording)
+from mfnpe.seeds import observation_seeds
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = load_config(ROOT / "config" / "config.yaml")
+PROTOCOL = observations.protocol(DEFAULT)  # 120 ms, step 10-110 ms of 10 µA/cm², dt 0.01 ms
+STIMULUS = {"t_on": 10.0, "t_off": 110.0, "amplitude": 10.0}
+
+
+def recording(duration: float = 120.0, dt: float = 0.01, **changes) -> Recording:
+    """A spiking-like trace: rest at -65 mV with 2 ms spikes to +30 mV every 15 ms."""
+    time = np.arange(int(round(duration / dt))) * dt
+    voltage = np.where((time % 15.0 < 2.0) & (time > 12.0), 30.0, -65.0) + np.sin(time)
+    fields = dict(name="rec", time=time, voltage=voltage, dt=dt, stimulus=dict(STIMULUS),
+                  true_theta={"gNa": 120.0, "gK": 36.0, "gL": 0.3})
+    return Recording(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".csv"])
+def test_round_trip(tmp_path, suffix):
+    path = tmp_path / f"rec{suffix}"
+    original = recording()
+    write_recording(path, original)
+    back = read_recording(path, PROTOCOL)
+    assert back.name == "rec" and back.path == path and back.dt == pytest.approx(0.01)
+    assert np.allclose(back.time, original.time, rtol=0, atol=1e-9)
+    assert np.allclose(back.voltage, original.voltage, rtol=0,
+                       atol=5e-5 if suffix == ".csv" else 0)  # CSV: 0.1 µV resolution
+    assert back.stimulus == STIMULUS and back.true_theta == original.true_theta
+
+
+def test_a_longer_recording_is_cropped_to_the_protocol(tmp_path):
+    path = tmp_path / "long.h5"
+    write_recording(path, recording(duration=150.0))
+    back = read_recording(path, PROTOCOL)
+    assert len(back.voltage) == 12000 and back.time[-1] == pytest.approx(119.99)
+
+
+def test_an_inferred_amplitude_is_not_checked(tmp_path):
+    path = tmp_path / "rec.csv"
+    write_recording(path, recording(stimulus={**STIMULUS, "amplitude": 7.5}, true_theta=None))
+    with pytest.raises(RecordingError, match="stimulus_amplitude is 7.5"):
+        read_recording(path, PROTOCOL)
+    back = read_recording(path, {**PROTOCOL, "amplitude": None})
+    assert back.stimulus["amplitude"] == 7.5 and back.true_theta is None
+
+
+def _write_hdf5(path, time, voltage, units=("ms", "mV"), attrs=None):
+    with h5py.File(path, "w") as handle:
+        for name, data, unit in (("time", time, units[0]), ("voltage", voltage, units[1])):
+            if data is not None:
+                handle[name] = data
+                handle[name].attrs["unit"] = unit
+        handle.attrs.update({f"stimulus_{k}": v for k, v in STIMULUS.items()}
+                            if attrs is None else attrs)
+
+
+def _faulty(kind: str, tmp_path: Path) -> Path:
+    """A recording with one fault (the others as in :func:`recording`)."""
+    good = recording()
+    time, voltage = good.time, good.voltage
+    path = tmp_path / f"bad-{kind}.h5"
+    if kind == "seconds":  # time values in s, declared ms
+        _write_hdf5(path, time / 1000, voltage)
+    elif kind == "seconds_unit":
+        _write_hdf5(path, time / 1000, voltage, units=("s", "mV"))
+    elif kind == "volts":
+        _write_hdf5(path, time, voltage / 1000)
+    elif kind == "nan":
+        _write_hdf5(path, time, np.where(np.arange(len(time)) >= 500, np.nan, voltage))
+    elif kind == "non_uniform":
+        _write_hdf5(path, np.delete(time, 700), np.delete(voltage, 700))
+    elif kind == "not_increasing":
+        _write_hdf5(path, time[::-1], voltage)
+    elif kind == "wrong_dt":
+        _write_hdf5(path, time[::2], voltage[::2])
+    elif kind == "late_start":
+        _write_hdf5(path, time + 5.0, voltage)
+    elif kind == "missing_stimulus":
+        _write_hdf5(path, time, voltage, attrs={"stimulus_t_on": 10.0})
+    elif kind == "stimulus_mismatch":
+        _write_hdf5(path, time, voltage, attrs={"stimulus_t_on": 20.0, "stimulus_t_off": 110.0,
+                                                "stimulus_amplitude": 10.0})
+    elif kind == "too_short":
+        _write_hdf5(path, time[:10000], voltage[:10000])
+    elif kind == "missing_voltage":
+        _write_hdf5(path, time, None)
+    elif kind == "missing_voltage_column":
+        path = tmp_path / "bad.csv"
+        path.write_text("# stimulus_t_on: 10\n# stimulus_t_off: 110\n# stimulus_amplitude: 10\n"
+                        "time_ms,current_pA\n" + "".join(f"{t},0\n" for t in time))
+    elif kind == "csv_nan":
+        path = tmp_path / "bad.csv"
+        write_recording(path, good)
+        lines = path.read_text().splitlines()
+        lines[7 + 300] = f"{time[300]},nan"  # 6 header lines, the column names, then samples
+        path.write_text("\n".join(lines))
+    elif kind == "unknown_suffix":
+        path = tmp_path / "rec.txt"
+        path.write_text("time_ms,voltage_mV\n0,1\n")
+    elif kind == "not_hdf5":
+        path.write_text("not an HDF5 file")
+    return path
+
+
+FAULTS = {
+    "seconds": r"sampling interval 1e-05 ms.*looks like seconds",
+    "seconds_unit": r"time is in 's', expected 'ms'",
+    "volts": r"voltage looks like volts",
+    "nan": r"11500 NaN or infinite voltage samples, the first at sample 500 \(t = 5 ms\)",
+    "non_uniform": r"non-uniform sampling: intervals range from 0.01 to 0.02 ms",
+    "not_increasing": r"time is not strictly increasing at sample 1",
+    "wrong_dt": r"sampling interval 0.02 ms, but the posteriors were trained on traces "
+                r"sampled every 0.01 ms",
+    "late_start": r"time starts at 5 ms, expected 0",
+    "missing_stimulus": r"stimulus key\(s\) \['stimulus_t_off', 'stimulus_amplitude'\] missing",
+    "stimulus_mismatch": r"stimulus_t_on is 20 ms in the recording but the posteriors were "
+                         r"trained with 10 ms",
+    "too_short": r"too short: 100 ms \(10000 samples\), the protocol lasts 120 ms",
+    "missing_voltage": r"dataset 'voltage' is missing",
+    "missing_voltage_column": r"no voltage column",
+    "csv_nan": r"1 NaN or infinite voltage samples, the first at sample 300 \(t = 3 ms\)",
+    "unknown_suffix": r"unknown recording format '.txt'",
+    "not_hdf5": r"not a readable HDF5 file",
+}
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_a_bad_recording_names_the_file_and_the_fault(kind, tmp_path):
+    path = _faulty(kind, tmp_path)
+    with pytest.raises(RecordingError) as error:
+        read_recording(path, PROTOCOL)
+    message = str(error.value)
+    assert message.startswith(f"{path}: "), message
+    assert re.search(FAULTS[kind], message), message
+
+
+def test_features_of_a_recording_are_those_of_the_simulation(tmp_path):
+    """An example written and read back has the features the shard runner computes for the
+    same simulation (same seed): recordings and simulations are treated alike."""
+    settings = observations.example_settings(DEFAULT, "example-1")
+    path = tmp_path / "example-1.h5"
+    write_recording(path, synthetic_recording(settings))
+    x = recording_features(read_recording(path, PROTOCOL), DEFAULT["features"], PROTOCOL)
+    theta = np.array([list(settings["theta"].values())])
+    shard = simulate_shard(theta, list(settings["theta"]),
+                           {**settings, "features": DEFAULT["features"], "trace_dt": None},
+                           sim_seeds=observation_seeds(settings["seed"], "example", "example-1", 1))
+    assert np.array_equal(x, shard.x[0])
+    assert x[DEFAULT["features"].index("spike_count")] >= 3  # classic HH fires tonically
+
+
+@pytest.mark.parametrize("name", list(DEFAULT["observations"]["examples"]))
+def test_shipped_examples_regenerate_identically_and_fit_the_default_protocol(name, tmp_path):
+    shipped_path = ROOT / observations.example_path(DEFAULT, name)
+    shipped = read_recording(shipped_path, PROTOCOL)
+    again_path = tmp_path / shipped_path.name
+    write_recording(again_path, synthetic_recording(observations.example_settings(DEFAULT, name)))
+    again = read_recording(again_path, PROTOCOL)
+    assert np.array_equal(shipped.time, again.time)
+    assert np.array_equal(shipped.voltage, again.voltage)
+    assert shipped.stimulus == again.stimulus == STIMULUS
+    theta = DEFAULT["observations"]["examples"][name]["theta"]
+    assert shipped.true_theta == again.true_theta == theta
+    x = recording_features(shipped, DEFAULT["features"], PROTOCOL)
+    assert np.isfinite(x).all()
