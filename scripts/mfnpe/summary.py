@@ -161,12 +161,6 @@ def saving_over_seeds(saving: pd.DataFrame) -> pd.DataFrame:
                                        "bound"])
 
 
-def _mean_curves(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean of ``metric`` over seeds per (method, n_lf, n_hf), NPE and MF-NPE only."""
-    values = frame[(frame["metric"] == metric) & (frame["method"] != "lf_npe")]
-    return values.groupby(["method", "n_lf", "n_hf"], as_index=False)["value"].mean()
-
-
 def cost_to_reach(frame: pd.DataFrame, cost: pd.DataFrame, metric: str = "nltp") -> pd.DataFrame:
     """CPU seconds (simulation + training, mean over seeds) each method needs to reach the
     ``metric`` NPE reaches at each of its budgets (NPE's mean over seeds).
@@ -174,7 +168,8 @@ def cost_to_reach(frame: pd.DataFrame, cost: pd.DataFrame, metric: str = "nltp")
     Per curve (NPE; MF-NPE per LF size) the budget is found by :func:`matching_budget` and
     the cost interpolated linearly in log budget; ``bound`` "lower"/"upper" marks a target
     beyond the trained budgets (the cost shown is that of the largest/smallest budget)."""
-    curves = _mean_curves(frame, metric)
+    table = over_seeds(frame[(frame["metric"] == metric) & (frame["method"] != "lf_npe")])
+    curves = table[["method", "n_lf", "n_hf", "mean"]].rename(columns={"mean": "value"})
     seconds = (cost.groupby(RUN_COLUMNS)["seconds"].sum()
                .groupby(["method", "n_lf", "n_hf"]).mean().rename("seconds").reset_index())
     curves = curves.merge(seconds, on=["method", "n_lf", "n_hf"])
