@@ -1,4 +1,5 @@
-"""Rule figure_nltp: NLTP against HF budget, mean and 95% interval over seeds."""
+"""Rule figure_nltp: NLTP against HF budget, mean and 95% interval over seeds; with
+sequential inference on, a second panel of -log q(true theta) on the recordings."""
 
 import sys
 
@@ -8,5 +9,7 @@ import pandas as pd
 
 from mfnpe import plots
 
-figure = plots.nltp_vs_budget(pd.read_csv(snakemake.input.metrics))
+recordings = (pd.read_csv(snakemake.input.sequential)
+              if "sequential" in snakemake.input.keys() else None)
+figure = plots.nltp_vs_budget(pd.read_csv(snakemake.input.metrics), recordings)
 plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -1,9 +1,6 @@
-"""NPE and MF-NPE on a toy task whose high-fidelity posterior is known exactly.
-
-theta ~ uniform on the box [-3, 3]^2.
-HF simulator: x = theta + SIGMA_HF * eps.
-LF simulator: x = LF_SCALE * theta + LF_SHIFT + SIGMA_LF * eps (biased, noisier).
-The exact HF posterior is, per parameter, N(x_j, SIGMA_HF^2) truncated to [-3, 3].
+"""NPE and MF-NPE on a toy task whose high-fidelity posterior is known exactly
+(``toy_task``: uniform box prior on [-3, 3]^2, HF x = theta + SIGMA_HF * eps, a biased
+and noisier LF simulator; the exact HF posterior is a truncated normal per parameter).
 
 One module-scoped task pretrains on LF simulations, fine-tunes on a small HF budget and
 trains NPE from scratch on the same HF data; the tests share it.
@@ -15,9 +12,10 @@ import numpy as np
 import pytest
 import torch
 from scipy import integrate, stats
+from toy_task import HIGH, LOW, PRIOR, ToyTask
 
 from mfnpe import metrics
-from mfnpe.inference import (BoxPrior, ModelError, NetworkSettings, Posterior, TrainingSettings,
+from mfnpe.inference import (ModelError, NetworkSettings, Posterior, TrainingSettings,
                              finetune, pretrain, train_npe)
 
 torch.set_num_threads(1)
@@ -25,13 +23,11 @@ torch.set_num_threads(1)
 # nflows' LU transforms (inside sbi's NSF) call a deprecated torch function
 pytestmark = pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated")
 
-LOW, HIGH = -3.0, 3.0
 SIGMA_HF = 0.4
-SIGMA_LF, LF_SCALE, LF_SHIFT = 0.5, 1.1, 0.6
+TOY = ToyTask(sigma_hf=SIGMA_HF)
 N_LF, N_HF, N_OBS, N_DRAWS = 3000, 150, 3, 1000
 SEED = 0
 
-PRIOR = BoxPrior(("t1", "t2"), [LOW, LOW], [HIGH, HIGH])
 NETWORK = NetworkSettings(model="nsf", hidden_features=32, num_transforms=3, num_bins=8)
 PRETRAINING = TrainingSettings(batch_size=200, learning_rate=2e-3, stop_after_epochs=20,
                                max_epochs=300)
@@ -41,29 +37,8 @@ FINETUNING = TrainingSettings(batch_size=20, learning_rate=5e-4, stop_after_epoc
 
 # --------------------------------------------------------------------------- the toy task
 
-
-def simulate_hf(theta, rng):
-    return theta + SIGMA_HF * rng.normal(size=theta.shape)
-
-
-def simulate_lf(theta, rng):
-    return LF_SCALE * theta + LF_SHIFT + SIGMA_LF * rng.normal(size=theta.shape)
-
-
-def _truncnorm(x):
-    """The exact HF posterior of each parameter given x (..., d): frozen truncated normals."""
-    x = np.asarray(x, dtype=float)
-    return stats.truncnorm((LOW - x) / SIGMA_HF, (HIGH - x) / SIGMA_HF, loc=x, scale=SIGMA_HF)
-
-
-def exact_log_prob(theta, x):
-    """(m,) log p_HF(theta_i | x_i) for theta, x (m, d)."""
-    return _truncnorm(x).logpdf(theta).sum(axis=1)
-
-
-def exact_samples(x, n, rng):
-    """(n, d) draws from p_HF(theta | x) for one x (d,)."""
-    return _truncnorm(np.broadcast_to(x, (n, len(x)))).rvs(random_state=rng)
+simulate_hf, simulate_lf = TOY.simulate_hf, TOY.simulate_lf
+exact_log_prob, exact_samples = TOY.exact_log_prob, TOY.exact_samples
 
 
 def expected_exact_nltp():
@@ -76,7 +51,7 @@ def expected_exact_nltp():
                 - stats.norm.cdf((x - HIGH) / SIGMA_HF)) / (HIGH - LOW)
 
     def integrand(x):
-        return marginal(x) * _truncnorm(x).entropy()
+        return marginal(x) * TOY.posterior(x).entropy()
 
     value, error = integrate.quad(integrand, LOW - 7 * SIGMA_HF, HIGH + 7 * SIGMA_HF,
                                   points=[LOW, HIGH], limit=200)

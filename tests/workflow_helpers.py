@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -9,11 +10,14 @@ SNAKEFILE = ROOT / "workflow" / "Snakefile"
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path = TINY) -> subprocess.CompletedProcess:
-    """``snakemake -s workflow/Snakefile --configfile CONFIG -d WORKDIR ARGS`` (output captured)."""
+def snakemake(workdir: Path, *args: str, configfile: Path | Sequence[Path] = TINY
+              ) -> subprocess.CompletedProcess:
+    """``snakemake -s workflow/Snakefile --configfile CONFIG... -d WORKDIR ARGS`` (output
+    captured); several config files are merged in order, later ones overriding."""
+    configfiles = [configfile] if isinstance(configfile, (str, Path)) else list(configfile)
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(configfile),
-         "-d", str(workdir), *args],
+        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile",
+         *map(str, configfiles), "-d", str(workdir), *args],
         capture_output=True, text=True, cwd=ROOT,
     )
 

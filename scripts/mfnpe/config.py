@@ -99,6 +99,18 @@ def check_config(config: Mapping) -> None:
             f"simulators/{fidelity}/dt",
         )
     _check_examples(config)
+    _check_sequential(config["sequential"])
+
+
+def _check_sequential(section: Mapping) -> None:
+    """The truncation threshold is a quantile of ``support_samples`` draws: it needs at
+    least 10 draws beyond it."""
+    needed = math.ceil(10 / section["truncation_quantile"])
+    if section["support_samples"] < needed:
+        raise ConfigError(
+            f"config key sequential/support_samples={section['support_samples']} is too few to "
+            f"estimate the {section['truncation_quantile']} quantile of the posterior density; "
+            f"use at least {needed} (10 / sequential/truncation_quantile)")
 
 
 def _check_examples(config: Mapping) -> None:

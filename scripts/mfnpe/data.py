@@ -43,15 +43,32 @@ def load_prefix(paths: Sequence[str], data: Mapping) -> SimulationSet:
                          f"got {len(paths)}")
     parts = [read_sim_shard(path, expected_shard_settings(data, k), traces=False)
              for k, path in enumerate(paths[:needed])]
-    n = data["n"]
+    return _valid_rows(parts, data["n"], f"{data['pool']} pool")
+
+
+def load_shards(paths: Sequence[str], expected: Sequence[Mapping], label: str) -> SimulationSet:
+    """Every simulation of shard files ``paths`` (in order), each checked against its
+    ``expected`` settings; invalid rows are dropped and counted. ``label`` names the data
+    in messages."""
+    if len(paths) != len(expected):
+        raise ValueError(f"{label}: {len(paths)} shard files for {len(expected)} expected shards")
+    if not paths:
+        raise ShardError(f"{label}: no simulation shards")
+    parts = [read_sim_shard(path, settings, traces=False)
+             for path, settings in zip(paths, expected)]
+    return _valid_rows(parts, sum(len(part.theta) for part in parts), label)
+
+
+def _valid_rows(parts, n: int, label: str) -> SimulationSet:
+    """The valid rows among the first ``n`` of the shards ``parts`` (in order)."""
     theta = np.concatenate([p.theta for p in parts])[:n]
     x = np.concatenate([p.x for p in parts])[:n]
     valid = np.concatenate([p.valid for p in parts])[:n]
     n_invalid = int((~valid).sum())
     if n_invalid:
-        log.warning("%s pool: %d of the first %d simulations are invalid and dropped",
-                    data["pool"], n_invalid, n)
+        log.warning("%s: %d of the first %d simulations are invalid and dropped",
+                    label, n_invalid, n)
     if n_invalid == n:
-        raise ShardError(f"{data['pool']} pool: all of the first {n} simulations are invalid")
+        raise ShardError(f"{label}: all of the first {n} simulations are invalid")
     return SimulationSet(theta[valid], x[valid], parts[0].param_names, parts[0].feature_names,
                          n, n_invalid)

@@ -135,11 +135,15 @@ def read_names(handle: h5py.File, path: Path, attr: str) -> list[str]:
     return [str(name) for name in json.loads(handle.attrs[attr])]
 
 
-def write_prior_shard(path, theta: np.ndarray, param_names, settings: Mapping) -> None:
-    """Write ``theta`` (n, d) with its column names and the settings that drew it."""
+def write_prior_shard(path, theta: np.ndarray, param_names, settings: Mapping,
+                      stats: Mapping | None = None) -> None:
+    """Write ``theta`` (n, d) with its column names, the settings that drew it and
+    (optionally) how it was drawn (``stats``: acceptance rate, acquired rows...)."""
     def write(handle):
         handle.attrs["kind"] = PRIOR_KIND
         handle.attrs["settings"] = canonical(settings)
+        if stats is not None:
+            handle.attrs["stats"] = canonical(stats)
         handle.attrs["param_names"] = json.dumps(list(param_names))
         handle.create_dataset("theta", data=np.asarray(theta, dtype=np.float64))
 

@@ -30,9 +30,12 @@ from scipy.ndimage import gaussian_filter  # noqa: E402
 from .metrics import mean_interval, sbc_ks, tarp_atc, tarp_curve, tarp_ks  # noqa: E402
 
 # Okabe–Ito colour-blind-safe palette.
-METHOD_COLORS = {"npe": "#0072B2", "mf_npe": "#E69F00", "lf_npe": "#009E73"}
-METHOD_LABELS = {"npe": "NPE (HF only)", "mf_npe": "MF-NPE", "lf_npe": "LF-NPE (pretrained only)"}
-OTHER_COLORS = ["#CC79A7", "#56B4E9", "#D55E00", "#555555", "#F0E442"]
+METHOD_COLORS = {"npe": "#0072B2", "mf_npe": "#E69F00", "lf_npe": "#009E73",
+                 "tsnpe": "#56B4E9", "mf_tsnpe": "#D55E00", "a_mf_tsnpe": "#CC79A7"}
+METHOD_LABELS = {"npe": "NPE (HF only)", "mf_npe": "MF-NPE", "lf_npe": "LF-NPE (pretrained only)",
+                 "tsnpe": "TSNPE (HF only)", "mf_tsnpe": "MF-TSNPE", "a_mf_tsnpe": "A-MF-TSNPE"}
+SEQUENTIAL_METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")
+OTHER_COLORS = ["#555555", "#F0E442", "#999999"]
 TRUE_COLOR = "#D62728"
 FIDELITY_COLORS = {"hf": "0.15", "lf": "#56B4E9"}
 LABEL_BOX = dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8)  # in-axes notes
@@ -129,16 +132,26 @@ def _seed_summary(df: pd.DataFrame, by: str | None) -> pd.DataFrame:
 
 
 @_styled
-def nltp_vs_budget(metrics: pd.DataFrame) -> Figure:
+def nltp_vs_budget(metrics: pd.DataFrame, recordings: pd.DataFrame | None = None) -> Figure:
     """NLTP [nats] vs number of HF simulations (log x) per method, mean over seeds with a 95%
     Student-t band. ``metrics``: long form, columns method, n_lf, n_hf, seed, metric, value;
     rows with metric == "nltp" are used. lf_npe (n_hf = 0) is a dashed horizontal line per
-    n_lf; with several n_lf values there is one line per (method, n_lf)."""
+    n_lf; with several n_lf values there is one line per (method, n_lf).
+
+    With ``recordings`` (the sequential summary: columns recording, method, n_hf, seed,
+    nltp_true) a second panel shows -log q(theta_true | x_o) on the recordings with known
+    theta, averaged over recordings, for the sequential and the amortized methods."""
     df = metrics[metrics["metric"] == "nltp"]
     if df.empty:
         raise ValueError("no 'nltp' rows in metrics")
     n_lfs = sorted(df.loc[df["method"].isin(["mf_npe", "lf_npe"]), "n_lf"].unique())
-    fig, ax = _subplots(figsize=(6.4, 3.4))
+    known = None if recordings is None else recordings.dropna(subset=["nltp_true"])
+    if known is not None and not known.empty:
+        fig, (ax, right) = _subplots(1, 2, figsize=(9.6, 3.4))
+        _recordings_panel(right, known)
+    else:
+        fig, ax = _subplots(figsize=(6.4, 3.4))
+    ax.set_title("test set (prior draws)", loc="left")
     for method in ("npe", "mf_npe", "lf_npe"):
         sub = df[df["method"] == method]
         for n_lf, part in sub.groupby("n_lf", sort=True):
@@ -162,6 +175,32 @@ def nltp_vs_budget(metrics: pd.DataFrame) -> Figure:
     ax.set_ylabel("NLTP (nats, lower is better)")
     fig.legend(loc="outside right upper")
     return fig
+
+
+def _recordings_panel(ax, table: pd.DataFrame) -> None:
+    """-log q(theta_true | x_o) vs HF budget per method: the mean over recordings per seed,
+    then mean and 95% band over seeds (budgets of MF-NPE and NPE up to the chains' last)."""
+    last = table.loc[table["method"].isin(SEQUENTIAL_METHODS), "n_hf"].max()
+    table = table[table["n_hf"] <= last] if np.isfinite(last) else table
+    per_seed = (table.groupby(["method", "n_hf", "seed"], as_index=False)["nltp_true"].mean()
+                .rename(columns={"nltp_true": "value"}))
+    for method in ("npe", "mf_npe", *SEQUENTIAL_METHODS):
+        part = per_seed[per_seed["method"] == method]
+        if part.empty:
+            continue
+        style = dict(color=METHOD_COLORS[method], label=None, gid=f"line:recordings:{method}")
+        if method in SEQUENTIAL_METHODS:
+            style["label"] = method_label(method)
+        _draw_curve(ax, _seed_summary(part, "n_hf"), style,
+                    "o" if method in ("npe", "mf_npe") else "D")
+    budgets = sorted(per_seed["n_hf"].unique())
+    ax.set_xscale("log")
+    ax.set_xticks(budgets, [_fmt_count(b) for b in budgets])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("HF simulations (sequential: all rounds so far)")
+    ax.set_ylabel(r"$-\log q(\theta_{true} \mid x_o)$ (nats)")
+    n = table["recording"].nunique()
+    ax.set_title(f"recordings with known θ (mean of {n})", loc="left")
 
 
 def _draw_curve(ax, summary: pd.DataFrame, style: dict, marker: str) -> None:

@@ -3,7 +3,16 @@
 
 rule figure_nltp:
     input:
-        metrics=f"{SUMMARY}/metrics.csv",
+        unpack(
+            lambda w: {
+                "metrics": f"{SUMMARY}/metrics.csv",
+                **(
+                    {"sequential": f"{SUMMARY}/sequential.csv"}
+                    if sequential_runs.enabled(config) and RECORDINGS
+                    else {}
+                ),
+            }
+        ),
     output:
         png=report(
             f"{FIGURES}/nltp_vs_budget.png",

@@ -1,0 +1,59 @@
+"""Sequential against amortized posteriors of one recording: C2ST between every method's
+posterior at the chains' final HF budget, and the rows of the sequential summary table."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from mfnpe import metrics
+from mfnpe.observe import ObservationPosterior, summary_rows
+
+AMORTIZED = ("mf_npe", "npe")
+
+
+def _final_posteriors(sequential: ObservationPosterior, amortized: ObservationPosterior,
+                      seed: int) -> tuple[int, dict]:
+    """The final HF budget of seed ``seed``'s chains and ``{method: (S, d) draws}`` there:
+    every sequential method, and MF-NPE (the chains' LF size) and NPE when trained with
+    that budget and seed."""
+    runs = [run for run in sequential.runs if run["seed"] == seed]
+    final = max(run["n_hf"] for run in runs)
+    draws = {run["method"]: sequential.samples[i] for i, run in enumerate(sequential.runs)
+             if run["seed"] == seed and run["n_hf"] == final}
+    n_lf = max(run["n_lf"] for run in runs)
+    for i, run in enumerate(amortized.runs):
+        if (run["method"] in AMORTIZED and run["seed"] == seed and run["n_hf"] == final
+                and run["n_lf"] in (0, n_lf)):
+            draws[run["method"]] = amortized.samples[i]
+    return final, draws
+
+
+def final_c2st(sequential: ObservationPosterior, amortized: ObservationPosterior,
+               seed: int) -> list[dict]:
+    """Rows recording, seed, n_hf, method_a, method_b, c2st: every pair of posteriors at the
+    final budget of each seed with at least one sequential method (0.5: the same
+    posterior, 1: disjoint)."""
+    rows = []
+    for chain_seed in sorted({run["seed"] for run in sequential.runs}):
+        n_hf, draws = _final_posteriors(sequential, amortized, chain_seed)
+        for a, b in combinations(draws, 2):
+            if a in AMORTIZED and b in AMORTIZED:
+                continue
+            rows.append({"recording": sequential.name, "seed": chain_seed, "n_hf": n_hf,
+                         "method_a": a, "method_b": b,
+                         "c2st": metrics.c2st(draws[a], draws[b], seed=seed)})
+    return rows
+
+
+def table_rows(sequential: ObservationPosterior, amortized: ObservationPosterior) -> list[dict]:
+    """``observe.summary_rows`` of the sequential posteriors and of the amortized MF-NPE
+    (the chains' LF size) and NPE ones of the chains' seeds, with ``nltp_true`` =
+    -log q(theta_true | x_o)."""
+    n_lf = max(run["n_lf"] for run in sequential.runs)
+    seeds = {run["seed"] for run in sequential.runs}
+    rows = summary_rows(sequential) + [
+        row for row in summary_rows(amortized)
+        if row["method"] in AMORTIZED and row["n_lf"] in (0, n_lf) and row["seed"] in seeds]
+    for row in rows:
+        row["nltp_true"] = -row["log_prob_true"]
+    return rows

@@ -1,0 +1,36 @@
+"""Rule figure_sequential: one recording's sequential posteriors after the last round,
+with MF-NPE at the same HF budget (or the largest one below), training seed 0."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+import numpy as np
+
+from mfnpe import plots
+from mfnpe.observe import read_observation
+
+sequential = read_observation(snakemake.input.sequential)
+amortized = read_observation(snakemake.input.amortized)
+prior = snakemake.params.prior
+final = max(run["n_hf"] for run in sequential.runs if run["seed"] == 0)
+samples = {run["method"]: sequential.samples[i] for i, run in enumerate(sequential.runs)
+           if run["seed"] == 0 and run["n_hf"] == final}
+n_lf = max(run["n_lf"] for run in sequential.runs)
+mf_npe = [(run["n_hf"], i) for i, run in enumerate(amortized.runs)
+          if run["method"] == "mf_npe" and run["seed"] == 0 and run["n_lf"] == n_lf]
+below = [pair for pair in mf_npe if pair[0] <= final] or mf_npe
+title = f"{sequential.name}: sequential posteriors after {final} HF simulations"
+if below:
+    n_hf, index = max(below)
+    samples["mf_npe"] = amortized.samples[index]
+    title += f" (MF-NPE: {n_hf})"
+figure = plots.pairplot(
+    samples,
+    sequential.theta_true,
+    sequential.param_names,
+    np.array([prior[name][0] for name in sequential.param_names]),
+    np.array([prior[name][1] for name in sequential.param_names]),
+    title=title,
+)
+plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -1,0 +1,46 @@
+"""Rule sequential_observe: one recording's sequential posteriors after every round
+(draws, log q and HPD level of the true theta) and the C2ST between the methods' final
+posteriors, the amortized ones of the same HF budget included."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+from mfnpe.runtime import limit_threads
+
+limit_threads(snakemake.threads, torch=True)
+
+import logging
+
+import pandas as pd
+
+from mfnpe.inference.sequential import Ensemble
+from mfnpe.observe import observe, read_observation, write_observation
+from mfnpe.recordings import read_recording, recording_features, true_vector
+from mfnpe.sequential_compare import final_c2st
+from mfnpe.sequential_jobs import load_start
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+settings, runs = snakemake.params.settings, snakemake.params.runs
+chains = {(chain["method"], chain["seed"]): chain for chain in settings["chains"]}
+first = settings["chains"][0]
+recording = read_recording(snakemake.input.recording, first["protocol"])
+x_o = recording_features(recording, first["features"], first["protocol"])
+paths = iter(snakemake.input.models)
+models = []
+for run in runs:
+    chain = chains[run["method"], run["seed"]]
+    members = settings["members"][run["method"]]
+    # the members after round r are what round r + 1 starts from
+    models.append(Ensemble(load_start([next(paths) for _ in range(members)], chain,
+                                      run["round"] + 1)))
+theta = true_vector(recording, list(models[0].prior.names))
+result = observe(recording.name, str(recording.path), x_o, theta, models,
+                 [{key: run[key] for key in ("method", "n_lf", "n_hf", "seed")} for run in runs],
+                 settings["posterior_samples"], settings["seed"])
+result.settings = settings
+write_observation(snakemake.output.posterior, result)
+comparisons = final_c2st(result, read_observation(snakemake.input.amortized), settings["seed"])
+pd.DataFrame(comparisons).to_csv(snakemake.output.c2st, index=False)
+logging.info("%s: -log q(true theta) %s; %d C2ST comparisons", recording.path,
+             (-result.log_prob_true).round(2), len(comparisons))

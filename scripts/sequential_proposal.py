@@ -1,0 +1,41 @@
+"""Rule sequential_proposal: one round's parameters for one chain (recording, method,
+seed), written as the round's parameter shards."""
+
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+
+from mfnpe.runtime import limit_threads
+
+limit_threads(snakemake.threads, torch=True)
+
+import logging
+
+from mfnpe.inference.sequential import Ensemble, propose
+from mfnpe.io import write_prior_shard
+from mfnpe.prior import BoxPrior
+from mfnpe.recordings import read_recording, recording_features
+from mfnpe.sequential_jobs import algorithm, job_seed, load_start
+from mfnpe.sequential_runs import proposal_settings
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+chain, round_ = snakemake.params.chain, snakemake.params.round
+settings = algorithm(chain)
+recording = read_recording(snakemake.input.recording, chain["protocol"])
+x_o = recording_features(recording, chain["features"], chain["protocol"])
+start = load_start(snakemake.input.start, chain, round_)
+prior = BoxPrior.from_config(chain["prior"])
+proposal = propose(prior, Ensemble(start) if start else None, x_o,
+                   settings.simulations_per_round, settings.acquired(chain["method"], round_),
+                   settings, job_seed(chain, round_, 0, "proposal"))
+for shard, (path, (start_row, stop_row)) in enumerate(
+        zip(snakemake.output.theta, snakemake.params.rows, strict=True)):
+    rows = slice(start_row, stop_row)
+    stats = {"acceptance_rate": proposal.acceptance_rate,
+             "acquired": proposal.acquired[rows].astype(int).tolist(),
+             "x_observed": x_o.tolist()}
+    write_prior_shard(path, proposal.theta[rows], prior.names,
+                      proposal_settings(chain, round_, shard), stats)
+logging.info("%s %s seed %d round %d: %d parameters, %d acquired, %.1f%% of the prior box "
+             "accepted", chain["recording"], chain["method"], chain["seed"], round_,
+             len(proposal.theta), int(proposal.acquired.sum()), 100 * proposal.acceptance_rate)

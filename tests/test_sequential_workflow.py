@@ -1,0 +1,150 @@
+"""Sequential inference through Snakemake: the tiny run plus tests/configs/tiny_sequential.yaml
+(every method, 2 rounds of 30 HF simulations in shards of 20 and 10), then its files, a
+partial re-run when the rounds grow, and the default config keeping it off."""
+
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mfnpe import sequential_runs
+from mfnpe.config import load_config
+from mfnpe.inference import Posterior
+from mfnpe.io import read_prior_shard, read_sim_shard
+from mfnpe.observe import read_observation
+
+from workflow_helpers import ROOT, TINY, scheduled_jobs, snakemake
+
+OVERLAY = ROOT / "tests" / "configs" / "tiny_sequential.yaml"
+pytestmark = pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated")
+
+
+def merged_config(*paths):
+    config = {}
+    for path in paths:
+        for key, value in yaml.safe_load(path.read_text()).items():
+            config[key] = value
+    return config
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("config") / "merged.yaml"
+    path.write_text(yaml.safe_dump(merged_config(TINY, OVERLAY), sort_keys=False))
+    return load_config(path)
+
+
+@pytest.fixture(scope="module")
+def sequential_run(tiny_run, tmp_path_factory):
+    """A copy of the tiny run, with the sequential overlay run on top of it."""
+    workdir = tmp_path_factory.mktemp("sequential") / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    plan = snakemake(workdir, "-n", configfile=[TINY, OVERLAY])
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    run = snakemake(workdir, "--cores", "2", configfile=[TINY, OVERLAY])
+    assert run.returncode == 0, run.stderr[-3000:]
+    return workdir, scheduled_jobs(plan.stdout)
+
+
+def test_only_the_sequential_jobs_run_on_top_of_a_finished_run(sequential_run):
+    _, jobs = sequential_run
+    # 2 recordings x 3 methods x 2 rounds; 2 shards per round; 1 + 1 + 2 members
+    assert jobs == {"sequential_proposal": 12, "sequential_simulate": 24, "sequential_train": 16,
+                    "sequential_observe": 2, "figure_sequential": 2, "sequential_summary": 1,
+                    "figure_nltp": 1, "all": 1}
+
+
+def test_every_round_simulates_its_proposal_inside_the_truncated_prior(sequential_run, config):
+    workdir, _ = sequential_run
+    section = config["sequential"]
+    lows, highs = np.array(list(config["prior"].values())).T
+    for chain in sequential_runs.chains(config, config["observations"]["examples"]):
+        settings = sequential_runs.chain_settings(config, **chain)
+        folder = workdir / "results/sequential/{recording}/{method}/seed-{seed}".format(**chain)
+        for round_ in (1, 2):
+            theta = []
+            for shard, size in enumerate((20, 10)):
+                proposal = folder / f"round-{round_}/theta/shard-{shard}.h5"
+                drawn, _, _ = read_prior_shard(
+                    proposal, sequential_runs.proposal_settings(settings, round_, shard))
+                sims = read_sim_shard(folder / f"round-{round_}/sims/shard-{shard}.h5",
+                                      sequential_runs.shard_settings(settings, round_, shard))
+                assert drawn.shape == (size, 3) and np.array_equal(sims.theta, drawn)
+                assert sims.valid.mean() > 0.8
+                theta.append(drawn)
+            theta = np.concatenate(theta)
+            assert ((theta >= lows) & (theta <= highs)).all()
+            stats = _proposal_stats(folder / f"round-{round_}/theta/shard-0.h5")
+            truncated = round_ > 1 or chain["method"] != "tsnpe"
+            # TSNPE's first round is the prior; every other round a truncated prior
+            assert (stats["acceptance_rate"] < 1.0) == truncated, (chain, round_, stats)
+            acquired = sum(_proposal_stats(folder / f"round-{round_}/theta/shard-{k}.h5")
+                           ["acquired"].count(1) for k in (0, 1))
+            expected = (round(section["acquisition_fraction"] * 30)
+                        if chain["method"] == "a_mf_tsnpe" and round_ == 2 else 0)
+            assert acquired == expected, (chain, round_)
+            for member in range(sequential_runs.members(config, chain["method"])):
+                model = Posterior.load(folder / f"round-{round_}/member-{member}.pt",
+                                       sequential_runs.member_settings(settings, round_, member))
+                assert model.feature_names == config["features"]
+
+
+def _proposal_stats(path):
+    with h5py.File(path, "r") as handle:
+        return json.loads(handle.attrs["stats"])
+
+
+def test_posteriors_tables_and_figures_of_every_recording(sequential_run, config):
+    workdir, _ = sequential_run
+    examples = config["observations"]["examples"]
+    lows, highs = np.array(list(config["prior"].values())).T
+    for name, example in examples.items():
+        result = read_observation(workdir / f"results/observations/{name}/sequential.h5",
+                                  sequential_runs.observe_settings(config, name))
+        assert [(run["method"], run["n_hf"]) for run in result.runs] == [
+            (method, n) for method in ("tsnpe", "mf_tsnpe", "a_mf_tsnpe") for n in (30, 60)]
+        assert [run["n_lf"] for run in result.runs] == [0, 0, 400, 400, 400, 400]
+        assert np.array_equal(result.theta_true, list(example["theta"].values()))
+        assert ((result.samples >= lows) & (result.samples <= highs)).all()
+        assert np.isfinite(result.log_prob_true).all()
+        for ext in ("png", "svg"):
+            assert (workdir / f"results/figures/observations/{name}_sequential.{ext}"
+                    ).stat().st_size > 1000
+    table = pd.read_csv(workdir / "results/summary/sequential.csv")
+    sequential = table[table["method"].isin(sequential_runs.METHODS)]
+    assert len(sequential) == len(examples) * 6
+    amortized = table[~table["method"].isin(sequential_runs.METHODS)]
+    assert set(amortized["method"]) == {"mf_npe", "npe"} and set(amortized["seed"]) == {0}
+    assert np.allclose(table["nltp_true"], -table["log_prob_true"])
+    c2st = pd.read_csv(workdir / "results/summary/sequential_c2st.csv")
+    # at the final budget (60) no amortized model exists: the 3 sequential pairs
+    assert len(c2st) == len(examples) * 3 and (c2st["n_hf"] == 60).all()
+    assert c2st["c2st"].between(0.3, 1.0).all()
+    svg = (workdir / "results/figures/nltp_vs_budget.svg").read_text()
+    for method in sequential_runs.METHODS:
+        assert f"line:recordings:{method}" in svg
+
+
+def test_more_rounds_rerun_only_the_new_round(sequential_run, config, tmp_path):
+    workdir, _ = sequential_run
+    more = tmp_path / "more_rounds.yaml"
+    more.write_text(yaml.safe_dump({"sequential": {**merged_config(OVERLAY)["sequential"],
+                                                   "rounds": 3}}, sort_keys=False))
+    plan = snakemake(workdir, "-n", configfile=[TINY, more])
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    jobs = scheduled_jobs(plan.stdout)
+    assert jobs == {"sequential_proposal": 6, "sequential_simulate": 12, "sequential_train": 8,
+                    "sequential_observe": 2, "figure_sequential": 2, "sequential_summary": 1,
+                    "figure_nltp": 1, "all": 1}, jobs
+
+
+def test_the_default_config_runs_no_sequential_job(tmp_path):
+    plan = snakemake(tmp_path, "-n", "--forceall",
+                     configfile=ROOT / "config" / "config.yaml")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    jobs = scheduled_jobs(plan.stdout)
+    assert jobs and not any(rule.startswith("sequential") for rule in jobs), jobs
