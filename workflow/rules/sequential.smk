@@ -3,7 +3,6 @@
 # and one training job per ensemble member; then posteriors, comparisons and figures.
 from mfnpe import sequential_runs
 
-SEQUENTIAL = config["sequential"]
 CHAIN = "results/sequential/{recording}/{seq_method}/seed-{seed}"
 SEQ_THETA = CHAIN + "/round-{round}/theta/shard-{shard}.h5"
 SEQ_SIMS = CHAIN + "/round-{round}/sims/shard-{shard}.h5"
