@@ -68,7 +68,9 @@ def train_start(wildcards):
     one before round 1 (MF methods) or none (TSNPE's round 1)."""
     round_ = int(wildcards.round)
     if round_ > 1:
-        return [chain_path(SEQ_MEMBER, wildcards, round=round_ - 1, member=wildcards.member)]
+        return [
+            chain_path(SEQ_MEMBER, wildcards, round=round_ - 1, member=wildcards.member)
+        ]
     if sequential_runs.PRETRAINED[wildcards.seq_method]:
         return [pretrained_model(wildcards.seed)]
     return []
