@@ -18,7 +18,7 @@ from mfnpe.inference.sequential import Ensemble
 from mfnpe.observe import observe, read_observation, write_observation
 from mfnpe.recordings import read_recording, recording_features, true_vector
 from mfnpe.sequential_compare import final_c2st
-from mfnpe.sequential_jobs import load_start
+from mfnpe.sequential_jobs import load_members
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings, runs = snakemake.params.settings, snakemake.params.runs
@@ -31,9 +31,8 @@ models = []
 for run in runs:
     chain = chains[run["method"], run["seed"]]
     members = settings["members"][run["method"]]
-    # the members after round r are what round r + 1 starts from
-    models.append(Ensemble(load_start([next(paths) for _ in range(members)], chain,
-                                      run["round"] + 1)))
+    models.append(Ensemble(load_members([next(paths) for _ in range(members)], chain,
+                                        run["round"])))
 theta = true_vector(recording, list(models[0].prior.names))
 result = observe(recording.name, str(recording.path), x_o, theta, models,
                  [{key: run[key] for key in ("method", "n_lf", "n_hf", "seed")} for run in runs],

@@ -58,6 +58,11 @@ def test_schema_enums_match_the_library():
         ({"evaluation": {"calibration_budgets": [100, 30]}},
          r"evaluation/calibration_budgets: 30 is not one of budgets/n_hf"),
         ({"evaluation": {"calibration_level": 0.0}}, r"evaluation/calibration_level"),
+        ({"sequential": {"methods": ["snpe_c"]}}, r"sequential/methods/0: 'snpe_c'"),
+        ({"sequential": {"ensemble_size": 1}}, r"sequential/ensemble_size"),
+        ({"sequential": {"acquisition_fraction": 1.5}}, r"sequential/acquisition_fraction"),
+        ({"sequential": {"truncation_quantile": 1e-4, "support_samples": 50_000}},
+         r"sequential/support_samples=50000 is too few .* at least 100000"),
     ],
 )
 def test_bad_config_errors_name_the_key(change, message):

@@ -26,13 +26,19 @@ def algorithm(chain: Mapping) -> SequentialSettings:
     return SequentialSettings.from_dict(chain["algorithm"])
 
 
+def load_members(paths: Sequence[str], chain: Mapping, round_: int,
+                 members: Sequence[int] | None = None) -> list[Posterior]:
+    """The chain's ``members`` (default: all, in order) after round ``round_``, checked
+    against their settings."""
+    members = range(len(paths)) if members is None else members
+    return [Posterior.load(path, member_settings(chain, round_, member))
+            for member, path in zip(members, paths, strict=True)]
+
+
 def load_start(paths: Sequence[str], chain: Mapping, round_: int,
                members: Sequence[int] | None = None) -> list[Posterior]:
-    """The networks round ``round_`` starts from, checked against their settings: the
-    LF-pretrained one before round 1 (MF methods; none for TSNPE), else the ``members``
-    (default: all, in order) after the previous round."""
+    """The networks round ``round_`` starts from: the LF-pretrained one before round 1
+    (MF methods; none for TSNPE), else the members after the previous round."""
     if round_ == 1:
         return [Posterior.load(path, chain["pretrained"]) for path in paths]
-    members = range(len(paths)) if members is None else members
-    return [Posterior.load(path, member_settings(chain, round_ - 1, member))
-            for member, path in zip(members, paths, strict=True)]
+    return load_members(paths, chain, round_ - 1, members)
