@@ -79,9 +79,12 @@ def test_every_round_simulates_its_proposal_inside_the_truncated_prior(sequentia
             theta = np.concatenate(theta)
             assert ((theta >= lows) & (theta <= highs)).all()
             stats = _proposal_stats(folder / f"round-{round_}/theta/shard-0.h5")
-            truncated = round_ > 1 or chain["method"] != "tsnpe"
-            # TSNPE's first round is the prior; every other round a truncated prior
-            assert (stats["acceptance_rate"] < 1.0) == truncated, (chain, round_, stats)
+            # TSNPE's first round is the prior; every other round a truncated prior (to
+            # the tiny networks' 70% region: well inside the box)
+            if round_ == 1 and chain["method"] == "tsnpe":
+                assert stats["acceptance_rate"] == 1.0
+            else:
+                assert stats["acceptance_rate"] < 0.9, (chain, round_, stats)
             acquired = sum(_proposal_stats(folder / f"round-{round_}/theta/shard-{k}.h5")
                            ["acquired"].count(1) for k in (0, 1))
             expected = (round(section["acquisition_fraction"] * 30)
