@@ -330,10 +330,10 @@ def test_finetune_with_refit_standardization(task):
     refit = finetune(task.lf, task.theta_hf, task.x_hf, refit_standardization=True, seed=SEED,
                      training=TrainingSettings(batch_size=20, learning_rate=5e-4,
                                                stop_after_epochs=5, max_epochs=30))
-    # the x z-scoring moved from the LF data's mean (about LF_SHIFT) to the HF data's (about 0)
+    # the x z-scoring moved from the LF data's mean (about its lf_shift) to the HF data's (about 0)
     pretrained_mean, _ = _standardizers(task.lf.net)
     refit_mean, _ = _standardizers(refit.net)
-    np.testing.assert_allclose(pretrained_mean, LF_SHIFT, atol=0.2)
+    np.testing.assert_allclose(pretrained_mean, TOY.lf_shift, atol=0.2)
     np.testing.assert_allclose(refit_mean, task.x_hf.mean(axis=0), atol=0.25)
     # the pretrained posterior is untouched
     np.testing.assert_array_equal(_standardizers(task.lf.net)[0], pretrained_mean)
