@@ -92,12 +92,38 @@ def test_nltp_vs_budget_single_seed_has_no_band(tmp_path):
     metrics = make_metrics(seeds=(0,), n_lfs=(10000,))
     fig = plots.nltp_vs_budget(metrics)
     ax = fig.axes[0]
-    assert sorted(ln.get_label() for ln in ax.get_lines()) == sorted(plots.METHOD_LABELS.values())
+    assert sorted(ln.get_label() for ln in ax.get_lines()) == sorted(
+        plots.METHOD_LABELS[method] for method in ("npe", "mf_npe", "lf_npe"))
     assert gid_artists(ax, "band") == [] and not ax.collections
     mf = metrics[(metrics.method == "mf_npe") & (metrics.metric == "nltp")].sort_values("n_hf")
     line = next(ln for ln in ax.get_lines() if ln.get_label() == "MF-NPE")
     np.testing.assert_allclose(line.get_ydata(), mf.value)
     check_saved(fig, tmp_path, "nltp1")
+
+
+def test_nltp_vs_budget_recordings_panel(tmp_path):
+    """With the sequential table: a second panel of -log q(theta_true | x_o), the mean over
+    recordings per seed, then over seeds; amortized budgets beyond the chains' are cut."""
+    rng = np.random.default_rng(3)
+    rows = [dict(recording=rec, method=method, n_hf=n_hf, seed=seed,
+                 nltp_true=rng.normal(5, 1))
+            for rec in ("a", "b", "c") for seed in (0, 1)
+            for method, budgets in (("mf_tsnpe", (50, 100, 150)), ("mf_npe", (50, 100, 500)))
+            for n_hf in budgets]
+    rows.append(dict(recording="d", method="mf_npe", n_hf=50, seed=0, nltp_true=np.nan))
+    table = pd.DataFrame(rows)
+    fig = plots.nltp_vs_budget(make_metrics(), table)
+    assert len(fig.axes) == 2
+    right = fig.axes[1]
+    line = gid_artists(right, "line:recordings:mf_tsnpe")[0]
+    expected = (table[table.method == "mf_tsnpe"].groupby(["n_hf", "seed"])["nltp_true"].mean()
+                .groupby("n_hf").mean())
+    np.testing.assert_allclose(line.get_xdata(), [50, 100, 150])
+    np.testing.assert_allclose(line.get_ydata(), expected.to_numpy())
+    amortized = gid_artists(right, "line:recordings:mf_npe")[0]
+    np.testing.assert_allclose(amortized.get_xdata(), [50, 100])  # 500 is beyond the chains
+    assert "mean of 3" in right.get_title(loc="left")  # recording d has no known theta
+    check_saved(fig, tmp_path, "nltp_recordings")
 
 
 def test_nltp_vs_budget_needs_nltp_rows():
