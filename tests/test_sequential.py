@@ -12,8 +12,9 @@ import torch
 from scipy import stats
 from toy_task import PRIOR, ToyTask
 
-from mfnpe import metrics
+from mfnpe import metrics, sequential_runs
 from mfnpe.inference import NetworkSettings, TrainingSettings, pretrain, train_npe
+from mfnpe.inference import sequential
 from mfnpe.inference.sequential import (Ensemble, SequentialSettings, acquisition_scores,
                                         member_seed, propose, run_rounds, truncated_prior)
 
@@ -122,6 +123,9 @@ def test_settings_say_who_acquires_and_seeds_are_distinct():
     assert len(seeds) == 16
     with pytest.raises(ValueError, match="unknown sequential method"):
         settings.members("snpe_c")
+    # the workflow's light copy (no torch) names the same methods
+    assert sequential_runs.METHODS == sequential.METHODS
+    assert sequential_runs.PRETRAINED == sequential.PRETRAINED
 
 
 # --------------------------------------------------------------------------- the methods
