@@ -114,6 +114,8 @@ class Ensemble:
     def sample(self, x, n: int, seed: int | None = None) -> np.ndarray:
         """(n, d) draws from the mixture for one x (f,), in random member order."""
         rng = np.random.default_rng(seed)
+        if n == 0:
+            return np.empty((0, self.prior.dim))
         counts = rng.multinomial(n, np.full(len(self.members), 1.0 / len(self.members)))
         draws = [member.sample(x, int(count), seed=int(rng.integers(2**31)))
                  for member, count in zip(self.members, counts) if count]
@@ -152,7 +154,10 @@ def truncated_prior(posterior: Ensemble, x_o, settings: SequentialSettings) -> R
 
 
 def _draw(restricted: RestrictedPrior, n: int) -> tuple[np.ndarray, float]:
-    """(n, d) float64 draws and the acceptance rate of the rejection sampler."""
+    """(n, d) float64 draws and the acceptance rate of the rejection sampler (NaN when
+    nothing is drawn)."""
+    if n == 0:
+        return np.empty((0, restricted._prior.event_shape[0])), float("nan")
     with contextlib.redirect_stdout(io.StringIO()):  # sbi prints its rejection rate
         theta = restricted.sample((n,), save_acceptance_rate=True, print_rejected_frac=False)
     return theta.numpy().astype(np.float64), float(restricted.acceptance_rate)
@@ -194,7 +199,8 @@ def propose(prior: BoxPrior, current: Ensemble | None, x_o, n: int, n_acquired: 
     theta, rate = _draw(restricted, n - n_acquired)
     acquired = np.zeros(n, bool)
     if n_acquired:
-        candidates, _ = _draw(restricted, n_acquired * settings.acquisition_candidates)
+        candidates, candidate_rate = _draw(restricted, n_acquired * settings.acquisition_candidates)
+        rate = candidate_rate if np.isnan(rate) else rate
         best = np.argsort(-acquisition_scores(current, candidates, x_o), kind="stable")
         theta = np.concatenate([theta, candidates[best[:n_acquired]]])
         acquired[n - n_acquired:] = True
