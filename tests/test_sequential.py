@@ -109,6 +109,10 @@ def test_acquisition_takes_the_candidates_where_the_members_disagree():
           f"80% quantile {np.quantile(drawn, 0.8):.2f}")
     # the best 40 of 800 candidates (the top 5%) beat most of the plain draws
     assert acquired.min() >= np.quantile(drawn, 0.8)
+    # a fraction of 1: every parameter acquired, none drawn plainly
+    every = propose(PRIOR, ensemble, X_CENTRE, 10, 10, settings, seed=5)
+    assert every.acquired.all() and every.theta.shape == (10, 2)
+    assert 0 < every.acceptance_rate < 1
 
 
 def test_settings_say_who_acquires_and_seeds_are_distinct():
