@@ -123,6 +123,12 @@ def test_posteriors_tables_and_figures_of_every_recording(sequential_run, config
     amortized = table[~table["method"].isin(sequential_runs.METHODS)]
     assert set(amortized["method"]) == {"mf_npe", "npe"} and set(amortized["seed"]) == {0}
     assert np.allclose(table["nltp_true"], -table["log_prob_true"])
+    over = pd.read_csv(workdir / "results/summary/sequential_over_seeds.csv")
+    assert (over["n_seeds"] == 1).all()  # one seed: its values, no interval
+    averaged = over[over["metric"] == "nltp_true:mean"].set_index(["method", "n_hf"])["mean"]
+    expected = table.groupby(["method", "n_hf"])["nltp_true"].mean()
+    np.testing.assert_allclose(averaged.loc[expected.index], expected)
+    assert set(over["metric"]) == {"nltp_true:mean", *(f"nltp_true:{n}" for n in examples)}
     c2st = pd.read_csv(workdir / "results/summary/sequential_c2st.csv")
     # at the final budget (60) no amortized model exists: the 3 sequential pairs
     assert len(c2st) == len(examples) * 3 and (c2st["n_hf"] == 60).all()

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from itertools import combinations
 
+import pandas as pd
+
 from mfnpe import metrics
 from mfnpe.observe import ObservationPosterior, summary_rows
+from mfnpe.summary import over_seeds
 
 AMORTIZED = ("mf_npe", "npe")
 
@@ -57,3 +60,23 @@ def table_rows(sequential: ObservationPosterior, amortized: ObservationPosterior
     for row in rows:
         row["nltp_true"] = -row["log_prob_true"]
     return rows
+
+
+def nltp_over_seeds(table: pd.DataFrame) -> pd.DataFrame:
+    """``summary.over_seeds`` of -log q(theta_true | x_o) from the rows of
+    :func:`table_rows`: metric ``nltp_true:<recording>`` per recording with known theta,
+    and ``nltp_true:mean`` for the mean over those recordings (taken per seed first)."""
+    known = table.dropna(subset=["nltp_true"]).rename(columns={"nltp_true": "value"})
+    keys = ["method", "n_lf", "n_hf", "seed"]
+    per_recording = known.assign(metric="nltp_true:" + known["recording"])
+    averaged = (known.groupby(keys, as_index=False)["value"].mean()
+                .assign(metric="nltp_true:mean"))
+    return over_seeds(pd.concat([per_recording[keys + ["metric", "value"]], averaged]))
+
+
+def cases_at_least_as_good(table: pd.DataFrame, method: str, reference: str) -> tuple[int, int]:
+    """(k, n): in k of the n (recording, seed, n_hf) with both, ``method``'s
+    -log q(theta_true | x_o) is at most ``reference``'s."""
+    wide = table.pivot_table(index=["recording", "seed", "n_hf"], columns="method",
+                             values="nltp_true").dropna(subset=[method, reference])
+    return int((wide[method] <= wide[reference]).sum()), len(wide)

@@ -162,6 +162,7 @@ rule sequential_summary:
         c2st=expand(f"{OBSERVATION}/sequential_c2st.csv", recording=RECORDINGS),
     output:
         table=f"{SUMMARY}/sequential.csv",
+        over_seeds=f"{SUMMARY}/sequential_over_seeds.csv",
         c2st=f"{SUMMARY}/sequential_c2st.csv",
     log:
         "results/logs/sequential_summary.log",

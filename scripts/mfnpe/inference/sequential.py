@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,10 +154,7 @@ def truncated_prior(posterior: Ensemble, x_o, settings: SequentialSettings) -> R
 
 
 def _draw(restricted: RestrictedPrior, n: int) -> tuple[np.ndarray, float]:
-    """(n, d) float64 draws and the acceptance rate of the rejection sampler (NaN when
-    nothing is drawn)."""
-    if n == 0:
-        return np.empty((0, restricted._prior.event_shape[0])), float("nan")
+    """(n, d) float64 draws and the acceptance rate of the rejection sampler."""
     with contextlib.redirect_stdout(io.StringIO()):  # sbi prints its rejection rate
         theta = restricted.sample((n,), save_acceptance_rate=True, print_rejected_frac=False)
     return theta.numpy().astype(np.float64), float(restricted.acceptance_rate)
@@ -196,11 +193,13 @@ def propose(prior: BoxPrior, current: Ensemble | None, x_o, n: int, n_acquired: 
         raise ValueError(f"cannot acquire {n_acquired} of {n} parameters")
     torch.manual_seed(seed)
     restricted = truncated_prior(current, x_o, settings)
-    theta, rate = _draw(restricted, n - n_acquired)
+    theta, rate = np.empty((0, prior.dim)), None
+    if n > n_acquired:
+        theta, rate = _draw(restricted, n - n_acquired)
     acquired = np.zeros(n, bool)
     if n_acquired:
         candidates, candidate_rate = _draw(restricted, n_acquired * settings.acquisition_candidates)
-        rate = candidate_rate if np.isnan(rate) else rate
+        rate = candidate_rate if rate is None else rate
         best = np.argsort(-acquisition_scores(current, candidates, x_o), kind="stable")
         theta = np.concatenate([theta, candidates[best[:n_acquired]]])
         acquired[n - n_acquired:] = True
@@ -260,9 +259,3 @@ def run_rounds(method: str, simulate: Callable[[np.ndarray], np.ndarray], x_o, p
         history.append(current)
     return history
 
-
-def settings_from_config(section: Mapping) -> SequentialSettings:
-    """The algorithm's settings from the config's ``sequential`` section (its ``methods``
-    and ``seeds`` choose what runs, not how)."""
-    return SequentialSettings.from_dict(
-        {key: value for key, value in section.items() if key not in ("methods", "seeds")})
