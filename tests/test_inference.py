@@ -236,6 +236,47 @@ def test_finetuning_starts_from_the_pretrained_weights(task):
 # --------------------------------------------------------------------------- d. the box
 
 
+def test_finetuning_keeps_a_start_no_epoch_beats(task):
+    """validate_start: the starting weights are epoch 0 of early stopping. A destructive
+    fine-tuning (learning rate 0.02 on 20 simulations) of the already fine-tuned MF-NPE
+    keeps its start; without validate_start sbi keeps its best epoch, which is worse."""
+    rng = np.random.default_rng(7)
+    theta, theta_test = PRIOR.sample(20, rng), PRIOR.sample(2000, rng)
+    x, x_test = simulate_hf(theta, rng), simulate_hf(theta_test, rng)
+    harsh = TrainingSettings(batch_size=10, learning_rate=0.02, validation_fraction=0.5,
+                             stop_after_epochs=5, max_epochs=50)
+    kept = finetune(task.mf, theta, x, training=harsh, seed=SEED)
+    moved = finetune(task.mf, theta, x, seed=SEED,
+                     training=TrainingSettings(**{**harsh.to_dict(), "validate_start": False}))
+    def test_nltp(posterior):
+        return metrics.nltp(posterior.log_prob(theta_test, x_test))[0]
+
+    start_nltp = test_nltp(task.mf)
+    print(f"start NLTP {start_nltp:.3f}; validate_start {test_nltp(kept):.3f}, without "
+          f"{test_nltp(moved):.3f}; validation losses: start "
+          f"{kept.history['start_validation_loss'][0]:.3f}, epochs {moved.history['validation_loss']}")
+    assert kept.history["kept_start"] == [1.0]
+    assert min(kept.history["validation_loss"]) >= kept.history["start_validation_loss"][0]
+    np.testing.assert_array_equal(kept.log_prob(theta_test, x_test),
+                                  task.mf.log_prob(theta_test, x_test))
+    assert "kept_start" not in moved.history
+    assert test_nltp(moved) > start_nltp + 0.1
+
+
+def test_validate_start_leaves_the_training_path_unchanged(task):
+    """Scoring the start draws no random numbers: from the biased LF start, where the first
+    epoch already validates better, fine-tuning with and without it is the same run."""
+    without = finetune(task.lf, task.theta_hf, task.x_hf, seed=SEED,
+                       training=TrainingSettings(**{**FINETUNING.to_dict(),
+                                                    "validate_start": False}))
+    assert task.mf.history["kept_start"] == [0.0]
+    assert task.mf.history["start_validation_loss"][0] > min(task.mf.history["validation_loss"])
+    np.testing.assert_array_equal(task.mf.history["validation_loss"],
+                                  without.history["validation_loss"])
+    np.testing.assert_array_equal(task.mf.log_prob(task.theta_hf, task.x_hf),
+                                  without.log_prob(task.theta_hf, task.x_hf))
+
+
 def test_no_posterior_mass_outside_the_box(task):
     # observations near, on and beyond the corners pile the posterior against the edges
     x_edge = np.array([[2.9, -2.9], [3.6, 3.6], [-4.0, 0.0]])

@@ -62,6 +62,15 @@ def expected_shard_settings(data: Mapping, shard: int) -> dict:
     return {**prior, **data["simulation"]}
 
 
+def training_settings(inference: Mapping, method: str) -> dict:
+    """The training section of ``method``; ``validate_start`` only where training starts
+    warm (MF-NPE's fine-tuning), since the weights of a cold start do not depend on it."""
+    training = dict(inference[TRAINING_SECTION[method]])
+    if method != "mf_npe":
+        training.pop("validate_start", None)
+    return training
+
+
 def model_settings(config: Mapping, method: str, n_lf: int, n_hf: int, seed: int) -> dict:
     """Everything the weights of run (method, n_lf, n_hf, seed) depend on."""
     if method not in METHODS:
@@ -72,7 +81,7 @@ def model_settings(config: Mapping, method: str, n_lf: int, n_hf: int, seed: int
         "method": method,
         "seed": int(seed),
         "network": dict(inference["network"]),
-        "training": dict(inference[TRAINING_SECTION[method]]),
+        "training": training_settings(inference, method),
         "data": data_settings(config, DATA_POOL[method], n),
     }
     if method == "mf_npe":

@@ -36,7 +36,9 @@ class Posterior:
     prior : the box; theta columns are ``prior.names``.
     network : how ``net`` was built (needed to rebuild it from a state dict).
     feature_names : (f,) names of the columns of x, or None.
-    history : per-epoch ``training_loss``, ``validation_loss``, ``epoch_durations_sec``.
+    history : per-epoch ``training_loss``, ``validation_loss``, ``epoch_durations_sec``;
+        after a warm start with ``validate_start``, ``start_validation_loss`` (one value)
+        and ``kept_start`` ([1.0] when no epoch beat the starting weights).
     settings : what the model was trained under (checked when loading from the workflow).
     """
 

@@ -30,6 +30,9 @@ class TrainingSettings(SettingsDict):
     stop_after_epochs : epochs without a better validation loss before stopping.
     max_epochs : hard limit on epochs.
     clip_max_norm : gradient-norm clipping (None: off).
+    validate_start : with a warm start (fine-tuning, a later sequential round), the
+        starting weights' validation loss counts as epoch 0 of early stopping: they are
+        kept unless an epoch validates better (off: the best epoch after the first).
     """
 
     batch_size: int = 200
@@ -38,6 +41,7 @@ class TrainingSettings(SettingsDict):
     stop_after_epochs: int = 20
     max_epochs: int = 1000
     clip_max_norm: float | None = 5.0
+    validate_start: bool = True
     section = "training"
 
 
@@ -64,7 +68,31 @@ class _NoTracker:
 
 class _EpochLoggingNPE(NPE):
     """sbi's NPE trainer, logging each epoch's losses as it ends (sbi reports them only
-    after training; a long pretraining would otherwise be silent in the rule's log)."""
+    after training; a long pretraining would otherwise be silent in the rule's log).
+
+    With ``validate_start`` the starting weights are scored on the validation split
+    before the first epoch and compete in early stopping (sbi starts the competition
+    after the first epoch, so a fine-tuning could only make a good start worse).
+    """
+
+    validate_start = False
+    start_validation_loss: float | None = None
+
+    def _run_training_loop(self, train_loader, val_loader, train_config, loss_args=None,
+                           summarization_kwargs=None):
+        if self.validate_start and not train_config.resume_training:
+            self._neural_net.to(self._device)
+            self._neural_net.eval()
+            with torch.random.fork_rng(devices=[]):  # the batch order stays as without it
+                self.start_validation_loss = self._validate_epoch(val_loader, loss_args)
+            log.info("starting weights: validation loss %9.4f", self.start_validation_loss)
+        return super()._run_training_loop(train_loader, val_loader, train_config, loss_args,
+                                          summarization_kwargs)
+
+    def _converged(self, epoch, stop_after_epochs):
+        if epoch == 0 and self.start_validation_loss is not None:
+            self._val_loss = self.start_validation_loss  # epoch 0 is the starting weights
+        return super()._converged(epoch, stop_after_epochs)
 
     def _summarize_epoch(self, train_loss, val_loss, epoch_start_time, summarization_kwargs):
         super()._summarize_epoch(train_loss, val_loss, epoch_start_time, summarization_kwargs)
@@ -116,6 +144,7 @@ def train_npe(
     builder = network.builder() if init is None else copy_builder(init.net, refit_standardization)
     trainer = _EpochLoggingNPE(prior=transform.unbounded_prior(), density_estimator=builder,
                   tracker=_NoTracker(), show_progress_bars=False)
+    trainer.validate_start = init is not None and training.validate_start
     trainer.append_simulations(transform.to_unbounded(theta_t), x_t)
     with contextlib.redirect_stdout(io.StringIO()):  # sbi prints its convergence note
         net = trainer.train(
@@ -129,8 +158,14 @@ def train_npe(
     summary = trainer.summary
     history = {key: summary[key] for key in
                ("training_loss", "validation_loss", "epoch_durations_sec")}
-    log.info("kept the weights of the best validation loss %.4f (%d epochs, %d simulations)",
-             min(history["validation_loss"]), len(history["validation_loss"]), len(theta_t))
+    best = summary["best_validation_loss"][-1]
+    start = trainer.start_validation_loss
+    kept_start = start is not None and min(history["validation_loss"]) >= start
+    if start is not None:
+        history["start_validation_loss"], history["kept_start"] = [start], [float(kept_start)]
+    log.info("kept the %s of validation loss %.4f (%d epochs, %d simulations)",
+             "starting weights" if kept_start else "weights of the best epoch", best,
+             len(history["validation_loss"]), len(theta_t))
     return Posterior(net, prior, network, feature_names, history, settings)
 
 
