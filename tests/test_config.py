@@ -114,10 +114,21 @@ def test_pools_round_up_to_whole_shards_and_grow_by_adding_shards():
 def test_shard_settings_hold_only_what_the_shard_depends_on():
     config = validate_config({})
     lf = shards.simulation_settings(config, "lf")
-    assert "sigma" not in lf["simulator"]  # subunit_langevin does not read it
+    assert "sigma" not in lf["simulator"]  # edge_langevin does not read it
     assert "gNa" not in lf["model"]  # inferred, so set by the prior
     assert shards.simulation_settings(config, "test")["simulator"]["name"] == "markov"
     changed = copy.deepcopy(config)
     changed["simulators"]["lf"]["dt"] = 0.02
     assert shards.shard_settings(changed, "hf", 0) == shards.shard_settings(config, "hf", 0)
     assert shards.shard_settings(changed, "lf", 0) != shards.shard_settings(config, "lf", 0)
+
+
+def test_training_settings_hold_only_what_the_weights_depend_on():
+    config = validate_config({})
+    mf = runs.model_settings(config, "mf_npe", 10000, 50, 0)
+    assert mf["training"]["validate_start"] is True
+    assert mf["training"]["learning_rate"] == 1e-4  # fine-tuning's own default
+    # a cold start does not depend on validate_start: toggling it retrains only fine-tunings
+    assert "validate_start" not in mf["pretrained"]["training"]
+    npe = runs.model_settings(config, "npe", 0, 50, 0)
+    assert "validate_start" not in npe["training"] and npe["training"]["learning_rate"] == 5e-4
