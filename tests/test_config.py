@@ -132,3 +132,18 @@ def test_training_settings_hold_only_what_the_weights_depend_on():
     assert "validate_start" not in mf["pretrained"]["training"]
     npe = runs.model_settings(config, "npe", 0, 50, 0)
     assert "validate_start" not in npe["training"] and npe["training"]["learning_rate"] == 5e-4
+
+
+def test_an_overlay_section_gives_the_same_settings_as_the_defaults():
+    # Snakemake merges --configfile overlays; a section the overlay creates is filled with
+    # defaults after its own keys, and params are compared as written: the order must not
+    # depend on where a value came from
+    base = validate_config({})
+    overlay = validate_config({"inference": {"finetune": {"learning_rate": 0.0001}},
+                               "model": {"area": 100.0, "gNa": 120.0}})
+    for method, n_lf, n_hf in (("mf_npe", 10000, 50), ("lf_npe", 10000, 0)):
+        assert repr(runs.model_settings(overlay, method, n_lf, n_hf, 0)) == \
+            repr(runs.model_settings(base, method, n_lf, n_hf, 0))
+    assert list(overlay["prior"]) == ["gNa", "gK", "gL"]  # a map keeps the user's order
+    assert list(validate_config({"prior": {"gL": [0.1, 1.0], "gNa": [50.0, 200.0]}})["prior"]) \
+        == ["gL", "gNa"]

@@ -40,6 +40,13 @@ def _with_defaults(validator_class):
             for name, subschema in properties.items():
                 if "default" in subschema:
                     instance.setdefault(name, copy.deepcopy(subschema["default"]))
+            # keys in the schema's order: a section that an overlay config created, then
+            # filled with defaults, must give the same settings (and params) as one that
+            # was there all along, or Snakemake would re-run its jobs
+            ordered = [name for name in properties if name in instance]
+            ordered += [name for name in instance if name not in properties]
+            for name in ordered:
+                instance[name] = instance.pop(name)
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
