@@ -248,13 +248,15 @@ def test_finetuning_keeps_a_start_no_epoch_beats(task):
     kept = finetune(task.mf, theta, x, training=harsh, seed=SEED)
     moved = finetune(task.mf, theta, x, seed=SEED,
                      training=TrainingSettings(**{**harsh.to_dict(), "validate_start": False}))
+
     def test_nltp(posterior):
         return metrics.nltp(posterior.log_prob(theta_test, x_test))[0]
 
     start_nltp = test_nltp(task.mf)
     print(f"start NLTP {start_nltp:.3f}; validate_start {test_nltp(kept):.3f}, without "
           f"{test_nltp(moved):.3f}; validation losses: start "
-          f"{kept.history['start_validation_loss'][0]:.3f}, epochs {moved.history['validation_loss']}")
+          f"{kept.history['start_validation_loss'][0]:.3f}, "
+          f"epochs {moved.history['validation_loss']}")
     assert kept.history["kept_start"] == [1.0]
     assert min(kept.history["validation_loss"]) >= kept.history["start_validation_loss"][0]
     np.testing.assert_array_equal(kept.log_prob(theta_test, x_test),
