@@ -11,6 +11,9 @@ SNAKEMAKE := $(BIN)/snakemake --snakefile workflow/Snakefile --configfile $(CONF
 # Re-install when the dependency pins change. torch first: its CPU build is local here,
 # and any dependency resolving torch on its own would pull the CUDA wheels.
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else \
+	  f"mfnpe-hh needs Python 3.11, 3.12 or 3.13; $(PYTHON) is {sys.version.split()[0]}. " \
+	  "Run make with PYTHON=python3.13 (or another supported interpreter).")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
@@ -24,7 +27,7 @@ run: $(STAMP)
 	@echo "Results are in results/: figures in results/figures/, tables in results/summary/."
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python -m mfnpe.bench --out results/bench/simulators.json --readme README.md

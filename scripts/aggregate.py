@@ -5,8 +5,8 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
-from mfnpe.evaluation import read_evaluation
-from mfnpe.summary import (calibration_table, headline, metrics_frame, over_seeds,
+from mfnpe.evaluation.test_set import read_evaluation
+from mfnpe.evaluation.tables import (calibration_table, headline, metrics_frame, over_seeds,
                            saving_factors, saving_over_seeds, write_csv)
 
 frame = metrics_frame(read_evaluation(path) for path in snakemake.input.evaluations)

@@ -7,7 +7,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from mfnpe.summary import cost_frame, cost_to_reach, write_csv
+from mfnpe.evaluation.tables import cost_frame, cost_to_reach, write_csv
 
 runs = snakemake.params.runs  # input.train holds each run's training benchmark, in order
 train = {tuple(run[k] for k in ("method", "n_lf", "n_hf", "seed")): path

@@ -10,8 +10,8 @@ limit_threads(snakemake.threads, torch=True)
 
 import logging
 
-from mfnpe.data import load_prefix
-from mfnpe.evaluation import evaluate_posterior, write_evaluation
+from mfnpe.simulation.pools import load_prefix
+from mfnpe.evaluation.test_set import evaluate_posterior, write_evaluation
 from mfnpe.inference import Posterior
 from mfnpe.seeds import run_seed
 

@@ -8,8 +8,8 @@ from mfnpe.runtime import limit_threads
 
 limit_threads(snakemake.threads)
 
-from mfnpe.predictive import synthetic_recording
-from mfnpe.recordings import write_recording
+from mfnpe.observation.predictive import synthetic_recording
+from mfnpe.observation.recordings import write_recording
 
 recording = synthetic_recording(snakemake.params.settings)
 write_recording(snakemake.output.recording, recording)

@@ -8,8 +8,8 @@ from mfnpe.runtime import limit_threads
 
 limit_threads(snakemake.threads)
 
-from mfnpe.io import read_prior_shard, write_sim_shard
-from mfnpe.pipeline import simulate_shard
+from mfnpe.io.shards import read_prior_shard, write_sim_shard
+from mfnpe.simulation.shard import simulate_shard
 
 theta, names, prior_settings = read_prior_shard(snakemake.input.theta)
 settings = {**prior_settings, **snakemake.params.settings}

@@ -6,7 +6,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from mfnpe.observe import read_observation, summary_rows
+from mfnpe.observation.posterior import read_observation, summary_rows
 
 rows = [row for path in snakemake.input.posteriors for row in summary_rows(read_observation(path))]
 table = pd.DataFrame(rows)

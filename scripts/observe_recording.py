@@ -11,8 +11,8 @@ limit_threads(snakemake.threads, torch=True)
 import logging
 
 from mfnpe.inference import Posterior
-from mfnpe.observe import observe, write_observation
-from mfnpe.recordings import RecordingError, read_recording, recording_features, true_vector
+from mfnpe.observation.posterior import observe, write_observation
+from mfnpe.observation.recordings import RecordingError, read_recording, recording_features, true_vector
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings = snakemake.params.settings

@@ -5,8 +5,8 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
-from mfnpe import plots
-from mfnpe.evaluation import read_evaluation
+from mfnpe.plots import evaluation as plots
+from mfnpe.evaluation.test_set import read_evaluation
 
 evaluations = {method: read_evaluation(snakemake.input[method])
                for method in ("lf_npe", "npe", "mf_npe")}

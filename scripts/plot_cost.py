@@ -6,7 +6,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from mfnpe import plots
+from mfnpe.plots import evaluation as plots
 
 cost = pd.read_csv(snakemake.input.cost)
 largest_lf = cost.loc[cost["method"] == "mf_npe", "n_lf"].max()

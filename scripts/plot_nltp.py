@@ -7,7 +7,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from mfnpe import plots
+from mfnpe.plots import evaluation as plots
 
 recordings = (pd.read_csv(snakemake.input.sequential)
               if "sequential" in snakemake.input.keys() else None)

@@ -6,8 +6,8 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import numpy as np
 
-from mfnpe import plots
-from mfnpe.observe import model_index, read_observation
+from mfnpe.plots import evaluation as plots
+from mfnpe.observation.posterior import model_index, read_observation
 
 result = read_observation(snakemake.input.posterior)
 runs, prior = snakemake.params.runs, snakemake.params.prior

@@ -6,9 +6,9 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import numpy as np
 
-from mfnpe import plots
-from mfnpe.observe import read_predictive
-from mfnpe.plots_observations import predictive_check
+from mfnpe.plots import evaluation as plots
+from mfnpe.observation.posterior import read_predictive
+from mfnpe.plots.observation import predictive_check
 
 check = read_predictive(snakemake.input.ppc)
 stimulus = snakemake.params.stimulus

@@ -6,8 +6,8 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import numpy as np
 
-from mfnpe import plots
-from mfnpe.evaluation import read_evaluation
+from mfnpe.plots import evaluation as plots
+from mfnpe.evaluation.test_set import read_evaluation
 
 obs = int(snakemake.wildcards.obs)
 evaluations = {method: read_evaluation(snakemake.input[method]) for method in ("npe", "mf_npe")}

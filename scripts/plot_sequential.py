@@ -7,8 +7,8 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import numpy as np
 
-from mfnpe import plots
-from mfnpe.observe import read_observation
+from mfnpe.plots import evaluation as plots
+from mfnpe.observation.posterior import read_observation
 
 sequential = read_observation(snakemake.input.sequential)
 amortized = read_observation(snakemake.input.amortized)

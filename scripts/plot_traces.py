@@ -6,8 +6,8 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import numpy as np
 
-from mfnpe import plots
-from mfnpe.io import read_sim_shard
+from mfnpe.plots import evaluation as plots
+from mfnpe.io.shards import read_sim_shard
 
 lf = read_sim_shard(snakemake.input.lf)
 hf = read_sim_shard(snakemake.input.hf)

@@ -10,10 +10,10 @@ limit_threads(snakemake.threads)
 
 import logging
 
-from mfnpe.observe import (PredictiveCheck, PredictiveSet, model_index, read_observation,
+from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_index, read_observation,
                            write_predictive)
-from mfnpe.predictive import predictive_simulations
-from mfnpe.recordings import read_recording
+from mfnpe.observation.predictive import predictive_simulations
+from mfnpe.observation.recordings import read_recording
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings = snakemake.params.settings

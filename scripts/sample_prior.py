@@ -6,8 +6,8 @@ sys.stderr = open(snakemake.log[0], "w")
 
 import logging
 
-from mfnpe.io import write_prior_shard
-from mfnpe.pipeline import sample_prior_shard
+from mfnpe.io.shards import write_prior_shard
+from mfnpe.simulation.shard import sample_prior_shard
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings = snakemake.params.settings

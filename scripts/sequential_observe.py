@@ -15,10 +15,10 @@ import logging
 import pandas as pd
 
 from mfnpe.inference.sequential import Ensemble
-from mfnpe.observe import observe, read_observation, write_observation
-from mfnpe.recordings import read_recording, recording_features, true_vector
-from mfnpe.sequential_compare import final_c2st
-from mfnpe.sequential_jobs import load_members
+from mfnpe.observation.posterior import observe, read_observation, write_observation
+from mfnpe.observation.recordings import read_recording, recording_features, true_vector
+from mfnpe.evaluation.sequential import final_c2st
+from mfnpe.observation.sequential import load_members
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings, runs = snakemake.params.settings, snakemake.params.runs

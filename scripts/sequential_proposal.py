@@ -12,11 +12,11 @@ limit_threads(snakemake.threads, torch=True)
 import logging
 
 from mfnpe.inference.sequential import Ensemble, propose
-from mfnpe.io import write_prior_shard
+from mfnpe.io.shards import write_prior_shard
 from mfnpe.prior import BoxPrior
-from mfnpe.recordings import read_recording, recording_features
-from mfnpe.sequential_jobs import algorithm, job_seed, load_start
-from mfnpe.sequential_runs import proposal_settings
+from mfnpe.observation.recordings import read_recording, recording_features
+from mfnpe.observation.sequential import algorithm, job_seed, load_start
+from mfnpe.plan.sequential import proposal_settings
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 chain, round_ = snakemake.params.chain, snakemake.params.round

@@ -8,8 +8,8 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from mfnpe.observe import read_observation
-from mfnpe.sequential_compare import cases_at_least_as_good, nltp_over_seeds, table_rows
+from mfnpe.observation.posterior import read_observation
+from mfnpe.evaluation.sequential import cases_at_least_as_good, nltp_over_seeds, table_rows
 
 rows = [row for sequential, amortized in
         zip(snakemake.input.sequential, snakemake.input.amortized, strict=True)

@@ -11,12 +11,12 @@ limit_threads(snakemake.threads, torch=True)
 
 import logging
 
-from mfnpe.data import load_shards
+from mfnpe.simulation.pools import load_shards
 from mfnpe.inference import NetworkSettings, TrainingSettings
 from mfnpe.inference.sequential import train_member
 from mfnpe.prior import BoxPrior
-from mfnpe.sequential_jobs import job_seed, load_start
-from mfnpe.sequential_runs import member_settings, shard_settings
+from mfnpe.observation.sequential import job_seed, load_start
+from mfnpe.plan.sequential import member_settings, shard_settings
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 chain, round_, member = snakemake.params.chain, snakemake.params.round, snakemake.params.member

@@ -10,8 +10,8 @@ limit_threads(snakemake.threads)
 
 import logging
 
-from mfnpe.io import read_prior_shard, write_sim_shard
-from mfnpe.pipeline import simulate_shard
+from mfnpe.io.shards import read_prior_shard, write_sim_shard
+from mfnpe.simulation.shard import simulate_shard
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 theta, names, prior_settings = read_prior_shard(snakemake.input.theta)

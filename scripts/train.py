@@ -10,7 +10,7 @@ limit_threads(snakemake.threads, torch=True)
 
 import logging
 
-from mfnpe.data import load_prefix
+from mfnpe.simulation.pools import load_prefix
 from mfnpe.inference import NetworkSettings, Posterior, TrainingSettings, finetune, train_npe
 from mfnpe.prior import BoxPrior
 from mfnpe.seeds import run_seed

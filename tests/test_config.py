@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mfnpe import features, runs, shards, simulators
-from mfnpe.config import ConfigError, load_config, load_schema, validate_config
+from mfnpe.simulation import features, simulators
+from mfnpe.plan import runs, shards
+from mfnpe.plan.config import ConfigError, load_config, load_schema, validate_config
 from mfnpe.hh.model import NAMES as MODEL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]

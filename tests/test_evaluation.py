@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mfnpe.evaluation import evaluate_posterior, read_evaluation, write_evaluation
-from mfnpe.io import ShardError
+from mfnpe.evaluation.test_set import evaluate_posterior, read_evaluation, write_evaluation
+from mfnpe.io.hdf5 import ShardError
 from mfnpe.prior import BoxPrior
 
 NOISE = 0.7  # theta ~ N(0, I), x = theta + NOISE eps: posterior N(x / (1 + s^2), s^2 / (1 + s^2))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mfnpe import features
+from mfnpe.simulation import features
 from mfnpe.hh.stimulus import Stimulus
 
 DT = 0.01  # ms

@@ -14,7 +14,7 @@ import torch
 from scipy import integrate, stats
 from toy_task import HIGH, LOW, PRIOR, ToyTask
 
-from mfnpe import metrics
+from mfnpe.evaluation import metrics
 from mfnpe.inference import (ModelError, NetworkSettings, Posterior, TrainingSettings,
                              finetune, pretrain, train_npe)
 

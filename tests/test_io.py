@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mfnpe.io import (ShardError, SimShard, read_prior_shard, read_sim_shard, write_prior_shard,
-                      write_sim_shard)
+from mfnpe.io.hdf5 import ShardError
+from mfnpe.io.shards import SimShard, read_prior_shard, read_sim_shard, write_prior_shard, write_sim_shard
 
 SETTINGS = {"seed": 0, "pool": "hf", "shard": 3, "simulator": {"name": "markov", "dt": 0.01}}
 

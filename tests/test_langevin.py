@@ -16,7 +16,7 @@ from hh_reference import reference_trace
 from scipy.linalg import solve_continuous_lyapunov
 from scipy.optimize import brentq
 
-from mfnpe.features import spike_times
+from mfnpe.simulation.features import spike_times
 from mfnpe.hh import langevin
 from mfnpe.hh.kinetics import channel_counts, rates_np, steady_state
 from mfnpe.hh.model import DEFAULTS, constants_table

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hh_reference import reference_trace
-from mfnpe.features import spike_times
+from mfnpe.simulation.features import spike_times
 from mfnpe.hh import markov
 from mfnpe.hh.kinetics import (
     K_OPEN,

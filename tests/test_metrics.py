@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from mfnpe import metrics
+from mfnpe.evaluation import metrics
 from mfnpe.inference.transform import BoxTransform
 from mfnpe.prior import BoxPrior
 

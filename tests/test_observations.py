@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mfnpe import observations
-from mfnpe.config import validate_config
-from mfnpe.observe import (PredictiveCheck, PredictiveSet, model_index, observe,
+from mfnpe.plan import observations
+from mfnpe.plan.config import validate_config
+from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_index, observe,
                            read_observation, read_predictive, summary_rows, write_observation,
                            write_predictive)
-from mfnpe.plots_observations import predictive_check
-from mfnpe.predictive import predictive_simulations
+from mfnpe.plots.observation import predictive_check
+from mfnpe.observation.predictive import predictive_simulations
 from mfnpe.prior import BoxPrior
-from mfnpe.recordings import Recording, RecordingError, true_vector
+from mfnpe.observation.recordings import Recording, RecordingError, true_vector
 
 NAMES = ("a", "b")
 

@@ -5,7 +5,7 @@ import shutil
 
 import yaml
 
-from mfnpe.config import load_config
+from mfnpe.plan.config import load_config
 from workflow_helpers import ROOT, scheduled_jobs, snakemake
 
 PAPER = ROOT / "config" / "paper.yaml"

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from mfnpe import shards
-from mfnpe.config import validate_config
-from mfnpe.pipeline import simulate_shard
+from mfnpe.plan import shards
+from mfnpe.plan.config import validate_config
+from mfnpe.simulation.shard import simulate_shard
 
 
 @pytest.mark.parametrize("simulator, dt", [("deterministic", 0.025), ("markov", 0.01)])

@@ -11,8 +11,9 @@ from matplotlib.colors import to_rgb
 from matplotlib.contour import ContourSet
 from scipy import stats
 
-from mfnpe import metrics, plots
-from mfnpe.metrics import mean_interval
+from mfnpe.evaluation import metrics
+from mfnpe.plots import evaluation as plots
+from mfnpe.evaluation.metrics import mean_interval
 
 BUDGETS = [50, 100, 500, 1000]
 NAMES = ["gNa", "gK", "gL"]

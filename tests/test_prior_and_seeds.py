@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from mfnpe import seeds, shards
-from mfnpe.config import validate_config
-from mfnpe.pipeline import sample_prior_shard
+from mfnpe import seeds
+from mfnpe.plan import shards
+from mfnpe.plan.config import validate_config
+from mfnpe.simulation.shard import sample_prior_shard
 from mfnpe.prior import BoxPrior
 
 

@@ -8,11 +8,11 @@ import h5py
 import numpy as np
 import pytest
 
-from mfnpe import observations
-from mfnpe.config import load_config
-from mfnpe.pipeline import simulate_shard
-from mfnpe.predictive import synthetic_recording
-from mfnpe.recordings import (Recording, RecordingError, read_recording, recording_features,
+from mfnpe.plan import observations
+from mfnpe.plan.config import load_config
+from mfnpe.simulation.shard import simulate_shard
+from mfnpe.observation.predictive import synthetic_recording
+from mfnpe.observation.recordings import (Recording, RecordingError, read_recording, recording_features,
                               write_recording)
 from mfnpe.seeds import observation_seeds
 

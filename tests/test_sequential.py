@@ -12,7 +12,8 @@ import torch
 from scipy import stats
 from toy_task import PRIOR, ToyTask
 
-from mfnpe import metrics, sequential_runs
+from mfnpe.evaluation import metrics
+from mfnpe.plan import sequential as sequential_runs
 from mfnpe.inference import NetworkSettings, TrainingSettings, pretrain, train_npe
 from mfnpe.inference import sequential
 from mfnpe.inference.sequential import (Ensemble, SequentialSettings, acquisition_scores,

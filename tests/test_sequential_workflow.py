@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from mfnpe import sequential_runs
-from mfnpe.config import load_config
+from mfnpe.plan import sequential as sequential_runs
+from mfnpe.plan.config import load_config
 from mfnpe.inference import Posterior
-from mfnpe.io import read_prior_shard, read_sim_shard
-from mfnpe.observe import read_observation
+from mfnpe.io.shards import read_prior_shard, read_sim_shard
+from mfnpe.observation.posterior import read_observation
 
 from workflow_helpers import ROOT, TINY, scheduled_jobs, snakemake
 

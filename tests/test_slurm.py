@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 import yaml
 
-from mfnpe import shards
-from mfnpe.config import load_config
-from mfnpe.io import read_sim_shard
+from mfnpe.plan import shards
+from mfnpe.plan.config import load_config
+from mfnpe.io.shards import read_sim_shard
 
 from workflow_helpers import ROOT, SNAKEFILE, TINY
 

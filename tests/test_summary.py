@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mfnpe.summary import calibration_table, cost_to_reach, matching_budget, saving_factors
+from mfnpe.evaluation.tables import calibration_table, cost_to_reach, matching_budget, saving_factors
 
 
 def test_matching_budget_interpolates_in_log_budget():

@@ -15,9 +15,9 @@ PROBE = """
 import json, os, threading
 from mfnpe.runtime import limit_threads
 limit_threads({threads})
-from mfnpe import shards
-from mfnpe.config import validate_config
-from mfnpe.pipeline import sample_prior_shard, simulate_shard
+from mfnpe.plan import shards
+from mfnpe.plan.config import validate_config
+from mfnpe.simulation.shard import sample_prior_shard, simulate_shard
 
 def runnable(skip):
     count = 0

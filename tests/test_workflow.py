@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 import torch
 
-from mfnpe import observations, runs, shards
-from mfnpe.config import load_config
-from mfnpe.evaluation import read_evaluation
+from mfnpe.plan import observations, runs, shards
+from mfnpe.plan.config import load_config
+from mfnpe.evaluation.test_set import read_evaluation
 from mfnpe.inference import ModelError, Posterior
-from mfnpe.io import read_prior_shard, read_sim_shard
-from mfnpe.observe import read_observation, read_predictive
-from mfnpe.pipeline import simulate_shard
-from mfnpe.recordings import read_recording
+from mfnpe.io.shards import read_prior_shard, read_sim_shard
+from mfnpe.observation.posterior import read_observation, read_predictive
+from mfnpe.simulation.shard import simulate_shard
+from mfnpe.observation.recordings import read_recording
 
 from workflow_helpers import ROOT, TINY, snakemake
 

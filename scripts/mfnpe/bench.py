@@ -30,15 +30,15 @@ MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 
 
 def _config(simulator: dict, area: float) -> dict:
-    from mfnpe.config import validate_config
+    from mfnpe.plan.config import validate_config
 
     return validate_config({"model": {"area": area}, "simulators": {"lf": simulator, "hf": simulator}})
 
 
 def _shard(config: dict, n: int, pool: str, threads: int):
     """Run ``n`` simulations of the config's ``pool`` simulator through the shard runner."""
-    from mfnpe import shards
-    from mfnpe.pipeline import sample_prior_shard, simulate_shard
+    from mfnpe.plan import shards
+    from mfnpe.simulation.shard import sample_prior_shard, simulate_shard
 
     prior_settings = {**shards.prior_settings(config, pool, 0), "shard_size": n}
     theta, names = sample_prior_shard(prior_settings)
@@ -61,7 +61,7 @@ def bench_hf(method: str, area: float, n: int) -> dict:
     """The default neuron (all constants at their defaults, 10 µA/cm² step) at ``area``."""
     import numpy as np
 
-    from mfnpe import simulators
+    from mfnpe.simulation import simulators
     from mfnpe.hh.model import constants_table
     from mfnpe.hh.stimulus import Stimulus
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
 
-from mfnpe.config import validate_config
-from mfnpe import runs as model_runs
-from mfnpe import shards
+from mfnpe.plan.config import validate_config
+from mfnpe.plan import runs as model_runs
+from mfnpe.plan import shards
 
-validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+validate_config(config)
 
 
 wildcard_constraints:

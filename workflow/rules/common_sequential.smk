@@ -1,5 +1,5 @@
 # Sequential inference: paths and input functions of rules/sequential.smk.
-from mfnpe import sequential_runs
+from mfnpe.plan import sequential as sequential_runs
 
 SEQ_THETA = "results/sequential/{recording}/{seq_method}/seed-{seed}/round-{round}/theta/shard-{shard}.h5"
 SEQ_SIMS = "results/sequential/{recording}/{seq_method}/seed-{seed}/round-{round}/sims/shard-{shard}.h5"

@@ -1,6 +1,6 @@
 # Observations: recordings in the observations folder and synthetic examples with known
 # parameters; every model's posterior for each, predictive checks, figures and a table.
-from mfnpe import observations
+from mfnpe.plan import observations
 
 RECORDINGS = observations.recordings(config)
 OBSERVATION = "results/observations/{recording}"

@@ -5,7 +5,7 @@ namespace ``xp`` (``numpy`` or ``jax.numpy``), and compiled for numba by
 :func:`make_rates` with ``jit=numba.njit``; so the exact, Langevin and deterministic
 simulators share one definition of the physics.
 
-Channel schemes (DESIGN.md §1.2):
+Channel schemes (docs/method.md, "Fidelities"):
 
 - Na: 8 states ``m{i}h{j}`` (i = 0..3 activated m-gates, j = 0/1 h-gate), open = ``m3h1``;
   20 directed transitions.
@@ -151,7 +151,7 @@ def k_state_probs(v: float) -> np.ndarray:
 
 
 SINGLE_CHANNEL_PS = 20.0
-"""Single-channel conductance [pS] shared by Na and K channels (DESIGN.md §1.1)."""
+"""Single-channel conductance [pS] shared by Na and K channels (docs/method.md, "The neuron")."""
 
 
 def channel_counts(gNa, gK, area):

@@ -2,7 +2,7 @@
 
 All four share one compiled time loop (:func:`_simulate`): per-simulation constants are
 ``(n,)`` arrays, all ``n`` simulations advance together by ``lax.scan`` over time steps,
-and a trace is compiled once per model and shape ``(n, T)`` (DESIGN.md §1.2).
+and a trace is compiled once per model and shape ``(n, T)`` (docs/method.md, "Fidelities").
 
 Step ``k`` covers ``[k dt, (k+1) dt)`` with current ``I_k = amplitude · mask[k]``:
 

@@ -1,7 +1,7 @@
 """High-fidelity stochastic HH simulators: exact Markov channels and per-step binomials.
 
 Both track the number of Na channels in each of the 8 states ``m{i}h{j}`` and of K
-channels in each of the 5 states ``n{i}`` (DESIGN.md §1.2) with the hybrid scheme of
+channels in each of the 5 states ``n{i}`` (docs/method.md, "Fidelities") with the hybrid scheme of
 Chow & White (1996) / Goldwyn & Shea-Brown (2011). Within each step of length ``dt`` the
 voltage is held, so the 28 transition rates are constant and
 

@@ -1,4 +1,4 @@
-"""The single-compartment HH neuron's constants: names, units, defaults (DESIGN.md §1.1).
+"""The single-compartment HH neuron's constants: names, units, defaults (docs/method.md, "The neuron").
 
 Every simulator takes its per-simulation constants as a table ``{name: (n,) float64}``
 holding *all* names of :data:`CONSTANTS`; :func:`constants_table` builds it from the

@@ -17,7 +17,7 @@ import torch
 
 from mfnpe.inference.networks import NetworkSettings
 from mfnpe.inference.transform import BoxTransform
-from mfnpe.io import canonical, first_difference
+from mfnpe.io.hdf5 import canonical, first_difference
 from mfnpe.prior import BoxPrior
 
 MODEL_KIND = "mfnpe/posterior/1"

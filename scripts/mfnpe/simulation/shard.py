@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from mfnpe import features, seeds, simulators
+from mfnpe.simulation import features, simulators
+from mfnpe import seeds
 from mfnpe.hh.model import constants_table
 from mfnpe.hh.stimulus import Stimulus
-from mfnpe.io import SimShard
+from mfnpe.io.shards import SimShard
 from mfnpe.prior import BoxPrior
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def sample_prior_shard(settings: Mapping) -> tuple[np.ndarray, list[str]]:
     """``(theta (shard_size, d), names)`` for the prior settings of one shard
-    (``mfnpe.shards.prior_settings``)."""
+    (``mfnpe.plan.shards.prior_settings``)."""
     prior = BoxPrior.from_config(settings["prior"])
     rng = seeds.prior_rng(settings["seed"], settings["pool"], settings["shard"])
     return prior.sample(settings["shard_size"], rng), list(prior.names)
@@ -46,7 +47,7 @@ def simulate_shard(
 
     Parameters
     ----------
-    settings : the shard's settings (``mfnpe.shards.shard_settings``): simulator, model,
+    settings : the shard's settings (``mfnpe.plan.shards.shard_settings``): simulator, model,
         stimulus, features, trace_dt, seed, pool, shard.
     threads : cores the job may use (numba: one batch per thread; JAX: XLA's pool).
     sim_seeds : (n,) uint32 seeds, one per simulation; by default the shard's, from

@@ -1,4 +1,5 @@
-"""Loading and checking the workflow config (workflow/schemas/config.schema.yaml).
+"""Loading and checking the workflow config against its schema (config.schema.yaml beside
+this file, package data of mfnpe).
 
 Light on purpose (yaml and jsonschema only): the Snakefile imports it in Snakemake's own
 environment, before any rule env exists.
@@ -14,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
 SIMULATOR_OPTIONS = {
     "markov": ("dt",),

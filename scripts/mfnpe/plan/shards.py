@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from mfnpe.config import simulator_settings
+from mfnpe.plan.config import simulator_settings
 
 POOLS = ("lf", "hf", "test")
 FIDELITY = {"lf": "lf", "hf": "hf", "test": "hf"}

@@ -27,7 +27,7 @@ from matplotlib.ticker import NullLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 from scipy.ndimage import gaussian_filter  # noqa: E402
 
-from .metrics import mean_interval, sbc_ks, tarp_atc, tarp_curve, tarp_ks  # noqa: E402
+from mfnpe.evaluation.metrics import mean_interval, sbc_ks, tarp_atc, tarp_curve, tarp_ks  # noqa: E402
 
 # Okabe–Ito colour-blind-safe palette.
 METHOD_COLORS = {"npe": "#0072B2", "mf_npe": "#E69F00", "lf_npe": "#009E73",

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mfnpe import metrics
-from mfnpe.io import (ShardError, atomic_write, canonical, check_file, open_file, read_dataset,
-                       read_names)
+from mfnpe.evaluation import metrics
+from mfnpe.io.hdf5 import ShardError, atomic_write, canonical, check_file, open_file, read_dataset, read_names
 
 EVAL_KIND = "mfnpe/eval/2"
 

@@ -7,9 +7,9 @@ from itertools import combinations
 
 import pandas as pd
 
-from mfnpe import metrics
-from mfnpe.observe import ObservationPosterior, summary_rows
-from mfnpe.summary import over_seeds
+from mfnpe.evaluation import metrics
+from mfnpe.observation.posterior import ObservationPosterior, summary_rows
+from mfnpe.evaluation.tables import over_seeds
 
 AMORTIZED = ("mf_npe", "npe")
 

@@ -1,4 +1,4 @@
-"""Summary features of voltage traces, selected by name (DESIGN.md §1.3).
+"""Summary features of voltage traces, selected by name (docs/method.md, "Features").
 
 Every feature has a defined value for every finite trace: a silent trace has
 ``spike_count = 0``, ``first_spike_latency`` and ``isi_mean`` equal to the stimulus window

@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mfnpe import seeds
-from mfnpe.io import (ShardError, atomic_write, canonical, check_file, open_file, read_dataset,
-                      read_names)
+from mfnpe.io.hdf5 import ShardError, atomic_write, canonical, check_file, open_file, read_dataset, read_names
 
 POSTERIOR_KIND = "mfnpe/observation-posterior/1"
 PPC_KIND = "mfnpe/predictive-check/1"

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from mfnpe import runs, shards
-from mfnpe.config import simulator_settings
+from mfnpe.plan import runs, shards
+from mfnpe.plan.config import simulator_settings
 
 SUFFIXES = (".h5", ".hdf5", ".csv")
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]*"

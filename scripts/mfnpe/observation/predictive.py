@@ -8,15 +8,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from mfnpe import seeds
-from mfnpe.io import SimShard
-from mfnpe.pipeline import simulate_shard
-from mfnpe.recordings import Recording
+from mfnpe.io.shards import SimShard
+from mfnpe.simulation.shard import simulate_shard
+from mfnpe.observation.recordings import Recording
 
 
 def synthetic_recording(settings: Mapping) -> Recording:
     """One HF simulation at an example's parameters, as a recording with its true theta.
 
-    ``settings``: ``mfnpe.observations.example_settings`` (name, theta {name: value},
+    ``settings``: ``mfnpe.plan.observations.example_settings`` (name, theta {name: value},
     simulator, model, stimulus, seed). Raises ``ValueError`` if the simulation diverged.
     """
     names = list(settings["theta"])

@@ -1,4 +1,4 @@
-"""Posterior quality metrics (DESIGN.md §1.5), on numpy arrays.
+"""Posterior quality metrics (docs/method.md, "Evaluation"), on numpy arrays.
 
 Shapes: ``samples`` (S, m, d) posterior draws for m test observations; ``theta`` (m, d)
 the true parameters; ``log_prob`` (m,) log q(theta_i | x_i); ``coverage`` (m,) TARP

@@ -16,9 +16,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from mfnpe.features import compute_features
+from mfnpe.simulation.features import compute_features
 from mfnpe.hh.stimulus import Stimulus
-from mfnpe.io import atomic_write
+from mfnpe.io.hdf5 import atomic_write
 
 SUFFIXES = (".h5", ".hdf5", ".csv")
 STIMULUS_KEYS = {"t_on": "ms", "t_off": "ms", "amplitude": "µA/cm²"}

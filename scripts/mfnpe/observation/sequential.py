@@ -1,5 +1,5 @@
 """What the sequential rules' scripts share: a chain's seed, its observation and the
-networks a round starts from (see ``mfnpe.sequential_runs`` for the chain settings)."""
+networks a round starts from (see ``mfnpe.plan.sequential`` for the chain settings)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from mfnpe.inference import Posterior
 from mfnpe.inference.sequential import SequentialSettings, member_seed
-from mfnpe.sequential_runs import member_settings
+from mfnpe.plan.sequential import member_settings
 from mfnpe.seeds import observation_seeds
 
 

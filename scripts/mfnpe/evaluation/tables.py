@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mfnpe import metrics
-from mfnpe.metrics import mean_interval
+from mfnpe.evaluation import metrics
+from mfnpe.evaluation.metrics import mean_interval
 
 RUN_COLUMNS = ["method", "n_lf", "n_hf", "seed"]
 
@@ -131,7 +131,7 @@ def matching_budget(budgets: np.ndarray, values: np.ndarray, target: float) -> t
 
 def saving_factors(frame: pd.DataFrame, metric: str = "nltp") -> pd.DataFrame:
     """HF-simulation saving of MF-NPE per (n_lf, n_hf, seed): the NPE budget (same seed)
-    whose ``metric`` equals MF-NPE's at n_hf, divided by n_hf (DESIGN.md §1.5).
+    whose ``metric`` equals MF-NPE's at n_hf, divided by n_hf (docs/method.md, "Evaluation").
 
     ``bound`` says whether the factor is exact or only a lower/upper bound (the match lies
     beyond the NPE budgets that were trained)."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from mfnpe import runs, shards
-from mfnpe.observations import protocol
+from mfnpe.plan import runs, shards
+from mfnpe.plan.observations import protocol
 
 METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")
 """The sequential methods (``mfnpe.inference.sequential.METHODS``, without torch)."""

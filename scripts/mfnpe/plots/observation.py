@@ -1,7 +1,7 @@
 """Figures of observations: the posterior predictive check of one recording.
 
-Posterior pairplots of observations reuse :func:`mfnpe.plots.pairplot`; saving, colours and
-style are those of :mod:`mfnpe.plots`. Artists carry a ``gid`` (``"trace:observed"``,
+Posterior pairplots of observations reuse :func:`mfnpe.plots.evaluation.pairplot`; saving, colours and
+style are those of :mod:`mfnpe.plots.evaluation`. Artists carry a ``gid`` (``"trace:observed"``,
 ``"trace:<method>"``, ``"interval:<method>:<feature>"``, ``"observed:<feature>"``).
 """
 
@@ -15,7 +15,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mfnpe.plots import METHOD_COLORS, STYLE, method_label
+from mfnpe.plots.evaluation import METHOD_COLORS, STYLE, method_label
 
 OBSERVED_COLOR = "black"
 FEATURE_COLUMNS = 5

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mfnpe.io import ShardError, read_sim_shard
-from mfnpe.runs import expected_shard_settings, shards_needed
+from mfnpe.io.hdf5 import ShardError
+from mfnpe.io.shards import read_sim_shard
+from mfnpe.plan.runs import expected_shard_settings, shards_needed
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class SimulationSet:
 def load_prefix(paths: Sequence[str], data: Mapping) -> SimulationSet:
     """The first ``data['n']`` simulations of the pool in shard files ``paths`` (in order).
 
-    Each shard is checked against the settings ``data`` implies (``mfnpe.runs``); a
+    Each shard is checked against the settings ``data`` implies (``mfnpe.plan.runs``); a
     simulation budget counts every simulation paid for, so invalid rows are dropped
     after taking the prefix and reported in ``n_invalid``.
     """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from mfnpe import shards
+from mfnpe.plan import shards
 
 METHODS = ("lf_npe", "mf_npe", "npe")
 TRAINING_SECTION = {"lf_npe": "pretrain", "mf_npe": "finetune", "npe": "npe"}
