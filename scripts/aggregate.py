@@ -1,9 +1,9 @@
 """Rule aggregate: every evaluation -> long-form metrics, means over seeds, saving factors
 and calibration verdicts."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 from mfnpe.evaluation.test_set import read_evaluation
 from mfnpe.evaluation.tables import (calibration_table, headline, metrics_frame, over_seeds,

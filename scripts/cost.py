@@ -1,16 +1,18 @@
 """Rule cost: CPU seconds per model and stage, from the workflow's benchmark files, and the
 CPU time each method needs to reach the NLTP NPE reaches at each of its budgets."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 import pandas as pd
+
+from mfnpe.names import RUN_KEYS
 
 from mfnpe.evaluation.tables import cost_frame, cost_to_reach, write_csv
 
 runs = snakemake.params.runs  # input.train holds each run's training benchmark, in order
-train = {tuple(run[k] for k in ("method", "n_lf", "n_hf", "seed")): path
+train = {tuple(run[k] for k in RUN_KEYS): path
          for run, path in zip(runs, snakemake.input.train)}
 simulations = {"lf": list(snakemake.input.lf), "hf": list(snakemake.input.hf)}
 frame = cost_frame(runs, simulations, train, snakemake.params.shard_size)

@@ -1,12 +1,8 @@
 """Rule evaluate: one model on the HF test pool (NLTP, NRMSE, contraction, SBC, TARP)."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads, torch=True)
+start_job(snakemake.log[0], snakemake.threads, torch=True)
 
 import logging
 
@@ -15,7 +11,6 @@ from mfnpe.evaluation.test_set import evaluate_posterior, write_evaluation
 from mfnpe.inference import Posterior
 from mfnpe.seeds import run_seed
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings, run = snakemake.params.settings, snakemake.params.run
 model = Posterior.load(snakemake.input.model, snakemake.params.model_settings)
 test = load_prefix(snakemake.input.test, settings["test"])

@@ -1,12 +1,10 @@
 """Rule example_recording: simulate a synthetic example recording with known parameters."""
 
+from mfnpe.runtime import start_job
+
+start_job(snakemake.log[0], snakemake.threads)
+
 import sys
-
-sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads)
 
 from mfnpe.observation.predictive import synthetic_recording
 from mfnpe.observation.recordings import write_recording

@@ -1,12 +1,8 @@
 """Rule lf_traces: LF traces at the first test parameters, to show beside the HF ones."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads)
+start_job(snakemake.log[0], snakemake.threads)
 
 from mfnpe.io.shards import read_prior_shard, write_sim_shard
 from mfnpe.simulation.shard import simulate_shard

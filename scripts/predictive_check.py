@@ -1,12 +1,8 @@
 """Rule predictive_check: HF simulations at posterior draws of one recording."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads)
+start_job(snakemake.log[0], snakemake.threads)
 
 import logging
 
@@ -15,7 +11,6 @@ from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_i
 from mfnpe.observation.predictive import predictive_simulations
 from mfnpe.observation.recordings import read_recording
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings = snakemake.params.settings
 recording = read_recording(snakemake.input.recording, settings["protocol"])
 posterior = read_observation(snakemake.input.posterior)

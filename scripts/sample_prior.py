@@ -1,15 +1,14 @@
 """Rule sample_prior: draw one shard's parameters from the box prior."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 import logging
 
 from mfnpe.io.shards import write_prior_shard
 from mfnpe.simulation.shard import sample_prior_shard
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings = snakemake.params.settings
 theta, names = sample_prior_shard(settings)
 write_prior_shard(snakemake.output.theta, theta, names, settings)

@@ -2,25 +2,21 @@
 (draws, log q and HPD level of the true theta) and the C2ST between the methods' final
 posteriors, the amortized ones of the same HF budget included."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads, torch=True)
+start_job(snakemake.log[0], snakemake.threads, torch=True)
 
 import logging
 
 import pandas as pd
 
 from mfnpe.inference.sequential import Ensemble
+from mfnpe.names import RUN_KEYS
 from mfnpe.observation.posterior import observe, read_observation, write_observation
 from mfnpe.observation.recordings import read_recording, recording_features, true_vector
 from mfnpe.evaluation.sequential import final_c2st
 from mfnpe.observation.sequential import load_members
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings, runs = snakemake.params.settings, snakemake.params.runs
 chains = {(chain["method"], chain["seed"]): chain for chain in settings["chains"]}
 first = settings["chains"][0]
@@ -35,7 +31,7 @@ for run in runs:
                                         run["round"])))
 theta = true_vector(recording, list(models[0].prior.names))
 result = observe(recording.name, str(recording.path), x_o, theta, models,
-                 [{key: run[key] for key in ("method", "n_lf", "n_hf", "seed")} for run in runs],
+                 [{key: run[key] for key in RUN_KEYS} for run in runs],
                  settings["posterior_samples"], settings["seed"])
 result.settings = settings
 write_observation(snakemake.output.posterior, result)

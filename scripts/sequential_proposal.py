@@ -1,13 +1,9 @@
 """Rule sequential_proposal: one round's parameters for one chain (recording, method,
 seed), written as the round's parameter shards."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads, torch=True)
+start_job(snakemake.log[0], snakemake.threads, torch=True)
 
 import logging
 
@@ -18,7 +14,6 @@ from mfnpe.observation.recordings import read_recording, recording_features
 from mfnpe.observation.sequential import algorithm, job_seed, load_start
 from mfnpe.plan.sequential import proposal_settings
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 chain, round_ = snakemake.params.chain, snakemake.params.round
 settings = algorithm(chain)
 recording = read_recording(snakemake.input.recording, chain["protocol"])

@@ -2,9 +2,9 @@
 after every round, amortized MF-NPE and NPE), its means over seeds, and every C2ST
 comparison."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 import pandas as pd
 

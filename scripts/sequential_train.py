@@ -1,13 +1,9 @@
 """Rule sequential_train: one member of a chain after a round, trained on every round's
 HF simulations so far, from the previous round's weights (or the pretrained ones)."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads, torch=True)
+start_job(snakemake.log[0], snakemake.threads, torch=True)
 
 import logging
 
@@ -18,7 +14,6 @@ from mfnpe.prior import BoxPrior
 from mfnpe.observation.sequential import job_seed, load_start
 from mfnpe.plan.sequential import member_settings, shard_settings
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 chain, round_, member = snakemake.params.chain, snakemake.params.round, snakemake.params.member
 expected = [shard_settings(chain, r, k) for r, k in snakemake.params.shards]
 data = load_shards(snakemake.input.sims, expected,

@@ -1,19 +1,14 @@
 """Rule simulate: simulate one shard and store features, validity and (optionally) traces."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads)
+start_job(snakemake.log[0], snakemake.threads)
 
 import logging
 
 from mfnpe.io.shards import read_prior_shard, write_sim_shard
 from mfnpe.simulation.shard import simulate_shard
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 theta, names, prior_settings = read_prior_shard(snakemake.input.theta)
 settings = {**prior_settings, **snakemake.params.settings}
 shard = simulate_shard(theta, names, settings, threads=snakemake.threads)

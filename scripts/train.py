@@ -1,12 +1,8 @@
 """Rules pretrain, finetune and npe: train one posterior on a pool prefix and save it."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads, torch=True)
+start_job(snakemake.log[0], snakemake.threads, torch=True)
 
 import logging
 
@@ -15,7 +11,6 @@ from mfnpe.inference import NetworkSettings, Posterior, TrainingSettings, finetu
 from mfnpe.prior import BoxPrior
 from mfnpe.seeds import run_seed
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings, run = snakemake.params.settings, snakemake.params.run
 data = load_prefix(snakemake.input.shards, settings["data"])
 training = TrainingSettings.from_dict(settings["training"])

@@ -10,6 +10,7 @@ import yaml
 
 from mfnpe.simulation import features, simulators
 from mfnpe.plan import runs, shards
+from mfnpe import names
 from mfnpe.plan.config import ConfigError, load_config, load_schema, validate_config
 from mfnpe.hh.model import NAMES as MODEL_NAMES
 
@@ -31,7 +32,16 @@ def test_schema_enums_match_the_library():
     assert props["prior"]["propertyNames"]["enum"] == list(MODEL_NAMES)
     assert list(props["model"]["properties"]) == list(MODEL_NAMES)
     assert props["features"]["items"]["enum"] == list(features.NAMES)
-    assert schema["$defs"]["simulator"]["properties"]["name"]["enum"] == list(simulators.REGISTRY)
+    simulator = schema["$defs"]["simulator"]["properties"]
+    assert simulator["name"]["enum"] == list(names.SIMULATORS) == list(simulators.REGISTRY)
+    options = {option for read in names.SIMULATOR_OPTIONS.values() for option in read}
+    assert options == set(simulator) - {"name"}
+    assert props["sequential"]["properties"]["methods"]["items"]["enum"] == list(
+        names.SEQUENTIAL_METHODS)
+    assert set(names.METHODS) | set(names.SEQUENTIAL_METHODS) == set(names.PRETRAINED)
+    recording = props["observations"]["properties"]["examples"]["additionalProperties"]
+    assert ["." + f for f in recording["properties"]["format"]["enum"]] == list(
+        names.RECORDING_SUFFIXES)
 
 
 @pytest.mark.parametrize(

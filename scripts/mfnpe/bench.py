@@ -23,9 +23,9 @@ import re
 import time
 from pathlib import Path
 
+from mfnpe.names import LF_SIMULATORS
 from mfnpe.runtime import limit_threads
 
-LF_MODELS = ("deterministic", "current_noise", "subunit_langevin", "edge_langevin")
 MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 
 
@@ -105,7 +105,7 @@ def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
     results = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "threads": threads},
-        "lf": [bench_lf(model, 0.025, n_lf, threads) for model in LF_MODELS],
+        "lf": [bench_lf(model, 0.025, n_lf, threads) for model in LF_SIMULATORS],
         "hf": [bench_hf("markov", 100.0, n_markov), bench_hf("binomial", 1000.0, n_binomial)],
         "training": bench_training(),
     }

@@ -56,3 +56,18 @@ def start_jax() -> None:
                 os.sched_setaffinity(int(tid), mask)
             except OSError:  # the thread has exited meanwhile
                 pass
+
+
+def start_job(log_path, threads: int = 1, torch: bool = False) -> None:
+    """Begin a workflow job: its stdout and stderr go to ``log_path``, every numeric
+    library uses ``threads`` threads (:func:`limit_threads`; torch is imported and told
+    when ``torch``) and ``logging`` writes time-stamped INFO lines to the log.
+
+    Call it first, before importing numba, JAX or torch.
+    """
+    import logging
+
+    sys.stdout = sys.stderr = open(log_path, "w", buffering=1)
+    limit_threads(threads, torch=torch)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s",
+                        force=True)

@@ -62,7 +62,7 @@ rule observe:
         settings=observations.observe_settings(config),
         hint=lambda w: observations.example_hint(config, w.recording),
     script:
-        "../../scripts/observe_recording.py"
+        "../../scripts/observe.py"
 
 
 rule predictive_check:
@@ -113,7 +113,7 @@ rule figure_observation_pairplot:
         prior=dict(config["prior"]),
         runs=observations.ppc_runs(config),
     script:
-        "../../scripts/plot_observation_pairplot.py"
+        "../../scripts/figure_observation_pairplot.py"
 
 
 rule figure_observation_ppc:
@@ -141,7 +141,7 @@ rule figure_observation_ppc:
     params:
         stimulus=dict(config["stimulus"]),
     script:
-        "../../scripts/plot_observation_ppc.py"
+        "../../scripts/figure_observation_ppc.py"
 
 
 rule observation_summary:

@@ -32,7 +32,7 @@ rule figure_nltp:
         mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     script:
-        "../../scripts/plot_nltp.py"
+        "../../scripts/figure_nltp.py"
 
 
 rule figure_pairplot:
@@ -63,7 +63,7 @@ rule figure_pairplot:
     params:
         prior=dict(config["prior"]),
     script:
-        "../../scripts/plot_pairplot.py"
+        "../../scripts/figure_pairplot.py"
 
 
 rule figure_traces:
@@ -94,7 +94,7 @@ rule figure_traces:
             for fidelity in ("lf", "hf")
         },
     script:
-        "../../scripts/plot_traces.py"
+        "../../scripts/figure_traces.py"
 
 
 rule figure_cost:
@@ -119,7 +119,7 @@ rule figure_cost:
         mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     script:
-        "../../scripts/plot_cost.py"
+        "../../scripts/figure_cost.py"
 
 
 rule figure_calibration:
@@ -145,4 +145,4 @@ rule figure_calibration:
         mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=10,
     script:
-        "../../scripts/plot_calibration.py"
+        "../../scripts/figure_calibration.py"

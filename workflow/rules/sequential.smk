@@ -152,7 +152,7 @@ rule figure_sequential:
     params:
         prior=dict(config["prior"]),
     script:
-        "../../scripts/plot_sequential.py"
+        "../../scripts/figure_sequential.py"
 
 
 rule sequential_summary:

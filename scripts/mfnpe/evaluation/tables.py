@@ -11,8 +11,9 @@ import pandas as pd
 
 from mfnpe.evaluation import metrics
 from mfnpe.evaluation.metrics import mean_interval
+from mfnpe.names import RUN_KEYS
 
-RUN_COLUMNS = ["method", "n_lf", "n_hf", "seed"]
+RUN_COLUMNS = list(RUN_KEYS)
 
 
 def metrics_frame(evaluations: Iterable) -> pd.DataFrame:

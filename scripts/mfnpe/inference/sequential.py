@@ -34,13 +34,12 @@ from sbi.utils import BoxUniform, RestrictedPrior, get_density_thresholder
 from mfnpe.inference.networks import NetworkSettings, SettingsDict
 from mfnpe.inference.posterior import Posterior
 from mfnpe.inference.train import TrainingSettings, train_npe
+from mfnpe.names import PRETRAINED
+from mfnpe.names import SEQUENTIAL_METHODS as METHODS
 from mfnpe.prior import BoxPrior
 
 log = logging.getLogger(__name__)
 
-METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")
-PRETRAINED = {"tsnpe": False, "mf_tsnpe": True, "a_mf_tsnpe": True}
-"""Method -> whether its network starts from the LF-pretrained one."""
 
 
 @dataclass(frozen=True)

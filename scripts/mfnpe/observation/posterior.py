@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from mfnpe import seeds
+from mfnpe.names import RUN_KEYS
 from mfnpe.io.hdf5 import ShardError, atomic_write, canonical, check_file, open_file, read_dataset, read_names
 
 POSTERIOR_KIND = "mfnpe/observation-posterior/1"
 PPC_KIND = "mfnpe/predictive-check/1"
-RUN_KEYS = ("method", "n_lf", "n_hf", "seed")
 
 
 @dataclass

@@ -19,8 +19,8 @@ import numpy as np
 from mfnpe.simulation.features import compute_features
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.io.hdf5 import atomic_write
+from mfnpe.names import RECORDING_SUFFIXES as SUFFIXES
 
-SUFFIXES = (".h5", ".hdf5", ".csv")
 STIMULUS_KEYS = {"t_on": "ms", "t_off": "ms", "amplitude": "µA/cm²"}
 """Stimulus key (stored as ``stimulus_<key>``) -> unit."""
 UNITS = {"time": "ms", "voltage": "mV"}

@@ -15,17 +15,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from mfnpe.names import SIMULATOR_OPTIONS
+
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
-SIMULATOR_OPTIONS = {
-    "markov": ("dt",),
-    "binomial": ("dt",),
-    "deterministic": ("dt",),
-    "current_noise": ("dt", "sigma"),
-    "subunit_langevin": ("dt",),
-    "edge_langevin": ("dt",),
-}
-"""Simulator name -> the settings it reads (others are ignored and do not trigger re-runs)."""
 
 
 class ConfigError(ValueError):

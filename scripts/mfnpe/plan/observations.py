@@ -13,10 +13,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from mfnpe.names import RECORDING_SUFFIXES as SUFFIXES
 from mfnpe.plan import runs, shards
 from mfnpe.plan.config import simulator_settings
 
-SUFFIXES = (".h5", ".hdf5", ".csv")
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 """A recording's name (its file stem) names its results: letters, digits, ``_`` and ``-``."""
 PPC_METHODS = ("mf_npe", "npe")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from mfnpe.names import METHODS
 from mfnpe.plan import shards
 
-METHODS = ("lf_npe", "mf_npe", "npe")
 TRAINING_SECTION = {"lf_npe": "pretrain", "mf_npe": "finetune", "npe": "npe"}
 DATA_POOL = {"lf_npe": "lf", "mf_npe": "hf", "npe": "hf"}
 RUN_NAME = "nlf-{n_lf}_nhf-{n_hf}_seed-{seed}"

@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from mfnpe.names import PRETRAINED
+from mfnpe.names import SEQUENTIAL_METHODS as METHODS
 from mfnpe.plan import runs, shards
 from mfnpe.plan.observations import protocol
 
-METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")
-"""The sequential methods (``mfnpe.inference.sequential.METHODS``, without torch)."""
-PRETRAINED = {"tsnpe": False, "mf_tsnpe": True, "a_mf_tsnpe": True}
 TRAINING_SECTION = {"tsnpe": "npe", "mf_tsnpe": "finetune", "a_mf_tsnpe": "finetune"}
 """Method -> the ``inference`` training settings it uses (TSNPE trains like NPE, the MF
 methods fine-tune like MF-NPE)."""

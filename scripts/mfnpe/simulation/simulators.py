@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mfnpe import runtime
+from mfnpe.names import LF_SIMULATORS, MARKOV_SIMULATORS
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,15 @@ class SimulatorSpec:
         return self.backend == "jax"
 
 
+BATCH_SIZE = {"markov": 1, "binomial": 8}
+"""Simulations per call of the numba simulators (the JAX ones take 500, padded)."""
 REGISTRY: dict[str, SimulatorSpec] = {
-    "markov": SimulatorSpec("mfnpe.hh.markov", "simulate_markov", 1, "numba"),
-    "binomial": SimulatorSpec("mfnpe.hh.markov", "simulate_binomial", 8, "numba"),
-    "deterministic": SimulatorSpec("mfnpe.hh.langevin", "simulate_deterministic", 500, "jax"),
-    "current_noise": SimulatorSpec("mfnpe.hh.langevin", "simulate_current_noise", 500, "jax"),
-    "subunit_langevin": SimulatorSpec("mfnpe.hh.langevin", "simulate_subunit_langevin", 500, "jax"),
-    "edge_langevin": SimulatorSpec("mfnpe.hh.langevin", "simulate_edge_langevin", 500, "jax"),
+    **{name: SimulatorSpec("mfnpe.hh.markov", f"simulate_{name}", BATCH_SIZE[name], "numba")
+       for name in MARKOV_SIMULATORS},
+    **{name: SimulatorSpec("mfnpe.hh.langevin", f"simulate_{name}", 500, "jax")
+       for name in LF_SIMULATORS},
 }
+"""Simulator name (``mfnpe.names.SIMULATORS``) -> where it lives and how it is batched."""
 
 
 def spec(settings: Mapping) -> SimulatorSpec:

@@ -1,8 +1,8 @@
 """Rule figure_observation_pairplot: MF-NPE and NPE posteriors of one recording."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 import numpy as np
 

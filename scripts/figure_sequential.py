@@ -1,9 +1,9 @@
 """Rule figure_sequential: one recording's sequential posteriors after the last round,
 with MF-NPE at the same HF budget (or the largest one below), training seed 0."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 import numpy as np
 

@@ -1,9 +1,9 @@
 """Rule figure_calibration: SBC rank histograms and TARP coverage of LF-NPE, NPE and MF-NPE
 at one HF budget."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 from mfnpe.plots import evaluation as plots
 from mfnpe.evaluation.test_set import read_evaluation

@@ -1,9 +1,9 @@
 """Rule figure_nltp: NLTP against HF budget, mean and 95% interval over seeds; with
 sequential inference on, a second panel of -log q(true theta) on the recordings."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 import pandas as pd
 

@@ -1,8 +1,8 @@
 """Rule figure_traces: LF and HF voltage traces at the same parameters."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 import numpy as np
 

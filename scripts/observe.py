@@ -1,12 +1,8 @@
 """Rule observe: check a recording, compute its features and draw from every model."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
-
-from mfnpe.runtime import limit_threads
-
-limit_threads(snakemake.threads, torch=True)
+start_job(snakemake.log[0], snakemake.threads, torch=True)
 
 import logging
 
@@ -14,7 +10,6 @@ from mfnpe.inference import Posterior
 from mfnpe.observation.posterior import observe, write_observation
 from mfnpe.observation.recordings import RecordingError, read_recording, recording_features, true_vector
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
 settings = snakemake.params.settings
 try:
     recording = read_recording(snakemake.input.recording, settings["protocol"])

@@ -1,8 +1,8 @@
 """Rule figure_cost: CPU time per method and HF budget, by stage (mean over seeds)."""
 
-import sys
+from mfnpe.runtime import start_job
 
-sys.stdout = sys.stderr = open(snakemake.log[0], "w")
+start_job(snakemake.log[0], snakemake.threads)
 
 import pandas as pd
 

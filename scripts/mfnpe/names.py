@@ -1,0 +1,39 @@
+"""One source for every list of names the workflow and the library share.
+
+Plain Python on purpose (no imports): the Snakefile, the config schema's tests, the
+simulator registry, the tables and the figures all take their names from here, so adding
+a simulator or a method is one edit here plus the code that implements it.
+"""
+
+SIMULATOR_OPTIONS = {
+    "markov": ("dt",),
+    "binomial": ("dt",),
+    "deterministic": ("dt",),
+    "current_noise": ("dt", "sigma"),
+    "subunit_langevin": ("dt",),
+    "edge_langevin": ("dt",),
+}
+"""Simulator name (config ``simulators.<fidelity>.name``) -> the settings it reads; others
+are ignored and do not trigger re-runs."""
+SIMULATORS = tuple(SIMULATOR_OPTIONS)
+MARKOV_SIMULATORS = ("markov", "binomial")
+"""Channel-number simulators (numba, ``mfnpe.hh.markov``): exact and per-step binomial."""
+LF_SIMULATORS = tuple(name for name in SIMULATORS if name not in MARKOV_SIMULATORS)
+"""Vectorised JAX simulators (``mfnpe.hh.langevin``): the deterministic ODE and the noisy
+approximations."""
+
+METHODS = ("lf_npe", "mf_npe", "npe")
+"""Amortized methods: LF-pretrained NPE, MF-NPE (fine-tuned on HF) and HF-only NPE."""
+SEQUENTIAL_METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")
+"""Sequential per-recording methods: TSNPE, MF-TSNPE and active-learning MF-TSNPE."""
+PRETRAINED = {"lf_npe": False, "mf_npe": True, "npe": False,
+              "tsnpe": False, "mf_tsnpe": True, "a_mf_tsnpe": True}
+"""Method -> whether its network starts from the LF-pretrained one."""
+
+RUN_KEYS = ("method", "n_lf", "n_hf", "seed")
+"""What names one trained model: its columns in every table and its path in results/."""
+
+RECORDING_SUFFIXES = (".h5", ".hdf5", ".csv")
+"""File suffixes of recordings the observations folder may hold (lower case)."""
+FIGURE_FORMATS = ("png", "svg")
+"""Every figure is written in these formats."""
