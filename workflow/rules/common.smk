@@ -1,13 +1,18 @@
-# Validation and helpers only; stage files hold rules.
+# Validation, every path pattern, the targets and the input functions; stage files hold
+# rules only. The library under scripts/mfnpe/plan decides what to run; this file names
+# where it goes.
 import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
 
-from mfnpe.plan.config import validate_config
+from mfnpe import names
+from mfnpe.plan import observations
 from mfnpe.plan import runs as model_runs
+from mfnpe.plan import sequential as sequential_runs
 from mfnpe.plan import shards
+from mfnpe.plan.config import validate_config
 
 validate_config(config)
 
@@ -20,16 +25,80 @@ wildcard_constraints:
     n_lf=r"\d+",
     n_hf=r"\d+",
     seed=r"\d+",
+    recording=observations.NAME_PATTERN,
+    seq_method="|".join(names.SEQUENTIAL_METHODS),
+    round=r"[1-9]\d*",
+    member=r"\d+",
 
 
-SIM_SHARD = "results/sims/{pool}/shard-{shard}.h5"
+# ---- paths: every file the workflow writes, by pattern ----
 PRIOR_SHARD = "results/prior/{pool}/shard-{shard}.h5"
+SIM_SHARD = "results/sims/{pool}/shard-{shard}.h5"
 MODEL = "results/models/{method}/{run}.pt"
 EVALUATION = "results/eval/{method}/{run}.h5"
-FIGURES = "results/figures"
+LF_TRACES = "results/traces/lf_at_test.h5"
 SUMMARY = "results/summary"
+FIGURES = "results/figures"
+OBSERVATION = "results/observations/{recording}"
+OBSERVATION_POSTERIOR = f"{OBSERVATION}/posterior.h5"
+OBSERVATION_PPC = f"{OBSERVATION}/ppc.h5"
+OBSERVATION_SEQUENTIAL = f"{OBSERVATION}/sequential.h5"
+OBSERVATION_SEQUENTIAL_C2ST = f"{OBSERVATION}/sequential_c2st.csv"
+EXAMPLE_RECORDING = f"{observations.directory(config)}/{{recording}}.{{format}}"
+SEQUENTIAL_CHAIN = (
+    "results/sequential/{recording}/{seq_method}/seed-{seed}/round-{round}"
+)
+SEQ_THETA = f"{SEQUENTIAL_CHAIN}/theta/shard-{{shard}}.h5"
+SEQ_SIMS = f"{SEQUENTIAL_CHAIN}/sims/shard-{{shard}}.h5"
+SEQ_MEMBER = f"{SEQUENTIAL_CHAIN}/member-{{member}}.pt"
+SIMULATE_JOB = "simulate/{pool}/shard-{shard}"
+# a sequential round's part of its jobs' names (log and benchmark files)
+CHAIN_JOB = "{recording}/{seq_method}/seed-{seed}/round-{round}"
+# method -> the name (log and benchmark files) of the job that trains it
+TRAIN_JOB = {
+    "lf_npe": "pretrain/nlf-{n_lf}_seed-{seed}",
+    "mf_npe": "finetune/nlf-{n_lf}_nhf-{n_hf}_seed-{seed}",
+    "npe": "npe/nhf-{n_hf}_seed-{seed}",
+}
 
 
+def log_file(job):
+    """The log file of ``job``: the job's name with its wildcards, ``simulate/{pool}/...``."""
+    return f"results/logs/{job}.log"
+
+
+def benchmark_file(job):
+    """The benchmark record of ``job``: wall, CPU time and peak memory."""
+    return f"results/benchmarks/{job}.tsv"
+
+
+def table(name):
+    """A summary table: ``results/summary/{name}.csv``."""
+    return f"{SUMMARY}/{name}.csv"
+
+
+def figure(stem, ext):
+    """A figure file, ``ext`` one of ``names.FIGURE_FORMATS``."""
+    return f"{FIGURES}/{stem}.{ext}"
+
+
+def observation_figure(name, ext):
+    """Figure ``name`` (pairplot, ppc, sequential) of the recording ``{recording}``."""
+    return figure(f"observations/{{recording}}_{name}", ext)
+
+
+def model_pattern(method):
+    """MODEL for ``method`` with the run's wildcards open: LF-NPE has n_hf 0, NPE n_lf 0."""
+    n_lf = 0 if method == "npe" else "{n_lf}"
+    n_hf = 0 if method == "lf_npe" else "{n_hf}"
+    return MODEL.format(method=method, run=model_runs.run_name(n_lf, n_hf, "{seed}"))
+
+
+RECORDINGS = observations.recordings(config)
+SEQUENTIAL = sequential_runs.enabled(config) and bool(RECORDINGS)
+
+
+# ---- targets ----
 def all_sim_shards():
     """Every simulation shard of every pool."""
     return [
@@ -55,24 +124,60 @@ def all_evaluations():
 
 
 def figure_paths():
-    """Every figure, PNG and SVG."""
+    """Every figure of the test-set evaluation, in every format."""
     stems = ["nltp_vs_budget", "traces_lf_hf", "cost"]
     stems += [
         f"pairplot_obs-{k}"
         for k in range(config["evaluation"]["pairplot_observations"])
     ]
     stems += [f"calibration_nhf-{n}" for n in model_runs.calibration_budgets(config)]
-    return [f"{FIGURES}/{stem}.{ext}" for stem in stems for ext in ("png", "svg")]
+    return [figure(stem, ext) for stem in stems for ext in names.FIGURE_FORMATS]
+
+
+def observation_outputs():
+    """Posterior, predictive check and figures of every recording, and their table."""
+    if not RECORDINGS:
+        return []
+    paths = expand([OBSERVATION_POSTERIOR, OBSERVATION_PPC], recording=RECORDINGS)
+    paths += [
+        observation_figure(name, ext).format(recording=recording)
+        for recording in RECORDINGS
+        for name in ("pairplot", "ppc")
+        for ext in names.FIGURE_FORMATS
+    ]
+    return paths + [table("observations")]
+
+
+def sequential_outputs():
+    """Sequential posteriors and figures of every recording and their tables (when the
+    config's sequential methods list is not empty)."""
+    if not SEQUENTIAL:
+        return []
+    paths = expand(OBSERVATION_SEQUENTIAL, recording=RECORDINGS)
+    paths += [
+        observation_figure("sequential", ext).format(recording=recording)
+        for recording in RECORDINGS
+        for ext in names.FIGURE_FORMATS
+    ]
+    return paths + [table("sequential"), table("sequential_c2st")]
 
 
 def all_outputs():
-    """Targets of the default target: shards, models, evaluations, summary tables and figures."""
+    """Targets of the default target: shards, models' evaluations, summary tables, figures, and the
+    observation and sequential stages."""
     tables = ["metrics", "table", "saving", "saving_over_seeds", "calibration"]
     tables += ["cost", "cost_to_nltp"]
-    summaries = [f"{SUMMARY}/{name}.csv" for name in tables]
-    return all_sim_shards() + all_evaluations() + summaries + figure_paths()
+    return (
+        all_sim_shards()
+        + all_evaluations()
+        + [table(name) for name in tables]
+        + figure_paths()
+        + observation_outputs()
+        + sequential_outputs()
+    )
 
 
+# ---- input functions and params ----
 def wildcard_run(wildcards, method=None):
     """The run (method, n_lf, n_hf, seed) a job's wildcards name."""
     method = method or wildcards.method
@@ -111,6 +216,11 @@ def test_shards():
     return prefix_shards("test", config["budgets"]["n_test"])
 
 
+def simulation_benchmarks(pool):
+    """Benchmark records of every simulation shard of ``pool``, in shard order."""
+    return shards.shard_paths(config, pool, benchmark_file(SIMULATE_JOB))
+
+
 def prior_params(wildcards):
     return shards.prior_settings(config, wildcards.pool, int(wildcards.shard))
 
@@ -133,12 +243,7 @@ def simulate_runtime(wildcards):
 
 def training_benchmark(run):
     """The benchmark file of the job that trained ``run``."""
-    if run["method"] == "lf_npe":
-        return f"results/benchmarks/pretrain/nlf-{run['n_lf']}_seed-{run['seed']}.tsv"
-    if run["method"] == "mf_npe":
-        name = model_runs.run_name(run["n_lf"], run["n_hf"], run["seed"])
-        return f"results/benchmarks/finetune/{name}.tsv"
-    return f"results/benchmarks/npe/nhf-{run['n_hf']}_seed-{run['seed']}.tsv"
+    return benchmark_file(TRAIN_JOB[run["method"]].format(**run))
 
 
 def pairplot_evaluation(method):
@@ -157,3 +262,98 @@ def calibration_evaluations(wildcards):
         method: run_path(EVALUATION, dict(method=method, n_lf=a, n_hf=b, seed=0))
         for method, (a, b) in budgets.items()
     }
+
+
+def nltp_figure_inputs(wildcards):
+    """The metrics table, and the sequential table when sequential inference is on."""
+    found = {"metrics": table("metrics")}
+    if SEQUENTIAL:
+        found["sequential"] = table("sequential")
+    return found
+
+
+def example_hint(wildcards):
+    """What to do when recording ``wildcards.recording`` does not fit the protocol, if it
+    is a synthetic example: regenerate it."""
+    name = wildcards.recording
+    if name not in config["observations"]["examples"]:
+        return ""
+    return (
+        f" ({observations.example_path(config, name)} is the synthetic example "
+        f"observations/examples/{name}: delete it, or run with --forcerun "
+        "example_recording, to simulate it under the current config)"
+    )
+
+
+# ---- sequential chains ----
+def chain_path(pattern, wildcards, **fields):
+    """``pattern`` for the chain the wildcards name, with ``fields`` (round, shard...)."""
+    return pattern.format(
+        recording=wildcards.recording,
+        seq_method=wildcards.seq_method,
+        seed=wildcards.seed,
+        **fields,
+    )
+
+
+def chain_of(wildcards):
+    return sequential_runs.chain_settings(
+        config, wildcards.recording, wildcards.seq_method, int(wildcards.seed)
+    )
+
+
+def pretrained_model(seed):
+    return run_path(MODEL, sequential_runs.pretrained_run(config, seed))
+
+
+def proposal_start(wildcards):
+    """Networks a round's proposal truncates with: the previous round's members, or the
+    pretrained network before round 1 of an MF method (TSNPE's round 1: the prior)."""
+    round_ = int(wildcards.round)
+    if round_ > 1:
+        members = sequential_runs.members(config, wildcards.seq_method)
+        return [
+            chain_path(SEQ_MEMBER, wildcards, round=round_ - 1, member=e)
+            for e in range(members)
+        ]
+    if names.PRETRAINED[wildcards.seq_method]:
+        return [pretrained_model(wildcards.seed)]
+    return []
+
+
+def train_start(wildcards):
+    """The network a member continues: itself after the previous round, the pretrained
+    one before round 1 (MF methods) or none (TSNPE's round 1)."""
+    round_ = int(wildcards.round)
+    if round_ > 1:
+        return [
+            chain_path(SEQ_MEMBER, wildcards, round=round_ - 1, member=wildcards.member)
+        ]
+    if names.PRETRAINED[wildcards.seq_method]:
+        return [pretrained_model(wildcards.seed)]
+    return []
+
+
+def rounds_so_far(wildcards):
+    """(round, shard) of every simulation shard of rounds 1..round."""
+    return [
+        (r, k)
+        for r in range(1, int(wildcards.round) + 1)
+        for k in range(sequential_runs.shards_per_round(config))
+    ]
+
+
+def sequential_models(wildcards):
+    """Every member after every round of the recording's chains, in the order of
+    ``sequential_runs.posterior_runs``."""
+    return [
+        SEQ_MEMBER.format(
+            recording=wildcards.recording,
+            seq_method=run["method"],
+            seed=run["seed"],
+            round=run["round"],
+            member=e,
+        )
+        for run in sequential_runs.posterior_runs(config, wildcards.recording)
+        for e in range(sequential_runs.members(config, run["method"]))
+    ]

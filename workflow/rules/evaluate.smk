@@ -8,9 +8,9 @@ rule evaluate:
     output:
         evaluation=EVALUATION,
     log:
-        "results/logs/evaluate/{method}/{run}.log",
+        log_file("evaluate/{method}/{run}"),
     benchmark:
-        "results/benchmarks/evaluate/{method}/{run}.tsv"
+        benchmark_file("evaluate/{method}/{run}")
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
@@ -29,15 +29,15 @@ rule aggregate:
     input:
         evaluations=all_evaluations(),
     output:
-        metrics=f"{SUMMARY}/metrics.csv",
-        table=f"{SUMMARY}/table.csv",
-        saving=f"{SUMMARY}/saving.csv",
-        saving_over_seeds=f"{SUMMARY}/saving_over_seeds.csv",
-        calibration=f"{SUMMARY}/calibration.csv",
+        metrics=table("metrics"),
+        table=table("table"),
+        saving=table("saving"),
+        saving_over_seeds=table("saving_over_seeds"),
+        calibration=table("calibration"),
     log:
-        "results/logs/aggregate.log",
+        log_file("aggregate"),
     benchmark:
-        "results/benchmarks/aggregate.tsv"
+        benchmark_file("aggregate")
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
@@ -52,21 +52,17 @@ rule aggregate:
 
 rule cost:
     input:
-        lf=shards.shard_paths(
-            config, "lf", "results/benchmarks/simulate/{pool}/shard-{shard}.tsv"
-        ),
-        hf=shards.shard_paths(
-            config, "hf", "results/benchmarks/simulate/{pool}/shard-{shard}.tsv"
-        ),
+        lf=simulation_benchmarks("lf"),
+        hf=simulation_benchmarks("hf"),
         train=[training_benchmark(run) for run in all_runs()],  # in all_runs() order
-        metrics=f"{SUMMARY}/metrics.csv",
+        metrics=table("metrics"),
     output:
-        cost=f"{SUMMARY}/cost.csv",
-        to_nltp=f"{SUMMARY}/cost_to_nltp.csv",
+        cost=table("cost"),
+        to_nltp=table("cost_to_nltp"),
     log:
-        "results/logs/cost.log",
+        log_file("cost"),
     benchmark:
-        "results/benchmarks/cost.tsv"
+        benchmark_file("cost")
     conda:
         "../../envs/evaluate.yaml"
     threads: 1

@@ -1,35 +1,17 @@
 # Observations: recordings in the observations folder and synthetic examples with known
 # parameters; every model's posterior for each, predictive checks, figures and a table.
-from mfnpe.plan import observations
-
-RECORDINGS = observations.recordings(config)
-OBSERVATION = "results/observations/{recording}"
-OBSERVATION_TARGETS = expand(
-    [
-        f"{OBSERVATION}/posterior.h5",
-        f"{OBSERVATION}/ppc.h5",
-        f"{FIGURES}/observations/{{recording}}_pairplot.{{ext}}",
-        f"{FIGURES}/observations/{{recording}}_ppc.{{ext}}",
-    ],
-    recording=RECORDINGS,
-    ext=["png", "svg"],
-) + ([f"{SUMMARY}/observations.csv"] if RECORDINGS else [])
-
-
-wildcard_constraints:
-    recording=observations.NAME_PATTERN,
 
 
 rule example_recording:
     output:
-        recording=f"{observations.directory(config)}/{{recording}}.{{format}}",
+        recording=EXAMPLE_RECORDING,
     log:
-        "results/logs/example_recording/{recording}.{format}.log",
+        log_file("example_recording/{recording}.{format}"),
     benchmark:
-        "results/benchmarks/example_recording/{recording}.{format}.tsv"
+        benchmark_file("example_recording/{recording}.{format}")
     wildcard_constraints:
         recording=observations.example_pattern(config),
-        format="h5|hdf5|csv",
+        format="|".join(s.lstrip(".") for s in names.RECORDING_SUFFIXES),
     conda:
         "../../envs/simulate.yaml"
     threads: 1
@@ -47,11 +29,11 @@ rule observe:
         recording=lambda w: RECORDINGS[w.recording],
         models=[run_path(MODEL, run) for run in all_runs()],
     output:
-        posterior=f"{OBSERVATION}/posterior.h5",
+        posterior=OBSERVATION_POSTERIOR,
     log:
-        "results/logs/observe/{recording}.log",
+        log_file("observe/{recording}"),
     benchmark:
-        "results/benchmarks/observe/{recording}.tsv"
+        benchmark_file("observe/{recording}")
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
@@ -60,7 +42,7 @@ rule observe:
         runtime=30,
     params:
         settings=observations.observe_settings(config),
-        hint=lambda w: observations.example_hint(config, w.recording),
+        hint=example_hint,
     script:
         "../../scripts/observe.py"
 
@@ -68,13 +50,13 @@ rule observe:
 rule predictive_check:
     input:
         recording=lambda w: RECORDINGS[w.recording],
-        posterior=f"{OBSERVATION}/posterior.h5",
+        posterior=OBSERVATION_POSTERIOR,
     output:
-        ppc=f"{OBSERVATION}/ppc.h5",
+        ppc=OBSERVATION_PPC,
     log:
-        "results/logs/predictive_check/{recording}.log",
+        log_file("predictive_check/{recording}"),
     benchmark:
-        "results/benchmarks/predictive_check/{recording}.tsv"
+        benchmark_file("predictive_check/{recording}")
     conda:
         "../../envs/simulate.yaml"
     threads: 1
@@ -89,20 +71,20 @@ rule predictive_check:
 
 rule figure_observation_pairplot:
     input:
-        posterior=f"{OBSERVATION}/posterior.h5",
+        posterior=OBSERVATION_POSTERIOR,
     output:
         png=report(
-            f"{FIGURES}/observations/{{recording}}_pairplot.png",
+            observation_figure("pairplot", "png"),
             caption="../report/observation_pairplot.rst",
             category="Figures",
             subcategory="Observations",
             labels={"recording": "{recording}", "figure": "posterior"},
         ),
-        svg=f"{FIGURES}/observations/{{recording}}_pairplot.svg",
+        svg=observation_figure("pairplot", "svg"),
     log:
-        "results/logs/figures/observations/{recording}_pairplot.log",
+        log_file("figures/observations/{recording}_pairplot"),
     benchmark:
-        "results/benchmarks/figures/observations/{recording}_pairplot.tsv"
+        benchmark_file("figures/observations/{recording}_pairplot")
     conda:
         "../../envs/plot.yaml"
     threads: 1
@@ -118,20 +100,20 @@ rule figure_observation_pairplot:
 
 rule figure_observation_ppc:
     input:
-        ppc=f"{OBSERVATION}/ppc.h5",
+        ppc=OBSERVATION_PPC,
     output:
         png=report(
-            f"{FIGURES}/observations/{{recording}}_ppc.png",
+            observation_figure("ppc", "png"),
             caption="../report/observation_ppc.rst",
             category="Figures",
             subcategory="Observations",
             labels={"recording": "{recording}", "figure": "predictive check"},
         ),
-        svg=f"{FIGURES}/observations/{{recording}}_ppc.svg",
+        svg=observation_figure("ppc", "svg"),
     log:
-        "results/logs/figures/observations/{recording}_ppc.log",
+        log_file("figures/observations/{recording}_ppc"),
     benchmark:
-        "results/benchmarks/figures/observations/{recording}_ppc.tsv"
+        benchmark_file("figures/observations/{recording}_ppc")
     conda:
         "../../envs/plot.yaml"
     threads: 1
@@ -146,13 +128,13 @@ rule figure_observation_ppc:
 
 rule observation_summary:
     input:
-        posteriors=expand(f"{OBSERVATION}/posterior.h5", recording=RECORDINGS),
+        posteriors=expand(OBSERVATION_POSTERIOR, recording=RECORDINGS),
     output:
-        table=f"{SUMMARY}/observations.csv",
+        table=table("observations"),
     log:
-        "results/logs/observation_summary.log",
+        log_file("observation_summary"),
     benchmark:
-        "results/benchmarks/observation_summary.tsv"
+        benchmark_file("observation_summary")
     conda:
         "../../envs/evaluate.yaml"
     threads: 1

@@ -3,28 +3,19 @@
 
 rule figure_nltp:
     input:
-        unpack(
-            lambda w: {
-                "metrics": f"{SUMMARY}/metrics.csv",
-                **(
-                    {"sequential": f"{SUMMARY}/sequential.csv"}
-                    if sequential_runs.enabled(config) and RECORDINGS
-                    else {}
-                ),
-            }
-        ),
+        unpack(nltp_figure_inputs),
     output:
         png=report(
-            f"{FIGURES}/nltp_vs_budget.png",
+            figure("nltp_vs_budget", "png"),
             caption="../report/nltp_vs_budget.rst",
             category="Figures",
             subcategory="NLTP against HF budget",
         ),
-        svg=f"{FIGURES}/nltp_vs_budget.svg",
+        svg=figure("nltp_vs_budget", "svg"),
     log:
-        "results/logs/figures/nltp_vs_budget.log",
+        log_file("figures/nltp_vs_budget"),
     benchmark:
-        "results/benchmarks/figures/nltp_vs_budget.tsv"
+        benchmark_file("figures/nltp_vs_budget")
     conda:
         "../../envs/plot.yaml"
     threads: 1
@@ -41,17 +32,17 @@ rule figure_pairplot:
         mf_npe=pairplot_evaluation("mf_npe"),
     output:
         png=report(
-            f"{FIGURES}/pairplot_obs-{{obs}}.png",
+            figure("pairplot_obs-{obs}", "png"),
             caption="../report/pairplot.rst",
             category="Figures",
             subcategory="Posteriors",
             labels={"observation": "{obs}"},
         ),
-        svg=f"{FIGURES}/pairplot_obs-{{obs}}.svg",
+        svg=figure("pairplot_obs-{obs}", "svg"),
     log:
-        "results/logs/figures/pairplot_obs-{obs}.log",
+        log_file("figures/pairplot_obs-{obs}"),
     benchmark:
-        "results/benchmarks/figures/pairplot_obs-{obs}.tsv"
+        benchmark_file("figures/pairplot_obs-{obs}")
     wildcard_constraints:
         obs=r"\d+",
     conda:
@@ -68,20 +59,20 @@ rule figure_pairplot:
 
 rule figure_traces:
     input:
-        lf="results/traces/lf_at_test.h5",
+        lf=LF_TRACES,
         hf=SIM_SHARD.format(pool="test", shard=0),
     output:
         png=report(
-            f"{FIGURES}/traces_lf_hf.png",
+            figure("traces_lf_hf", "png"),
             caption="../report/traces_lf_hf.rst",
             category="Figures",
             subcategory="LF and HF traces",
         ),
-        svg=f"{FIGURES}/traces_lf_hf.svg",
+        svg=figure("traces_lf_hf", "svg"),
     log:
-        "results/logs/figures/traces_lf_hf.log",
+        log_file("figures/traces_lf_hf"),
     benchmark:
-        "results/benchmarks/figures/traces_lf_hf.tsv"
+        benchmark_file("figures/traces_lf_hf")
     conda:
         "../../envs/plot.yaml"
     threads: 1
@@ -99,19 +90,19 @@ rule figure_traces:
 
 rule figure_cost:
     input:
-        cost=f"{SUMMARY}/cost.csv",
+        cost=table("cost"),
     output:
         png=report(
-            f"{FIGURES}/cost.png",
+            figure("cost", "png"),
             caption="../report/cost.rst",
             category="Figures",
             subcategory="CPU cost",
         ),
-        svg=f"{FIGURES}/cost.svg",
+        svg=figure("cost", "svg"),
     log:
-        "results/logs/figures/cost.log",
+        log_file("figures/cost"),
     benchmark:
-        "results/benchmarks/figures/cost.tsv"
+        benchmark_file("figures/cost")
     conda:
         "../../envs/plot.yaml"
     threads: 1
@@ -127,17 +118,17 @@ rule figure_calibration:
         unpack(calibration_evaluations),
     output:
         png=report(
-            f"{FIGURES}/calibration_nhf-{{n_hf}}.png",
+            figure("calibration_nhf-{n_hf}", "png"),
             caption="../report/calibration.rst",
             category="Figures",
             subcategory="Calibration",
             labels={"HF budget": "{n_hf}"},
         ),
-        svg=f"{FIGURES}/calibration_nhf-{{n_hf}}.svg",
+        svg=figure("calibration_nhf-{n_hf}", "svg"),
     log:
-        "results/logs/figures/calibration_nhf-{n_hf}.log",
+        log_file("figures/calibration_nhf-{n_hf}"),
     benchmark:
-        "results/benchmarks/figures/calibration_nhf-{n_hf}.tsv"
+        benchmark_file("figures/calibration_nhf-{n_hf}")
     conda:
         "../../envs/plot.yaml"
     threads: 1

@@ -1,26 +1,7 @@
 # Sequential inference per recording (config section sequential; off when its methods
 # list is empty): rounds of truncated NPE, each a proposal job, HF simulation shard jobs
 # and one training job per ensemble member; then posteriors, comparisons and figures.
-# Paths and input functions: rules/common_sequential.smk.
-SEQUENTIAL_TARGETS = (
-    expand(
-        [
-            f"{OBSERVATION}/sequential.h5",
-            f"{FIGURES}/observations/{{recording}}_sequential.{{ext}}",
-        ],
-        recording=RECORDINGS,
-        ext=["png", "svg"],
-    )
-    + [f"{SUMMARY}/sequential.csv", f"{SUMMARY}/sequential_c2st.csv"]
-    if sequential_runs.enabled(config) and RECORDINGS
-    else []
-)
-
-
-wildcard_constraints:
-    seq_method="|".join(sequential_runs.METHODS),
-    round=r"[1-9]\d*",
-    member=r"\d+",
+# Paths and input functions: rules/common.smk.
 
 
 rule sequential_proposal:
@@ -33,9 +14,9 @@ rule sequential_proposal:
             for k in range(sequential_runs.shards_per_round(config))
         ],
     log:
-        "results/logs/sequential_proposal/{recording}/{seq_method}/seed-{seed}/round-{round}.log",
+        log_file(f"sequential_proposal/{CHAIN_JOB}"),
     benchmark:
-        "results/benchmarks/sequential_proposal/{recording}/{seq_method}/seed-{seed}/round-{round}.tsv"
+        benchmark_file(f"sequential_proposal/{CHAIN_JOB}")
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
@@ -59,9 +40,9 @@ rule sequential_simulate:
     output:
         shard=SEQ_SIMS,
     log:
-        "results/logs/sequential_simulate/{recording}/{seq_method}/seed-{seed}/round-{round}/shard-{shard}.log",
+        log_file(f"sequential_simulate/{CHAIN_JOB}/shard-{{shard}}"),
     benchmark:
-        "results/benchmarks/sequential_simulate/{recording}/{seq_method}/seed-{seed}/round-{round}/shard-{shard}.tsv"
+        benchmark_file(f"sequential_simulate/{CHAIN_JOB}/shard-{{shard}}")
     conda:
         "../../envs/simulate.yaml"
     threads: 1
@@ -83,9 +64,9 @@ rule sequential_train:
     output:
         model=SEQ_MEMBER,
     log:
-        "results/logs/sequential_train/{recording}/{seq_method}/seed-{seed}/round-{round}/member-{member}.log",
+        log_file(f"sequential_train/{CHAIN_JOB}/member-{{member}}"),
     benchmark:
-        "results/benchmarks/sequential_train/{recording}/{seq_method}/seed-{seed}/round-{round}/member-{member}.tsv"
+        benchmark_file(f"sequential_train/{CHAIN_JOB}/member-{{member}}")
     conda:
         "../../envs/train.yaml"
     threads: 1
@@ -105,14 +86,14 @@ rule sequential_observe:
     input:
         recording=lambda w: RECORDINGS[w.recording],
         models=sequential_models,
-        amortized=f"{OBSERVATION}/posterior.h5",
+        amortized=OBSERVATION_POSTERIOR,
     output:
-        posterior=f"{OBSERVATION}/sequential.h5",
-        c2st=f"{OBSERVATION}/sequential_c2st.csv",
+        posterior=OBSERVATION_SEQUENTIAL,
+        c2st=OBSERVATION_SEQUENTIAL_C2ST,
     log:
-        "results/logs/sequential_observe/{recording}.log",
+        log_file("sequential_observe/{recording}"),
     benchmark:
-        "results/benchmarks/sequential_observe/{recording}.tsv"
+        benchmark_file("sequential_observe/{recording}")
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
@@ -128,21 +109,21 @@ rule sequential_observe:
 
 rule figure_sequential:
     input:
-        sequential=f"{OBSERVATION}/sequential.h5",
-        amortized=f"{OBSERVATION}/posterior.h5",
+        sequential=OBSERVATION_SEQUENTIAL,
+        amortized=OBSERVATION_POSTERIOR,
     output:
         png=report(
-            f"{FIGURES}/observations/{{recording}}_sequential.png",
+            observation_figure("sequential", "png"),
             caption="../report/observation_sequential.rst",
             category="Figures",
             subcategory="Observations",
             labels={"recording": "{recording}", "figure": "sequential"},
         ),
-        svg=f"{FIGURES}/observations/{{recording}}_sequential.svg",
+        svg=observation_figure("sequential", "svg"),
     log:
-        "results/logs/figures/observations/{recording}_sequential.log",
+        log_file("figures/observations/{recording}_sequential"),
     benchmark:
-        "results/benchmarks/figures/observations/{recording}_sequential.tsv"
+        benchmark_file("figures/observations/{recording}_sequential")
     conda:
         "../../envs/plot.yaml"
     threads: 1
@@ -157,17 +138,17 @@ rule figure_sequential:
 
 rule sequential_summary:
     input:
-        sequential=expand(f"{OBSERVATION}/sequential.h5", recording=RECORDINGS),
-        amortized=expand(f"{OBSERVATION}/posterior.h5", recording=RECORDINGS),
-        c2st=expand(f"{OBSERVATION}/sequential_c2st.csv", recording=RECORDINGS),
+        sequential=expand(OBSERVATION_SEQUENTIAL, recording=RECORDINGS),
+        amortized=expand(OBSERVATION_POSTERIOR, recording=RECORDINGS),
+        c2st=expand(OBSERVATION_SEQUENTIAL_C2ST, recording=RECORDINGS),
     output:
-        table=f"{SUMMARY}/sequential.csv",
-        over_seeds=f"{SUMMARY}/sequential_over_seeds.csv",
-        c2st=f"{SUMMARY}/sequential_c2st.csv",
+        table=table("sequential"),
+        over_seeds=table("sequential_over_seeds"),
+        c2st=table("sequential_c2st"),
     log:
-        "results/logs/sequential_summary.log",
+        log_file("sequential_summary"),
     benchmark:
-        "results/benchmarks/sequential_summary.tsv"
+        benchmark_file("sequential_summary")
     conda:
         "../../envs/evaluate.yaml"
     threads: 1

@@ -2,9 +2,9 @@ rule sample_prior:
     output:
         theta=PRIOR_SHARD,
     log:
-        "results/logs/sample_prior/{pool}/shard-{shard}.log",
+        log_file("sample_prior/{pool}/shard-{shard}"),
     benchmark:
-        "results/benchmarks/sample_prior/{pool}/shard-{shard}.tsv"
+        benchmark_file("sample_prior/{pool}/shard-{shard}")
     conda:
         "../../envs/simulate.yaml"
     threads: 1
@@ -23,9 +23,9 @@ rule simulate:
     output:
         shard=SIM_SHARD,
     log:
-        "results/logs/simulate/{pool}/shard-{shard}.log",
+        log_file(SIMULATE_JOB),
     benchmark:
-        "results/benchmarks/simulate/{pool}/shard-{shard}.tsv"
+        benchmark_file(SIMULATE_JOB)
     conda:
         "../../envs/simulate.yaml"
     threads: 1
@@ -42,11 +42,11 @@ rule lf_traces:
     input:
         theta=PRIOR_SHARD.format(pool="test", shard=0),
     output:
-        traces="results/traces/lf_at_test.h5",
+        traces=LF_TRACES,
     log:
-        "results/logs/lf_traces.log",
+        log_file("lf_traces"),
     benchmark:
-        "results/benchmarks/lf_traces.tsv"
+        benchmark_file("lf_traces")
     conda:
         "../../envs/simulate.yaml"
     threads: 1

@@ -5,11 +5,11 @@ rule pretrain:
     input:
         shards=training_shards("lf_npe"),
     output:
-        model="results/models/lf_npe/nlf-{n_lf}_nhf-0_seed-{seed}.pt",
+        model=model_pattern("lf_npe"),
     log:
-        "results/logs/pretrain/nlf-{n_lf}_seed-{seed}.log",
+        log_file(TRAIN_JOB["lf_npe"]),
     benchmark:
-        "results/benchmarks/pretrain/nlf-{n_lf}_seed-{seed}.tsv"
+        benchmark_file(TRAIN_JOB["lf_npe"])
     # the longest jobs, each gating its fine-tunings: start them first
     priority: 10
     conda:
@@ -28,13 +28,13 @@ rule pretrain:
 rule finetune:
     input:
         shards=training_shards("mf_npe"),
-        pretrained="results/models/lf_npe/nlf-{n_lf}_nhf-0_seed-{seed}.pt",
+        pretrained=model_pattern("lf_npe"),
     output:
-        model="results/models/mf_npe/nlf-{n_lf}_nhf-{n_hf}_seed-{seed}.pt",
+        model=model_pattern("mf_npe"),
     log:
-        "results/logs/finetune/nlf-{n_lf}_nhf-{n_hf}_seed-{seed}.log",
+        log_file(TRAIN_JOB["mf_npe"]),
     benchmark:
-        "results/benchmarks/finetune/nlf-{n_lf}_nhf-{n_hf}_seed-{seed}.tsv"
+        benchmark_file(TRAIN_JOB["mf_npe"])
     conda:
         "../../envs/train.yaml"
     threads: 1
@@ -52,11 +52,11 @@ rule npe:
     input:
         shards=training_shards("npe"),
     output:
-        model="results/models/npe/nlf-0_nhf-{n_hf}_seed-{seed}.pt",
+        model=model_pattern("npe"),
     log:
-        "results/logs/npe/nhf-{n_hf}_seed-{seed}.log",
+        log_file(TRAIN_JOB["npe"]),
     benchmark:
-        "results/benchmarks/npe/nhf-{n_hf}_seed-{seed}.tsv"
+        benchmark_file(TRAIN_JOB["npe"])
     conda:
         "../../envs/train.yaml"
     threads: 1

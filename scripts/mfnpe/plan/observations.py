@@ -114,11 +114,3 @@ def predictive_settings(config: Mapping) -> dict:
         "seed": config["seed"],
     }
 
-
-def example_hint(config: Mapping, name: str) -> str:
-    """What to do when recording ``name`` does not fit the protocol: regenerate an example."""
-    if name not in config["observations"]["examples"]:
-        return ""
-    return (f" ({example_path(config, name)} is the synthetic example observations/examples/"
-            f"{name}: delete it, or run with --forcerun example_recording, to simulate it "
-            "under the current config)")
