@@ -14,7 +14,7 @@ import pytest
 
 from hh_reference import reference_trace
 from mfnpe.simulation.features import spike_times
-from mfnpe.hh import markov
+from mfnpe.hh import markov, membrane
 from mfnpe.hh.kinetics import (
     K_OPEN,
     K_TRANSITIONS,
@@ -134,6 +134,40 @@ def test_event_count_matches_stationary_propensity(clamp_mV):
     expected = simulated_ms * _stationary_event_rate(clamp_mV, int(n_na), int(n_k))
     assert np.all(out.n_events > 0)
     assert out.n_events.mean() == pytest.approx(expected, rel=0.02)
+
+
+# ---------------------------------------------------------------------------------------
+# The voltage step: one exponential-Euler update, in the two roundings of mfnpe.hh.membrane
+
+
+def test_kernels_step_v_with_the_membranes_update():
+    """The compiled kernels' step is ``membrane.voltage_step_scalar``, and it is the same
+    update as the JAX models' ``membrane.voltage_step`` (here in float64 numpy); at
+    g_tot -> 0, where only the expm1 form stays accurate, it tends to forward Euler."""
+    assert markov._voltage_step.py_func is membrane.voltage_step_scalar
+    rng = np.random.default_rng(3)
+    n = 200
+    f_na, f_k = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+    g = {"gNa": rng.uniform(0, 200, n), "gK": rng.uniform(0, 100, n), "gL": rng.uniform(0, 1, n)}
+    g["gNa"][:5] = g["gK"][:5] = 0.0
+    g["gL"][:5] = 10.0 ** -np.arange(5, 10)  # nearly no conductance: phi -> 1
+    mem = membrane.Membrane(**g, ENa=np.full(n, 50.0), EK=np.full(n, -77.0),
+                            EL=rng.uniform(-70, -50, n), C=rng.uniform(0.5, 2.0, n),
+                            V0=np.zeros(n), amplitude=np.zeros(n), inv_n_na=np.zeros(n),
+                            inv_n_k=np.zeros(n))
+    v, current = rng.uniform(-100, 50, n), rng.uniform(-20, 20, n)
+    for dt in (0.01, 0.025):
+        arrays = membrane.voltage_step(v, f_na, f_k, current, mem, dt, xp=np)
+        scalars = [
+            markov._voltage_step(v[i], mem.gNa[i] * f_na[i], mem.gK[i] * f_k[i], mem.gL[i],
+                                 mem.ENa[i], mem.EK[i], mem.EL[i], current[i], mem.C[i], dt)
+            for i in range(n)
+        ]
+        np.testing.assert_allclose(scalars[5:], arrays[5:], rtol=1e-9, atol=1e-9)
+        # g_tot -> 0: V_inf = I / g_tot cancels in the array form; the limit is forward Euler
+        i_net = current[:5] - mem.gL[:5] * (v[:5] - mem.EL[:5])
+        increment = np.asarray(scalars[:5]) - v[:5]  # relative x/2 <= 5e-7 from the limit
+        np.testing.assert_allclose(increment, dt / mem.C[:5] * i_net, rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ voltage is held, so the 28 transition rates are constant and
   their rates, all moves computed from the counts at the start of the step (at most one
   transition per channel per step: an approximation, good for R_s dt << 1).
 
-Then V is advanced by exponential Euler with the open fractions at the end of the step.
+Then V is advanced by exponential Euler with the open fractions at the end of the step
+(:func:`mfnpe.hh.membrane.voltage_step_scalar`).
 Initial channel states are drawn from the stationary multinomial at ``V0``.
 
 Randomness: the compiled kernel seeds numba's (thread-local) generator with
@@ -42,6 +43,7 @@ from mfnpe.hh.kinetics import (
     channel_counts,
     make_rates,
 )
+from mfnpe.hh.membrane import voltage_step_scalar
 from mfnpe.hh.model import NAMES
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.stimulus import Stimulus
@@ -276,19 +278,7 @@ def _binomial_step(counts, q, exit_rate, dt, delta):
         counts[s] += delta[s]
 
 
-@_jit
-def _voltage_step(v, g_na, g_k, g_l, e_na, e_k, e_l, current, cap, dt):
-    """Exponential Euler step of V [mV] over ``dt`` [ms] with open conductances g [mS/cm²].
-
-    V <- V_inf + (V - V_inf) exp(-dt g_tot / C), written as
-    V + dt/C * I_net(V) * (1 - exp(-x)) / x with x = dt g_tot / C, which stays accurate
-    as g_tot -> 0. ``current`` [µA/cm²], ``cap`` [µF/cm²].
-    """
-    g_tot = g_na + g_k + g_l
-    i_net = current - g_na * (v - e_na) - g_k * (v - e_k) - g_l * (v - e_l)  # µA/cm²
-    x = dt * g_tot / cap
-    phi = -np.expm1(-x) / x if abs(x) > 1e-12 else 1.0
-    return v + dt / cap * i_net * phi
+_voltage_step = _jit(voltage_step_scalar)  # the membrane's step, compiled for the kernels
 
 
 @_jit
