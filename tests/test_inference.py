@@ -17,6 +17,7 @@ from toy_task import HIGH, LOW, PRIOR, ToyTask
 from mfnpe.evaluation import metrics
 from mfnpe.inference import (ModelError, NetworkSettings, Posterior, TrainingSettings,
                              finetune, pretrain, train_npe)
+from mfnpe.inference.transform import BoxTransform
 
 torch.set_num_threads(1)
 
@@ -386,3 +387,115 @@ def test_finetune_with_refit_standardization(task):
     draws = refit.sample(task.x_obs, 500, seed=4)
     assert np.isfinite(draws).all() and PRIOR.contains(draws.reshape(-1, 2)).all()
     assert np.isfinite(refit.history["validation_loss"]).all()
+
+
+# --------------------------------------------------------------------------- g. sbi's API
+
+TINY = NetworkSettings(model="nsf", hidden_features=8, num_transforms=1, num_bins=4)
+BOX = BoxTransform(PRIOR)
+PRIOR_U = BOX.unbounded_prior()  # sbi's prior on u = logit-box(theta) in R^d
+
+
+@pytest.mark.filterwarnings("ignore:Maximum number of epochs")
+def test_training_logs_each_epoch_and_writes_no_tensorboard_files(tmp_path, monkeypatch, caplog):
+    """The per-epoch losses reach the log through sbi's public tracker; nothing goes to
+    ./sbi-logs (sbi's default tracker)."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(3)
+    theta = PRIOR.sample(60, rng)
+    with caplog.at_level("INFO", logger="mfnpe.inference.train"):
+        posterior = train_npe(theta, simulate_hf(theta, rng), PRIOR, network=TINY, seed=SEED,
+                              training=TrainingSettings(batch_size=20, max_epochs=3))
+    epochs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch")]
+    history = posterior.history
+    assert len(epochs) == len(history["validation_loss"]) == 4, epochs
+    for i, line in enumerate(epochs):
+        assert line.startswith(f"epoch {i:4d}  train loss {history['training_loss'][i]:9.4f}  "
+                               f"validation loss {history['validation_loss'][i]:9.4f}"), line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore:Maximum number of epochs")
+def test_the_start_is_scored_on_sbis_validation_split(task):
+    """validate_start scores the start on the split and batches sbi validates every epoch
+    on: with a negligible learning rate the first epochs score the same (one batch of 15,
+    summed in another order)."""
+    frozen = _frozen_finetune(task.lf, task.theta_hf, task.x_hf,
+                              FINETUNING.validation_fraction, FINETUNING.batch_size)
+    start = frozen.history["start_validation_loss"][0]
+    np.testing.assert_allclose(frozen.history["validation_loss"], start, rtol=1e-6)
+
+
+def test_sbi_internals_hook_matches_sbi():
+    """mfnpe.inference.sbi_internals overrides a private sbi method: it must still exist
+    with the same parameters and be the one NPE's training loop uses."""
+    import inspect
+
+    import sbi
+    from sbi.inference import NPE
+    from sbi.inference.trainers.base import NeuralInference
+
+    from mfnpe.inference import sbi_internals
+
+    name, parameters = sbi_internals.HOOK
+    where = f"(sbi {sbi.__version__}): redo the hook in scripts/mfnpe/inference/sbi_internals.py"
+    method = getattr(NeuralInference, name, None)
+    assert method is not None, f"sbi's NeuralInference has no {name} {where}"
+    assert tuple(inspect.signature(method).parameters) == parameters, \
+        f"NeuralInference.{name} now takes {inspect.signature(method)} {where}"
+    assert getattr(NPE, name) is method, f"NPE overrides NeuralInference.{name} {where}"
+    assert name in vars(sbi_internals.StartScoredNPE)
+    assert "_val_loss" in vars(NPE(prior=PRIOR_U, tracker=_silent_tracker())), \
+        f"sbi's trainer no longer keeps the latest validation loss in _val_loss {where}"
+
+
+def _silent_tracker():
+    from mfnpe.inference.train import _LogTracker
+    return _LogTracker()
+
+
+def _trained_from_a_start_score(start_validation_loss):
+    """A tiny StartScoredNPE trained on 60 HF simulations: (trainer, net, initial state dict)."""
+    from mfnpe.inference.sbi_internals import StartScoredNPE
+
+    rng = np.random.default_rng(4)
+    theta = PRIOR.sample(60, rng)
+    u = BOX.to_unbounded(torch.as_tensor(theta, dtype=torch.float32))
+    x = torch.as_tensor(simulate_hf(theta, rng), dtype=torch.float32)
+    initial = {}
+
+    def build(batch_u, batch_x):
+        net = TINY.builder()(batch_u, batch_x)
+        initial.update({k: v.clone() for k, v in net.state_dict().items()})
+        return net
+
+    torch.manual_seed(SEED)
+    trainer = StartScoredNPE(prior=PRIOR_U, density_estimator=build, tracker=_silent_tracker(),
+                             show_progress_bars=False)
+    trainer.start_validation_loss = start_validation_loss
+    trainer.append_simulations(u, x)
+    net = trainer.train(training_batch_size=20, learning_rate=1e-2, stop_after_epochs=2,
+                        max_num_epochs=50)
+    return trainer, net, initial
+
+
+def test_sbi_internals_start_score_is_epoch_0_of_early_stopping():
+    """The hook's contract with sbi's training loop: a start score no epoch can beat stops
+    training after stop_after_epochs epochs with the starting weights restored; without
+    one, sbi's own early stopping (the first epoch is the first best) runs."""
+    import sbi
+
+    where = (f"(sbi {sbi.__version__}): sbi's early stopping no longer takes "
+             "StartScoredNPE.start_validation_loss as epoch 0's score; redo the hook in "
+             "scripts/mfnpe/inference/sbi_internals.py")
+    trainer, net, initial = _trained_from_a_start_score(-np.inf)
+    assert trainer.summary["best_validation_loss"] == [-np.inf], where
+    assert trainer.summary["epochs_trained"] == [2], where
+    state = net.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in initial.items()), where
+
+    trainer, net, initial = _trained_from_a_start_score(None)
+    assert trainer.summary["best_validation_loss"][-1] == min(trainer.summary["validation_loss"])
+    assert trainer.summary["epochs_trained"][-1] > 2
+    state = net.state_dict()
+    assert not all(torch.equal(state[k], v) for k, v in initial.items())

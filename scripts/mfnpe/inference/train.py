@@ -1,4 +1,6 @@
-"""Train NPE, pretrain on LF data, fine-tune on HF data — with sbi's public trainer API."""
+"""Train NPE, pretrain on LF data, fine-tune on HF data — with sbi's public trainer API
+(``train``, ``get_dataloaders``, ``summary``, a tracker) and one private hook, kept in
+``sbi_internals``: a warm start's score as epoch 0 of early stopping."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sbi.inference import NPE
 
 from mfnpe.inference.networks import NetworkSettings, SettingsDict, copy_builder
 from mfnpe.inference.posterior import Posterior
+from mfnpe.inference.sbi_internals import StartScoredNPE
 from mfnpe.inference.transform import BoxTransform
 from mfnpe.prior import BoxPrior
 
@@ -45,16 +48,25 @@ class TrainingSettings(SettingsDict):
     section = "training"
 
 
-class _NoTracker:
-    """sbi tracker that records nothing (sbi's default writes TensorBoard to ./sbi-logs)."""
+class _LogTracker:
+    """sbi tracker (protocol ``sbi.sbi_types.Tracker``) sending each epoch's training and
+    validation loss and duration to this module's log; it writes no files (sbi's default
+    tracker writes TensorBoard logs to ./sbi-logs). sbi 0.27 hands it every epoch's values
+    when training ends, so the lines come then, not as each epoch ends."""
 
     log_dir = None
+    per_epoch = ("training_loss", "validation_loss", "epoch_durations_sec")
+
+    def __init__(self):
+        self._epochs: dict[int, dict[str, float]] = {}
 
     def log_metric(self, name, value, step=None):
-        pass
+        if name in self.per_epoch and step is not None:
+            self._epochs.setdefault(int(step), {})[name] = float(value)
 
     def log_metrics(self, metrics, step=None):
-        pass
+        for name, value in metrics.items():
+            self.log_metric(name, value, step)
 
     def log_params(self, params):
         pass
@@ -63,41 +75,31 @@ class _NoTracker:
         pass
 
     def flush(self):
-        pass
+        for epoch in sorted(self._epochs):
+            train, val, seconds = (self._epochs[epoch].get(k, np.nan) for k in self.per_epoch)
+            log.info("epoch %4d  train loss %9.4f  validation loss %9.4f  %.2f s", epoch,
+                     train, val, seconds)
+        self._epochs.clear()
 
 
-class _EpochLoggingNPE(NPE):
-    """sbi's NPE trainer, logging each epoch's losses as it ends (sbi reports them only
-    after training; a long pretraining would otherwise be silent in the rule's log).
+def _score_start(trainer: NPE, builder, training: TrainingSettings):
+    """The starting weights scored as sbi scores an epoch, on the validation split that
+    ``trainer.train`` draws next: (mean -log q [nats], their state dict, (n_val,) indices).
 
-    With ``validate_start`` the starting weights are scored on the validation split
-    before the first epoch and compete in early stopping (sbi starts the competition
-    after the first epoch, so a fine-tuning could only make a good start worse).
-    """
-
-    validate_start = False
-    start_validation_loss: float | None = None
-
-    def _run_training_loop(self, train_loader, val_loader, train_config, loss_args=None,
-                           summarization_kwargs=None):
-        if self.validate_start and not train_config.resume_training:
-            self._neural_net.to(self._device)
-            self._neural_net.eval()
-            with torch.random.fork_rng(devices=[]):  # the batch order stays as without it
-                self.start_validation_loss = self._validate_epoch(val_loader, loss_args)
-            log.info("starting weights: validation loss %9.4f", self.start_validation_loss)
-        return super()._run_training_loop(train_loader, val_loader, train_config, loss_args,
-                                          summarization_kwargs)
-
-    def _converged(self, epoch, stop_after_epochs):
-        if epoch == 0 and self.start_validation_loss is not None:
-            self._val_loss = self.start_validation_loss  # epoch 0 is the starting weights
-        return super()._converged(epoch, stop_after_epochs)
-
-    def _summarize_epoch(self, train_loss, val_loss, epoch_start_time, summarization_kwargs):
-        super()._summarize_epoch(train_loss, val_loss, epoch_start_time, summarization_kwargs)
-        log.info("epoch %4d  train loss %9.4f  validation loss %9.4f  %.2f s", self.epoch,
-                 train_loss, val_loss, self._summary["epoch_durations_sec"][-1])
+    Draws no random numbers: under ``fork_rng`` sbi's public ``get_dataloaders`` draws the
+    split (and the loader its batch order) that ``train`` then draws again."""
+    with torch.random.fork_rng(devices=[]):
+        _, val_loader = trainer.get_dataloaders(
+            training_batch_size=training.batch_size,
+            validation_fraction=training.validation_fraction)
+        u, x, _ = trainer.get_simulations()
+        net = builder(u[trainer.train_indices], x[trainer.train_indices]).eval()
+        total = 0.0
+        with torch.no_grad():
+            for u_batch, x_batch, _ in val_loader:  # sbi's drop_last: full batches only
+                total += net.loss(u_batch, x_batch).sum().item()
+    loss = total / (len(val_loader) * val_loader.batch_size)
+    return loss, net.state_dict(), trainer.val_indices.clone()
 
 
 def _as_tensors(theta, x, prior: BoxPrior) -> tuple[torch.Tensor, torch.Tensor]:
@@ -142,10 +144,14 @@ def train_npe(
     torch.manual_seed(seed)
     transform = BoxTransform(prior)
     builder = network.builder() if init is None else copy_builder(init.net, refit_standardization)
-    trainer = _EpochLoggingNPE(prior=transform.unbounded_prior(), density_estimator=builder,
-                  tracker=_NoTracker(), show_progress_bars=False)
-    trainer.validate_start = init is not None and training.validate_start
+    trainer = StartScoredNPE(prior=transform.unbounded_prior(), density_estimator=builder,
+                             tracker=_LogTracker(), show_progress_bars=False)
     trainer.append_simulations(transform.to_unbounded(theta_t), x_t)
+    start = None
+    if init is not None and training.validate_start:
+        start, start_state, val_indices = _score_start(trainer, builder, training)
+        trainer.start_validation_loss = start
+        log.info("starting weights: validation loss %9.4f", start)
     with contextlib.redirect_stdout(io.StringIO()):  # sbi prints its convergence note
         net = trainer.train(
             training_batch_size=training.batch_size,
@@ -159,9 +165,15 @@ def train_npe(
     history = {key: summary[key] for key in
                ("training_loss", "validation_loss", "epoch_durations_sec")}
     best = summary["best_validation_loss"][-1]
-    start = trainer.start_validation_loss
     kept_start = start is not None and min(history["validation_loss"]) >= start
     if start is not None:
+        if not (torch.equal(trainer.val_indices, val_indices)
+                and best == min(start, *history["validation_loss"])):
+            raise RuntimeError("sbi's training no longer matches mfnpe.inference.sbi_internals "
+                               "(another validation split, or early stopping ignored the "
+                               "starting weights' score): see tests/test_inference.py")
+        if kept_start:  # sbi's early stopping restored them already; made explicit here
+            net.load_state_dict(start_state)
         history["start_validation_loss"], history["kept_start"] = [start], [float(kept_start)]
     log.info("kept the %s of validation loss %.4f (%d epochs, %d simulations)",
              "starting weights" if kept_start else "weights of the best epoch", best,
