@@ -7,6 +7,7 @@ start_job(snakemake.log[0], snakemake.threads)
 
 from mfnpe.plots import evaluation as plots
 from mfnpe.evaluation.test_set import read_evaluation
+from mfnpe.plots.theme import save_figure
 
 evaluations = {method: read_evaluation(snakemake.input[method])
                for method in ("lf_npe", "npe", "mf_npe")}
@@ -16,4 +17,4 @@ figure = plots.calibration(
     title=f"Calibration at {run['n_hf']} HF simulations (LF-NPE, MF-NPE: {run['n_lf']} LF; "
           "seed 0)",
 )
-plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)
+save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -8,8 +8,9 @@ start_job(snakemake.log[0], snakemake.threads)
 import pandas as pd
 
 from mfnpe.plots import evaluation as plots
+from mfnpe.plots.theme import save_figure
 
 recordings = (pd.read_csv(snakemake.input.sequential)
               if "sequential" in snakemake.input.keys() else None)
 figure = plots.nltp_vs_budget(pd.read_csv(snakemake.input.metrics), recordings)
-plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)
+save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -8,6 +8,7 @@ import numpy as np
 
 from mfnpe.plots import evaluation as plots
 from mfnpe.observation.posterior import model_index, read_observation
+from mfnpe.plots.theme import save_figure
 
 result = read_observation(snakemake.input.posterior)
 runs, prior = snakemake.params.runs, snakemake.params.prior
@@ -19,4 +20,4 @@ figure = plots.pairplot(
     np.array([prior[name][1] for name in result.param_names]),
     title=f"{result.name}: posteriors from {runs[0]['n_hf']} HF simulations",
 )
-plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)
+save_figure(figure, snakemake.output.png, snakemake.output.svg)

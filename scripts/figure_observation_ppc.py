@@ -6,9 +6,9 @@ start_job(snakemake.log[0], snakemake.threads)
 
 import numpy as np
 
-from mfnpe.plots import evaluation as plots
 from mfnpe.observation.posterior import read_predictive
 from mfnpe.plots.observation import predictive_check
+from mfnpe.plots.theme import save_figure
 
 check = read_predictive(snakemake.input.ppc)
 stimulus = snakemake.params.stimulus
@@ -22,4 +22,4 @@ figure = predictive_check(
     title=f"{check.name}: posterior predictive check (HF simulations at posterior draws)",
     window=(stimulus["t_on"], stimulus["t_off"]),
 )
-plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)
+save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -8,6 +8,7 @@ import numpy as np
 
 from mfnpe.plots import evaluation as plots
 from mfnpe.evaluation.test_set import read_evaluation
+from mfnpe.plots.theme import save_figure
 
 obs = int(snakemake.wildcards.obs)
 evaluations = {method: read_evaluation(snakemake.input[method]) for method in ("npe", "mf_npe")}
@@ -25,4 +26,4 @@ figure = plots.pairplot(
     np.array([prior[name][1] for name in reference.param_names]),
     title=f"Test observation {obs}: posteriors from {reference.run['n_hf']} HF simulations",
 )
-plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)
+save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -9,6 +9,7 @@ import numpy as np
 
 from mfnpe.plots import evaluation as plots
 from mfnpe.observation.posterior import read_observation
+from mfnpe.plots.theme import save_figure
 
 sequential = read_observation(snakemake.input.sequential)
 amortized = read_observation(snakemake.input.amortized)
@@ -33,4 +34,4 @@ figure = plots.pairplot(
     np.array([prior[name][1] for name in sequential.param_names]),
     title=title,
 )
-plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)
+save_figure(figure, snakemake.output.png, snakemake.output.svg)

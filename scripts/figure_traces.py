@@ -8,6 +8,7 @@ import numpy as np
 
 from mfnpe.plots import evaluation as plots
 from mfnpe.io.shards import read_sim_shard
+from mfnpe.plots.theme import save_figure
 
 lf = read_sim_shard(snakemake.input.lf)
 hf = read_sim_shard(snakemake.input.hf)
@@ -23,4 +24,4 @@ figure = plots.traces(
     lf_label=f"LF ({snakemake.params.simulators['lf']})",
     hf_label=f"HF ({snakemake.params.simulators['hf']})",
 )
-plots.save_figure(figure, snakemake.output.png, snakemake.output.svg)
+save_figure(figure, snakemake.output.png, snakemake.output.svg)

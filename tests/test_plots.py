@@ -1,8 +1,10 @@
-"""Figures: each function draws what its data say (lines, bands, limits, stacked totals),
-and save_figure writes a loadable PNG of the expected pixel size plus an SVG."""
+"""Figures: each function draws what its data say (lines, bands, limits, stacked totals,
+intervals), under the theme of mfnpe.plots.theme, and save_figure writes a loadable PNG of
+the expected pixel size plus an SVG, atomically."""
 
 from types import SimpleNamespace
 
+import matplotlib
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
@@ -13,6 +15,8 @@ from scipy import stats
 
 from mfnpe.evaluation import metrics
 from mfnpe.plots import evaluation as plots
+from mfnpe.plots import theme
+from mfnpe.plots.observation import predictive_check
 from mfnpe.evaluation.metrics import mean_interval
 
 BUDGETS = [50, 100, 500, 1000]
@@ -33,6 +37,56 @@ def check_saved(fig, tmp_path, name):
 
 def gid_artists(ax, prefix):
     return [a for a in ax.get_children() if str(a.get_gid()).startswith(prefix)]
+
+
+def step_value(line, x):
+    """Value at ``x`` of a steps-post line (seaborn's ECDF)."""
+    xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    return ys[np.searchsorted(xs, x, side="right") - 1]
+
+
+# --------------------------------------------------------------------------- theme, saving
+
+def test_theme_is_applied_per_figure_not_globally(tmp_path):
+    """Importing the plot modules and drawing a figure leave the global rcParams as they
+    were; inside the figure the theme holds (no top/right spines, the theme's font sizes,
+    seaborn's outward ticks)."""
+    before = dict(matplotlib.rcParams)
+    fig = plots.nltp_vs_budget(make_metrics())
+    ax = fig.axes[0]
+    assert not ax.spines["top"].get_visible() and not ax.spines["right"].get_visible()
+    assert ax.xaxis.label.get_fontsize() == theme.FONT_SIZES["axes.labelsize"]
+    assert ax.yaxis.get_major_ticks()[0].tick1line.get_marker() == matplotlib.lines.TICKLEFT
+    check_saved(fig, tmp_path, "themed")
+    assert dict(matplotlib.rcParams) == before
+    rc = theme.theme_rc()
+    assert rc["axes.spines.top"] is False and rc["xtick.direction"] == "out"  # seaborn "ticks"
+    assert plots.save_figure is theme.save_figure and plots.METHOD_COLORS is theme.METHOD_COLORS
+
+
+def test_save_figure_replaces_atomically(tmp_path):
+    """Existing files are replaced; a failing write leaves the old file and no partial one."""
+    png, svg = tmp_path / "f.png", tmp_path / "f.svg"
+    png.write_bytes(b"old")
+    svg.write_bytes(b"old")
+    theme.save_figure(plots.cost(make_cost()), png, svg)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "<svg" in svg.read_text()[:2000]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "f.svg"]
+
+    fig = plots.cost(make_cost())
+    real = fig.savefig
+
+    def half_then_fail(path, **kwargs):
+        real(path, **kwargs)
+        if kwargs["format"] == "svg":
+            raise OSError("disk full")
+
+    fig.savefig = half_then_fail
+    kept = svg.read_bytes()
+    with pytest.raises(OSError, match="disk full"):
+        theme.save_figure(fig, tmp_path / "g.png", svg)
+    assert svg.read_bytes() == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "f.svg", "g.png"]
 
 
 # --------------------------------------------------------------------------- NLTP vs budget
@@ -143,6 +197,8 @@ def test_pairplot_limits_truth_and_legend(tmp_path):
                "mf_npe": theta + rng.normal(size=(3000, 3)) * scale,
                "reference": theta + rng.normal(size=(500, 3)) * scale}
     fig = plots.pairplot(samples, theta, NAMES, LOW, HIGH, title="x_o #3")
+    colors = {"npe": plots.METHOD_COLORS["npe"], "mf_npe": plots.METHOD_COLORS["mf_npe"],
+              "reference": theme.OTHER_COLORS[0]}
     axes = np.array(fig.axes).reshape(3, 3)
     for i in range(3):
         for j in range(3):
@@ -156,16 +212,47 @@ def test_pairplot_limits_truth_and_legend(tmp_path):
                 star = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
                 assert len(star) == 1
                 assert (star[0].get_xdata()[0], star[0].get_ydata()[0]) == (theta[j], theta[i])
-                assert any(isinstance(c, ContourSet) for c in ax.collections)
+                for key, s in samples.items():
+                    (draws,) = gid_artists(ax, f"draws:{key}")  # at most 600 draws shown
+                    assert len(draws.get_offsets()) == min(len(s), 600)
+                    assert to_rgb(draws.get_facecolor()[0][:3]) == to_rgb(colors[key])
+                    # 95% and 68% HPD contours of the KDE: they enclose about that share of
+                    # the draws (a little more: the kernel widens the density by ~7% here)
+                    (hpd,) = gid_artists(ax, f"hpd:{key}")
+                    assert isinstance(hpd, ContourSet) and len(hpd.levels) == 2
+                    outer, inner = hpd.get_paths()  # increasing density: 95% first
+                    points = s[:, [j, i]]
+                    assert 0.94 <= outer.contains_points(points).mean() <= 0.985
+                    assert 0.66 <= inner.contains_points(points).mean() <= 0.76
             else:  # true value as a vertical line on the diagonal, one histogram per method
                 assert any(np.allclose(ln.get_xdata(), theta[j]) for ln in ax.get_lines())
-                assert len(ax.patches) == 3
+                for key, s in samples.items():
+                    (hist,) = gid_artists(ax, f"hist:{key}")
+                    density, edges = np.histogram(s[:, j], bins=30, range=(LOW[j], HIGH[j]),
+                                                  density=True)
+                    np.testing.assert_allclose(hist.get_xdata(), edges)
+                    np.testing.assert_allclose(hist.get_ydata(), np.r_[density, density[-1]])
+                    assert hist.get_drawstyle() == "steps-post"
+                    assert to_rgb(hist.get_color()) == to_rgb(colors[key])
     assert [axes[2, j].get_xlabel() for j in range(3)] == NAMES
     assert [axes[i, 0].get_ylabel() for i in (1, 2)] == NAMES[1:]
+    assert {ax.get_xlabel() for ax in axes[:2].ravel()} | {axes[0, 0].get_ylabel()} == {""}
     legend = [t.get_text() for t in axes[0, 2].get_legend().get_texts()]
     assert legend[:3] == ["NPE (HF only)", "MF-NPE", "reference"]
     assert fig.get_suptitle() == "x_o #3"
     check_saved(fig, tmp_path, "pair")
+
+
+def test_pairplot_without_truth_and_with_few_draws():
+    """No true theta: no star, no line; fewer than 20 draws: draws but no contours."""
+    rng = np.random.default_rng(1)
+    fig = plots.pairplot({"npe": rng.uniform(LOW, HIGH, size=(10, 3))}, None, NAMES, LOW, HIGH,
+                         title="t")
+    axes = np.array(fig.axes).reshape(3, 3)
+    assert not [a for ax in fig.axes for a in gid_artists(ax, "truth")]
+    assert gid_artists(axes[1, 0], "draws:npe") and not gid_artists(axes[1, 0], "hpd")
+    legend = [t.get_text() for t in axes[0, 2].get_legend().get_texts()]
+    assert legend == ["NPE (HF only)"]
 
 
 def test_pairplot_rejects_wrong_dimension():
@@ -286,15 +373,20 @@ def test_calibration_histograms_bands_and_ecp(tmp_path):
             (band,) = gid_artists(ax, "sbc:band")
             np.testing.assert_allclose(np.unique(band.get_paths()[0].vertices[:, 1]), [lo, hi])
         ax = axes[r, 3]
-        (ecp,) = gid_artists(ax, "tarp:ecp")
+        (ecp,) = gid_artists(ax, "tarp:ecp")  # the empirical CDF of the coverage values
         alpha, expected = metrics.tarp_curve(ev.tarp_coverage)
-        np.testing.assert_allclose(ecp.get_ydata(), expected)
+        assert ecp.get_drawstyle() == "steps-post"
+        np.testing.assert_allclose(step_value(ecp, alpha), expected)
+        np.testing.assert_allclose(np.sort(ev.tarp_coverage), ecp.get_xdata()[1:])
         atc = metrics.tarp_atc(alpha, expected)
         _, p = metrics.tarp_ks(ev.tarp_coverage, S)
         assert ax.texts[0].get_text() == f"ATC = {atc:+.3f}\np = {p:.2g}"
         assert ax.get_xlim() == ax.get_ylim() == (0, 1)
         assert len(gid_artists(ax, "tarp:band")) == 1
     assert [ax.get_title() for ax in axes[0]] == [*NAMES, "TARP"]
+    assert [ax.get_xlabel() for ax in axes[1]] == ["rank"] * 3 + [r"credibility level $\alpha$"]
+    assert {ax.get_xlabel() for ax in axes[0]} == {""}
+    assert [ax.get_ylabel() for ax in axes[0, 1:3]] == ["", ""]
     assert axes[1, 0].get_ylabel().startswith("MF-NPE")
     assert max(p.get_height() for p in gid_artists(axes[1, 0], "sbc:hist")) > hi  # pile-up
     assert metrics.tarp_atc(*metrics.tarp_curve(evaluations["mf_npe"].tarp_coverage)) < 0
@@ -313,3 +405,64 @@ def test_calibration_rejects_out_of_range_ranks():
     bad = SimpleNamespace(ranks=np.full((20, 3), 11), tarp_coverage=np.full(20, 0.5), n_samples=10)
     with pytest.raises(ValueError, match="outside"):
         plots.calibration({"npe": bad}, NAMES)
+
+
+# --------------------------------------------------------------------------- predictive check
+
+FEATURES = ["spikes", "rest", "latency"]
+
+
+def test_predictive_check_intervals_medians_and_traces(tmp_path):
+    """Per feature and method: the 5-95% and 25-75% intervals and the median of the finite
+    simulated values at the method's position; the recording's value dashed; traces."""
+    rng = np.random.default_rng(4)
+    t = np.arange(200) * 0.1
+    observed = -65 + rng.normal(size=200)
+    x_sim = {"npe": rng.normal([5, -65, 3], [2, 1, 0.5], size=(80, 3)),
+             "mf_npe": rng.normal([4, -64, 2], [1, 0.5, 0.2], size=(50, 3))}
+    x_sim["mf_npe"][:7, 2] = np.nan  # latency undefined without a spike: left out
+    traces_ = {"npe": -65 + rng.normal(size=(3, 200)), "mf_npe": -65 + rng.normal(size=(2, 200))}
+    x_obs = np.array([4.0, -64.5, 2.5])
+    fig = predictive_check(t, observed, traces_, x_obs, x_sim, FEATURES, "rec A",
+                           window=(5.0, 15.0))
+    top = [ax for ax in fig.axes if gid_artists(ax, "trace:")]
+    assert [len(gid_artists(ax, "trace:npe")) for ax in top] == [3, 0]
+    assert [len(gid_artists(ax, "trace:mf_npe")) for ax in top] == [0, 2]
+    assert all(len(gid_artists(ax, "trace:observed")) == 1 for ax in top)
+    np.testing.assert_array_equal(gid_artists(top[0], "trace:observed")[0].get_ydata(), observed)
+    assert top[0].get_title(loc="left") == "NPE (HF only): 3 draws"
+    for j, name in enumerate(FEATURES):
+        (ax,) = [ax for ax in fig.axes if ax.get_title() == name]
+        (line,) = gid_artists(ax, f"observed:{name}")
+        assert line.get_linestyle() == "--" and list(line.get_ydata()) == [x_obs[j]] * 2
+        for i, method in enumerate(("npe", "mf_npe")):
+            values = x_sim[method][:, j]
+            q05, q25, q50, q75, q95 = np.quantile(values[np.isfinite(values)],
+                                                  [0.05, 0.25, 0.5, 0.75, 0.95])
+            color = to_rgb(plots.METHOD_COLORS[method])
+            for gid, (lo, hi) in ((f"interval:{method}:{name}", (q05, q95)),
+                                  (f"interval50:{method}:{name}", (q25, q75))):
+                (bar,) = gid_artists(ax, gid)
+                np.testing.assert_allclose(bar.get_xdata(), [i, i])
+                np.testing.assert_allclose(bar.get_ydata(), [lo, hi])
+                assert to_rgb(bar.get_color()) == color
+            thin, thick = (gid_artists(ax, f"{g}:{method}:{name}")[0].get_linewidth()
+                           for g in ("interval", "interval50"))
+            assert thick > 2 * thin
+            (median,) = gid_artists(ax, f"median:{method}:{name}")
+            assert median.get_marker() == "o"
+            np.testing.assert_allclose([median.get_xdata()[0], median.get_ydata()[0]], [i, q50])
+    assert fig.axes[0].get_ylabel() == "V (mV)"
+    legend = [t.get_text() for t in fig.subfigs[0].legends[0].get_texts()]
+    assert legend == ["NPE (HF only)", "MF-NPE", "recording"]
+    check_saved(fig, tmp_path, "ppc")
+
+
+def test_predictive_check_rejects_wrong_shapes():
+    t, trace = np.arange(10.0), np.zeros(10)
+    with pytest.raises(ValueError, match="x_observed"):
+        predictive_check(t, trace, {"npe": trace[None]}, np.zeros(2), {"npe": np.zeros((5, 3))},
+                         FEATURES, "t")
+    with pytest.raises(ValueError, match="x_simulated"):
+        predictive_check(t, trace, {"npe": trace[None]}, np.zeros(3), {"npe": np.zeros((5, 2))},
+                         FEATURES, "t")

@@ -1,95 +1,58 @@
-"""Publication figures (matplotlib, Agg backend): NLTP vs budget, posterior pair plots,
-LF/HF voltage traces, CPU cost breakdown and calibration (SBC ranks, TARP coverage).
+"""Publication figures of the evaluation: NLTP vs budget, posterior pair plots, LF/HF
+voltage traces, CPU cost breakdown and calibration (SBC ranks, TARP coverage).
 
-Every figure function returns a ``Figure`` and leaves saving to :func:`save_figure`. Colours
-per method are fixed (``METHOD_COLORS``) so the same method looks the same everywhere.
+Seaborn draws the statistics: NLTP means and their Student-t intervals over seeds
+(``sns.lineplot``), the marginal histograms, draws and HPD contours of the pair plots
+(``sns.histplot``, ``sns.scatterplot``, ``sns.kdeplot``), the SBC rank histograms
+(``sns.histplot``) and the TARP coverage curve (``sns.ecdfplot``: the TARP expected
+coverage is the empirical CDF of the coverage values). The LF/HF traces and the stacked
+cost bars (hatched shared stages, which seaborn's bars cannot draw) are matplotlib under
+the same theme. Colours, labels, theme and :func:`save_figure` live in
+:mod:`mfnpe.plots.theme`.
+
+Every figure function returns a ``Figure`` and leaves saving to :func:`save_figure`.
 Artists that tests or later code may want to find carry a ``gid`` (e.g. ``"band:npe:0"``).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import NullLocator
+from scipy import stats
 
-matplotlib.use("Agg")
+from mfnpe.evaluation.metrics import mean_interval, sbc_ks, tarp_atc, tarp_curve, tarp_ks
+from mfnpe.plots.theme import (
+    BAND_COLOR,
+    FIDELITY_COLORS,
+    LABEL_BOX,
+    METHOD_COLORS,
+    METHOD_LABELS,
+    REFERENCE_COLOR,
+    STAGE_COLORS,
+    TRUE_COLOR,
+    colors_for,
+    method_label,
+    save_figure,
+    shade,
+    subplots,
+    themed,
+)
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import NullLocator  # noqa: E402
-from scipy import stats  # noqa: E402
-from scipy.ndimage import gaussian_filter  # noqa: E402
+__all__ = ["METHOD_COLORS", "METHOD_LABELS", "SEQUENTIAL_METHODS", "SHARED_STAGES", "STAGE_ORDER",
+           "calibration", "cost", "method_label", "nltp_vs_budget", "pairplot", "save_figure",
+           "traces"]
 
-from mfnpe.evaluation.metrics import mean_interval, sbc_ks, tarp_atc, tarp_curve, tarp_ks  # noqa: E402
-
-# Okabe–Ito colour-blind-safe palette.
-METHOD_COLORS = {"npe": "#0072B2", "mf_npe": "#E69F00", "lf_npe": "#009E73",
-                 "tsnpe": "#56B4E9", "mf_tsnpe": "#D55E00", "a_mf_tsnpe": "#CC79A7"}
-METHOD_LABELS = {"npe": "NPE (HF only)", "mf_npe": "MF-NPE", "lf_npe": "LF-NPE (pretrained only)",
-                 "tsnpe": "TSNPE (HF only)", "mf_tsnpe": "MF-TSNPE", "a_mf_tsnpe": "A-MF-TSNPE"}
 SEQUENTIAL_METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")
-OTHER_COLORS = ["#555555", "#F0E442", "#999999"]
-TRUE_COLOR = "#D62728"
-FIDELITY_COLORS = {"hf": "0.15", "lf": "#56B4E9"}
-LABEL_BOX = dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8)  # in-axes notes
-
 STAGE_ORDER = ["LF simulation", "pretraining", "HF simulation", "training", "fine-tuning"]
-STAGE_COLORS = {"LF simulation": "#C6DBEF", "pretraining": "#9ECAE1", "HF simulation": "#FDD0A2",
-                "training": "#C7E9C0", "fine-tuning": "#DADAEB"}
 SHARED_STAGES = ("LF simulation", "pretraining")  # paid once, reused by every HF budget
-
-STYLE = {
-    "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
-    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
-    "axes.spines.right": False, "axes.linewidth": 0.8, "lines.linewidth": 1.5,
-    "legend.frameon": False, "svg.hashsalt": "mfnpe", "hatch.linewidth": 0.6,
-}
-
-
-def _styled(func):
-    """Run a figure function under the package style (rcParams are read at artist creation)."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with plt.rc_context(STYLE):
-            return func(*args, **kwargs)
-    return wrapper
-
-
-def _subplots(nrows: int = 1, ncols: int = 1, figsize=(4.8, 3.4), **kwargs):
-    """A constrained-layout ``Figure`` (not registered with pyplot, so nothing leaks when a
-    caller forgets to close it) and its axes, as ``Figure.subplots`` returns them."""
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.subplots(nrows, ncols, **kwargs)
-
-
-def save_figure(fig: Figure, png_path, svg_path) -> None:
-    """Write ``fig`` as PNG (150 dpi, size = figsize * 150 px) and SVG, creating parent
-    folders, then close it. Metadata dates are dropped so reruns give identical files."""
-    png_path, svg_path = Path(png_path), Path(svg_path)
-    for path in (png_path, svg_path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    with plt.rc_context({"svg.hashsalt": "mfnpe"}):
-        fig.savefig(png_path, dpi=150, format="png", metadata={"Software": None})
-        fig.savefig(svg_path, format="svg", metadata={"Date": None})
-    plt.close(fig)
-
-
-def method_label(key: str) -> str:
-    """Display label: ``METHOD_LABELS[key]`` for a method key, else the key itself."""
-    return METHOD_LABELS.get(key, key)
-
-
-def _colors_for(keys) -> dict[str, str]:
-    """Method keys get ``METHOD_COLORS``; any other key the next colour of ``OTHER_COLORS``."""
-    others = iter(OTHER_COLORS * (len(keys) // len(OTHER_COLORS) + 1))
-    return {k: METHOD_COLORS[k] if k in METHOD_COLORS else next(others) for k in keys}
+HPD_MASSES = (0.95, 0.68)  # pair-plot contours
 
 
 def _fmt_count(n: float) -> str:
@@ -109,13 +72,9 @@ def _fmt_value(v: float) -> str:
     return f"{v:.3g}"
 
 
-def _shade(color, i: int, n: int):
-    """Variant ``i`` of ``n`` of a colour: the last (largest n_lf) is the pure colour, earlier
-    ones are mixed towards white (up to 55 %)."""
-    if n <= 1:
-        return to_rgb(color)
-    w = 0.55 * (n - 1 - i) / (n - 1)
-    return tuple((1 - w) * c + w for c in to_rgb(color))
+def _new_artists(ax, kind: str, before: int) -> list:
+    """The artists of ``ax.<kind>`` (lines, collections, patches) added after ``before``."""
+    return list(getattr(ax, kind))[before:]
 
 
 # --------------------------------------------------------------------------- NLTP vs budget
@@ -123,15 +82,14 @@ def _shade(color, i: int, n: int):
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 
 
-def _seed_summary(df: pd.DataFrame, by: str | None) -> pd.DataFrame:
-    """Mean and 95% Student-t interval of ``value`` over seeds, per ``by`` (or overall).
-    Returns columns [by,] mean, low, high (low/high NaN with fewer than 2 seeds)."""
-    groups = df.groupby(by, sort=True)["value"] if by else [(None, df["value"])]
-    rows = [(k, *mean_interval(v.dropna().to_numpy())) for k, v in groups]
-    return pd.DataFrame(rows, columns=[by or "key", "mean", "low", "high"])
+def _student_t_95(values) -> tuple[float, float]:
+    """The 95% Student-t interval of the mean of ``values`` (seaborn's errorbar callable; the
+    one of the summary table, :func:`mfnpe.evaluation.metrics.mean_interval`)."""
+    _, low, high = mean_interval(np.asarray(values, float))
+    return low, high
 
 
-@_styled
+@themed
 def nltp_vs_budget(metrics: pd.DataFrame, recordings: pd.DataFrame | None = None) -> Figure:
     """NLTP [nats] vs number of HF simulations (log x) per method, mean over seeds with a 95%
     Student-t band. ``metrics``: long form, columns method, n_lf, n_hf, seed, metric, value;
@@ -147,10 +105,10 @@ def nltp_vs_budget(metrics: pd.DataFrame, recordings: pd.DataFrame | None = None
     n_lfs = sorted(df.loc[df["method"].isin(["mf_npe", "lf_npe"]), "n_lf"].unique())
     known = None if recordings is None else recordings.dropna(subset=["nltp_true"])
     if known is not None and not known.empty:
-        fig, (ax, right) = _subplots(1, 2, figsize=(9.6, 3.4))
+        fig, (ax, right) = subplots(1, 2, figsize=(9.6, 3.4))
         _recordings_panel(right, known)
     else:
-        fig, ax = _subplots(figsize=(6.4, 3.4))
+        fig, ax = subplots(figsize=(6.4, 3.4))
     ax.set_title("test set (prior draws)", loc="left")
     for method in ("npe", "mf_npe", "lf_npe"):
         sub = df[df["method"] == method]
@@ -159,22 +117,27 @@ def nltp_vs_budget(metrics: pd.DataFrame, recordings: pd.DataFrame | None = None
             label = method_label(method)
             if method != "npe" and len(n_lfs) > 1:
                 label += f", {_fmt_count(n_lf)} LF"
-            style = dict(color=_shade(METHOD_COLORS[method], i, len(n_lfs)), label=label,
+            style = dict(color=shade(METHOD_COLORS[method], i, len(n_lfs)), label=label,
                          gid=f"line:{method}:{n_lf}")
             if method == "lf_npe":
-                _draw_flat(ax, _seed_summary(part, None).iloc[0], style)
+                _draw_flat(ax, part["value"].dropna().to_numpy(), style)
             else:
                 marker = "o" if method == "npe" else MARKERS[(i + 1) % len(MARKERS)]
-                _draw_curve(ax, _seed_summary(part, "n_hf"), style, marker)
+                _draw_curve(ax, part, style, marker)
     budgets = sorted(df.loc[df["method"] != "lf_npe", "n_hf"].unique())
-    ax.set_xscale("log")
-    if budgets:
-        ax.set_xticks(budgets, [_fmt_count(b) for b in budgets])
-        ax.xaxis.set_minor_locator(NullLocator())
+    _budget_axis(ax, budgets)
     ax.set_xlabel("HF simulations")
     ax.set_ylabel("NLTP (nats, lower is better)")
     fig.legend(loc="outside right upper")
     return fig
+
+
+def _budget_axis(ax, budgets) -> None:
+    """Log x axis with one labelled tick per budget."""
+    ax.set_xscale("log")
+    if len(budgets):
+        ax.set_xticks(budgets, [_fmt_count(b) for b in budgets])
+        ax.xaxis.set_minor_locator(NullLocator())
 
 
 def _recordings_panel(ax, table: pd.DataFrame) -> None:
@@ -191,72 +154,55 @@ def _recordings_panel(ax, table: pd.DataFrame) -> None:
         style = dict(color=METHOD_COLORS[method], label=None, gid=f"line:recordings:{method}")
         if method in SEQUENTIAL_METHODS:
             style["label"] = method_label(method)
-        _draw_curve(ax, _seed_summary(part, "n_hf"), style,
-                    "o" if method in ("npe", "mf_npe") else "D")
-    budgets = sorted(per_seed["n_hf"].unique())
-    ax.set_xscale("log")
-    ax.set_xticks(budgets, [_fmt_count(b) for b in budgets])
-    ax.xaxis.set_minor_locator(NullLocator())
+        _draw_curve(ax, part, style, "o" if method in ("npe", "mf_npe") else "D")
+    _budget_axis(ax, sorted(per_seed["n_hf"].unique()))
     ax.set_xlabel("HF simulations (sequential: all rounds so far)")
     ax.set_ylabel(r"$-\log q(\theta_{true} \mid x_o)$ (nats)")
     n = table["recording"].nunique()
     ax.set_title(f"recordings with known θ (mean of {n})", loc="left")
 
 
-def _draw_curve(ax, summary: pd.DataFrame, style: dict, marker: str) -> None:
-    """Line of ``summary['mean']`` vs ``summary['n_hf']`` plus its band where defined."""
-    ax.plot(summary["n_hf"], summary["mean"], marker=marker, ms=4, **style)
-    if summary["low"].notna().any():
-        ax.fill_between(summary["n_hf"], summary["low"], summary["high"], color=style["color"],
-                        alpha=0.2, lw=0, gid=style["gid"].replace("line", "band"))
+def _draw_curve(ax, part: pd.DataFrame, style: dict, marker: str) -> None:
+    """``sns.lineplot`` of the mean ``value`` over seeds against ``n_hf``, with the 95%
+    Student-t band of that mean where a budget has two or more seeds (no band, not even an
+    empty one, when none has)."""
+    part = part.dropna(subset=["value"])
+    banded = part.groupby("n_hf")["value"].size().max() >= 2
+    sns.lineplot(data=part, x="n_hf", y="value", ax=ax, estimator="mean",
+                 errorbar=_student_t_95 if banded else None, err_style="band",
+                 err_kws=dict(alpha=0.2, linewidth=0, gid=style["gid"].replace("line", "band")),
+                 marker=marker, markersize=4, legend=False, **style)
 
 
-def _draw_flat(ax, row: pd.Series, style: dict) -> None:
-    """Horizontal dashed line at ``row['mean']`` plus a band when the interval is defined."""
-    ax.axhline(row["mean"], ls="--", **style)
-    if np.isfinite(row["low"]):
-        ax.axhspan(row["low"], row["high"], color=style["color"], alpha=0.12, lw=0,
+def _draw_flat(ax, values: np.ndarray, style: dict) -> None:
+    """Horizontal dashed line at the mean of ``values`` plus its 95% Student-t band when
+    defined (a reference level, not a function of the budget: matplotlib)."""
+    mean, low, high = mean_interval(values)
+    ax.axhline(mean, ls="--", **style)
+    if np.isfinite(low):
+        ax.axhspan(low, high, color=style["color"], alpha=0.12, lw=0,
                    gid=style["gid"].replace("line", "band"))
 
 
 # --------------------------------------------------------------------------- pair plot
 
-def _hpd_levels(density: np.ndarray, masses=(0.95, 0.68)) -> list[float]:
-    """Increasing density thresholds enclosing ``masses`` of a (normalised) 2-D histogram."""
-    flat = np.sort(density.ravel())[::-1]
-    cum = np.cumsum(flat) / flat.sum()
-    levels = [flat[min(np.searchsorted(cum, m), len(flat) - 1)] for m in masses]
-    return sorted({lv for lv in levels if lv > 0})
-
-
-def _contour2d(ax, x, y, xlim, ylim, color, bins: int = 25) -> None:
-    """68% / 95% contours of a lightly smoothed 2-D histogram of (x, y) over the box."""
-    h, xe, ye = np.histogram2d(x, y, bins=bins, range=[xlim, ylim])
-    h = gaussian_filter(h, sigma=1.0)
-    if h.sum() <= 0 or len(x) < 20:
-        return
-    levels = _hpd_levels(h)
-    if levels and levels[-1] < h.max():
-        xc, yc = 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1])
-        ax.contour(xc, yc, h.T, levels=levels, colors=[color],
-                   linewidths=[0.8, 1.3][-len(levels):])
-
-
-@_styled
+@themed
 def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, names: list[str],
              low, high, title: str, max_points: int = 600) -> Figure:
     """Corner plot of posterior draws. ``samples[label]``: (S, d) draws in parameter units;
     ``theta_true``: (d,) or None; ``low``/``high``: (d,) prior box, used as axis limits.
-    Lower triangle: light scatter (at most ``max_points`` per method) + 68/95% contours;
-    diagonal: 1-D density histograms; true theta as a red star / vertical line."""
+    Lower triangle: light scatter (at most ``max_points`` per method, ``sns.scatterplot``)
+    and the 68/95% highest-density contours of a Gaussian KDE over the prior box
+    (``sns.kdeplot``); diagonal: 1-D density histograms (``sns.histplot``); true theta as
+    a red star / vertical line."""
     low, high = np.asarray(low, float), np.asarray(high, float)
     d = len(names)
     for key, s in samples.items():
         if np.ndim(s) != 2 or np.shape(s)[1] != d:
             raise ValueError(f"samples[{key!r}] must be (S, {d}), got {np.shape(s)}")
-    colors = _colors_for(list(samples))
+    colors = colors_for(samples)
     rng = np.random.default_rng(0)
-    fig, axes = _subplots(d, d, figsize=(1.9 * d + 0.6, 1.9 * d + 0.4), squeeze=False)
+    fig, axes = subplots(d, d, figsize=(1.9 * d + 0.6, 1.9 * d + 0.4), squeeze=False)
     for i in range(d):
         for j in range(d):
             ax = axes[i, j]
@@ -266,14 +212,16 @@ def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, name
             for key, s in samples.items():
                 s = np.asarray(s, float)
                 if i == j:
-                    ax.hist(s[:, j], bins=30, range=(low[j], high[j]), density=True,
-                            histtype="step", color=colors[key], lw=1.3)
+                    sns.histplot(x=s[:, j], bins=30, binrange=(low[j], high[j]), stat="density",
+                                 element="step", fill=False, color=colors[key], linewidth=1.3,
+                                 ax=ax, gid=f"hist:{key}")
                 else:
                     pick = s if len(s) <= max_points else s[rng.choice(len(s), max_points, False)]
-                    ax.scatter(pick[:, j], pick[:, i], s=2, alpha=0.15, color=colors[key],
-                               lw=0, rasterized=True)
-                    _contour2d(ax, s[:, j], s[:, i], (low[j], high[j]), (low[i], high[i]),
-                               colors[key])
+                    sns.scatterplot(x=pick[:, j], y=pick[:, i], s=3, alpha=0.15,
+                                    color=colors[key], linewidth=0, rasterized=True, ax=ax,
+                                    legend=False, gid=f"draws:{key}")
+                    _hpd_contours(ax, s[:, j], s[:, i], (low[j], high[j]), (low[i], high[i]),
+                                  colors[key], f"hpd:{key}")
             _mark_truth(ax, theta_true, i, j)
             _corner_axes(ax, i, j, d, names, low, high)
     handles = [Line2D([], [], color=colors[k], lw=1.5, label=method_label(k)) for k in samples]
@@ -285,38 +233,50 @@ def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, name
     return fig
 
 
+def _hpd_contours(ax, x, y, xlim, ylim, color, gid: str) -> None:
+    """The 68% and 95% highest-density contours of a Gaussian KDE of (x, y) evaluated over
+    the prior box (``sns.kdeplot`` levels are iso-proportions: the 1 - mass quantiles of
+    the density). Skipped for fewer than 20 draws or a degenerate cloud."""
+    if len(x) < 20 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return
+    before = len(ax.collections)
+    sns.kdeplot(x=x, y=y, levels=sorted(1 - m for m in HPD_MASSES), clip=(xlim, ylim),
+                gridsize=150, color=color, linewidths=[0.8, 1.3], warn_singular=False, ax=ax)
+    for artist in _new_artists(ax, "collections", before):
+        artist.set_gid(gid)
+
+
 def _mark_truth(ax, theta_true, i: int, j: int) -> None:
     """Red vertical line (diagonal) or red star (off-diagonal) at the true parameters."""
     if theta_true is None:
         return
     if i == j:
-        ax.axvline(theta_true[j], color=TRUE_COLOR, lw=1.2, ls="-")
+        ax.axvline(theta_true[j], color=TRUE_COLOR, lw=1.2, ls="-", gid="truth")
     else:
         ax.plot(theta_true[j], theta_true[i], marker="*", color=TRUE_COLOR, ms=10,
-                markeredgecolor="k", markeredgewidth=0.4, ls="", zorder=5)
+                markeredgecolor="k", markeredgewidth=0.4, ls="", zorder=5, gid="truth")
 
 
 def _corner_axes(ax, i: int, j: int, d: int, names, low, high) -> None:
-    """Prior-box limits and outer-edge-only tick labels / axis labels for panel (i, j)."""
+    """Prior-box limits and outer-edge-only tick labels / axis labels for panel (i, j)
+    (seaborn's own axis labels are replaced)."""
     ax.set_xlim(low[j], high[j])
+    ax.set_xlabel(names[j] if i == d - 1 else "")
+    ax.set_ylabel(names[i] if j == 0 and i > 0 else "")
     if i == j:
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
     else:
         ax.set_ylim(low[i], high[i])
-    if i == d - 1:
-        ax.set_xlabel(names[j])
-    else:
+    if i != d - 1:
         ax.tick_params(labelbottom=False)
-    if j == 0 and i > 0:
-        ax.set_ylabel(names[i])
-    elif i != j:
+    if j > 0 and i != j:
         ax.tick_params(labelleft=False)
 
 
 # --------------------------------------------------------------------------- traces
 
-@_styled
+@themed
 def traces(t_lf, v_lf, t_hf, v_hf, thetas, names, lf_label: str = "LF",
            hf_label: str = "HF") -> Figure:
     """LF and HF membrane voltage at the same parameters, overlaid, one row per theta.
@@ -326,7 +286,7 @@ def traces(t_lf, v_lf, t_hf, v_hf, thetas, names, lf_label: str = "LF",
     k = len(thetas)
     if len(v_lf) != k or len(v_hf) != k:
         raise ValueError(f"need {k} LF and HF traces, got {len(v_lf)} and {len(v_hf)}")
-    fig, axes = _subplots(k, 1, figsize=(6.4, 1.55 * k + 0.6), sharex=True, squeeze=False)
+    fig, axes = subplots(k, 1, figsize=(6.4, 1.55 * k + 0.6), sharex=True, squeeze=False)
     for r, ax in enumerate(axes[:, 0]):
         ax.plot(t_hf, v_hf[r], color=FIDELITY_COLORS["hf"], lw=0.8, label=hf_label,
                 gid="trace:hf")
@@ -351,12 +311,13 @@ def _stage_seconds(cost: pd.DataFrame) -> pd.Series:
     return s.groupby(level=keys, sort=False).mean() if seeded else s
 
 
-@_styled
+@themed
 def cost(cost: pd.DataFrame, methods=("npe", "mf_npe")) -> Figure:
     """Stacked CPU-time bars [s] per HF budget, one bar per method side by side.
     ``cost``: columns method, n_hf, stage, seconds (optionally seed). Stages are stacked in
     ``STAGE_ORDER``; shared stages (LF simulation, pretraining) are hatched and drawn in every
-    budget so each bar is the honest total for that budget."""
+    budget so each bar is the honest total for that budget. Matplotlib bars under the theme:
+    seaborn draws no stacked, hatched bars."""
     if (cost["seconds"] < 0).any():
         raise ValueError("negative seconds in cost table")
     secs = _stage_seconds(cost[cost["method"].isin(methods)])
@@ -366,7 +327,7 @@ def cost(cost: pd.DataFrame, methods=("npe", "mf_npe")) -> Figure:
     stages = [s for s in STAGE_ORDER if s in seen] + [s for s in seen if s not in STAGE_ORDER]
     fills = {s: STAGE_COLORS.get(s, f"0.{5 + i % 4}") for i, s in enumerate(stages)}
     width = 0.8 / max(len(present), 1)
-    fig, ax = _subplots(figsize=(1.0 * len(budgets) + 3.4, 3.4))
+    fig, ax = subplots(figsize=(1.0 * len(budgets) + 3.4, 3.4))
     for b, n_hf in enumerate(budgets):
         for m, method in enumerate(present):
             x = b + (m - (len(present) - 1) / 2) * width
@@ -412,7 +373,7 @@ def _rank_bins(n_samples: int, m: int, n_bins: int | None) -> tuple[np.ndarray, 
     return cuts - 0.5, np.diff(cuts) / n_values
 
 
-@_styled
+@themed
 def calibration(evaluations: Mapping[str, object], names, title: str = "",
                 n_bins: int | None = None) -> Figure:
     """Calibration of each method (one row each): SBC rank histograms per parameter and,
@@ -424,9 +385,9 @@ def calibration(evaluations: Mapping[str, object], names, title: str = "",
     interval of each bin count under uniform ranks, and of the ECP curve under uniform
     coverage (KS); each panel is annotated with its KS p-value (TARP also with the ATC)."""
     keys, d = list(evaluations), len(names)
-    colors = _colors_for(keys)
-    fig, axes = _subplots(len(keys), d + 1, figsize=(1.8 * d + 2.6, 1.6 * len(keys) + 0.7),
-                          squeeze=False)
+    colors = colors_for(keys)
+    fig, axes = subplots(len(keys), d + 1, figsize=(1.8 * d + 2.6, 1.6 * len(keys) + 0.7),
+                         squeeze=False)
     for r, key in enumerate(keys):
         ev = evaluations[key]
         ranks = np.asarray(ev.ranks)
@@ -445,35 +406,42 @@ def calibration(evaluations: Mapping[str, object], names, title: str = "",
                 ax.tick_params(labelleft=False)
         axes[r, 0].set_ylabel(f"{method_label(key)}\ncount")
         _tarp_panel(axes[r, d], np.asarray(ev.tarp_coverage), ev.n_samples, colors[key])
+    for r in range(len(keys)):
+        for c in range(d + 1):
+            axes[r, c].set_xlabel(("rank" if c < d else r"credibility level $\alpha$")
+                                  if r == len(keys) - 1 else "")
     for c, name in enumerate([*names, "TARP"]):
         axes[0, c].set_title(name)
-        axes[-1, c].set_xlabel("rank" if c < d else r"credibility level $\alpha$")
     if title:
         fig.suptitle(title)
     return fig
 
 
 def _sbc_histogram(ax, ranks: np.ndarray, n_samples: int, n_bins: int | None, color) -> None:
-    """Histogram of (m,) ranks in 0..n_samples with the 99% binomial band of each bin count
-    under uniform ranks and the expected count (dotted)."""
+    """``sns.histplot`` of (m,) ranks in 0..n_samples with the 99% binomial band of each bin
+    count under uniform ranks and the expected count (dotted)."""
     edges, p = _rank_bins(n_samples, len(ranks), n_bins)
     lo, hi = stats.binom.ppf(0.005, len(ranks), p), stats.binom.ppf(0.995, len(ranks), p)
-    ax.hist(ranks, bins=edges, color=color, alpha=0.75, gid="sbc:hist")
+    sns.histplot(x=ranks, bins=edges, stat="count", color=color, alpha=0.75, linewidth=0.4,
+                 ax=ax, gid="sbc:hist")
     ax.fill_between(edges, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post",
-                    color="0.45", alpha=0.25, lw=0, zorder=2, gid="sbc:band")
-    ax.stairs(len(ranks) * p, edges, color="0.3", lw=0.8, ls=":", zorder=3)
+                    color=BAND_COLOR, alpha=0.25, lw=0, zorder=2, gid="sbc:band")
+    ax.stairs(len(ranks) * p, edges, color=REFERENCE_COLOR, lw=0.8, ls=":", zorder=3,
+              gid="sbc:expected")
     ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylabel("")
 
 
 def _tarp_panel(ax, coverage: np.ndarray, n_samples: int, color) -> None:
-    """ECP curve of (m,) TARP coverage values against alpha, the diagonal, the 99% KS band
-    around it, and the ATC and KS p-value."""
+    """ECP curve of (m,) TARP coverage values against alpha (``sns.ecdfplot``: the ECP is
+    the empirical CDF of the coverage), the diagonal, the 99% KS band around it, and the
+    ATC and KS p-value (of the ECP on the ``tarp_curve`` grid, as in the tables)."""
     alpha, ecp = tarp_curve(coverage)
     half = stats.kstwo.ppf(0.99, len(coverage))
     ax.fill_between(alpha, np.clip(alpha - half, 0, 1), np.clip(alpha + half, 0, 1),
-                    color="0.45", alpha=0.25, lw=0, gid="tarp:band")
-    ax.plot([0, 1], [0, 1], color="0.3", lw=0.8, ls=":")
-    ax.plot(alpha, ecp, color=color, gid="tarp:ecp")
+                    color=BAND_COLOR, alpha=0.25, lw=0, gid="tarp:band")
+    ax.plot([0, 1], [0, 1], color=REFERENCE_COLOR, lw=0.8, ls=":")
+    sns.ecdfplot(x=coverage, stat="proportion", color=color, ax=ax, gid="tarp:ecp")
     _, p = tarp_ks(coverage, n_samples)
     ax.text(0.03, 0.97, f"ATC = {tarp_atc(alpha, ecp):+.3f}\np = {p:.2g}", transform=ax.transAxes,
             ha="left", va="top", fontsize=7, bbox=LABEL_BOX, zorder=5)

@@ -1,8 +1,13 @@
 """Figures of observations: the posterior predictive check of one recording.
 
-Posterior pairplots of observations reuse :func:`mfnpe.plots.evaluation.pairplot`; saving, colours and
-style are those of :mod:`mfnpe.plots.evaluation`. Artists carry a ``gid`` (``"trace:observed"``,
-``"trace:<method>"``, ``"interval:<method>:<feature>"``, ``"observed:<feature>"``).
+Posterior pairplots of observations reuse :func:`mfnpe.plots.evaluation.pairplot`; saving,
+colours and theme are those of :mod:`mfnpe.plots.theme`. The feature-wise predictive
+intervals are seaborn point estimates with percentile intervals (``sns.pointplot``,
+``estimator="median"``, ``errorbar=("pi", 90)`` and ``("pi", 50)``); the traces are
+matplotlib under the theme. Artists carry a ``gid`` (``"trace:observed"``,
+``"trace:<method>"``, ``"interval:<method>:<feature>"`` (5–95%),
+``"interval50:<method>:<feature>"`` (25–75%), ``"median:<method>:<feature>"``,
+``"observed:<feature>"``).
 """
 
 from __future__ import annotations
@@ -11,14 +16,14 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib import rc_context
+import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mfnpe.plots.evaluation import METHOD_COLORS, STYLE, method_label
+from mfnpe.plots.theme import OBSERVED_COLOR, method_color, method_label, theme
 
-OBSERVED_COLOR = "black"
 FEATURE_COLUMNS = 5
+INTERVALS = ((90, "interval", 1.2), (50, "interval50", 6.0))  # (width %, gid, line width)
 
 
 def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, np.ndarray],
@@ -44,7 +49,7 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
                              f"got {np.shape(x_simulated[method])}")
     columns = min(FEATURE_COLUMNS, f)
     rows = math.ceil(f / columns)
-    with rc_context(STYLE):
+    with theme():
         fig = Figure(figsize=(1.5 * columns + 0.9, 2.6 + 1.5 * rows), layout="constrained")
         top, bottom = fig.subfigures(2, 1, height_ratios=[2.4, 1.5 * rows])
         axes = top.subplots(1, len(methods), sharey=True, squeeze=False)[0]
@@ -56,8 +61,8 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
             _feature_panel(panels[j], name, j, methods, x_observed[j], x_simulated)
         for ax in panels[f:]:
             ax.set_axis_off()
-        handles = [Line2D([], [], color=METHOD_COLORS.get(m, "0.4"), lw=1.5,
-                          label=method_label(m)) for m in methods]
+        handles = [Line2D([], [], color=method_color(m), lw=1.5, label=method_label(m))
+                   for m in methods]
         handles.append(Line2D([], [], color=OBSERVED_COLOR, lw=1.2, ls="--", label="recording"))
         top.legend(handles=handles, loc="outside right upper")
         top.suptitle(title)
@@ -65,7 +70,7 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
 
 
 def _traces_panel(ax, t, observed, traces, method: str, window) -> None:
-    color = METHOD_COLORS.get(method, "0.4")
+    color = method_color(method)
     if window is not None:
         ax.axvspan(*window, color="0.93", lw=0, zorder=0)
     for trace in np.atleast_2d(traces):
@@ -76,18 +81,25 @@ def _traces_panel(ax, t, observed, traces, method: str, window) -> None:
 
 
 def _feature_panel(ax, name: str, j: int, methods, observed: float, x_simulated) -> None:
+    """Per method at x = its index: median (dot) and 5–95% / 25–75% percentile intervals of
+    the finite simulated values of feature ``j``; the observed value dashed."""
     for i, method in enumerate(methods):
-        values = np.asarray(x_simulated[method])[:, j]
+        values = np.asarray(x_simulated[method], float)[:, j]
         values = values[np.isfinite(values)]
         if not len(values):
             continue
-        q05, q25, q50, q75, q95 = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95])
-        color = METHOD_COLORS.get(method, "0.4")
-        ax.plot([i, i], [q05, q95], color=color, lw=1.2, solid_capstyle="butt",
-                gid=f"interval:{method}:{name}")
-        ax.plot([i, i], [q25, q75], color=color, lw=6, solid_capstyle="butt")
-        ax.plot(i, q50, marker="o", ms=3, color="white", markeredgecolor=color, ls="")
+        color = method_color(method)
+        for width, gid, lw in INTERVALS:
+            last = width == INTERVALS[-1][0]
+            sns.pointplot(x=np.full(len(values), i), y=values, native_scale=True,
+                          estimator="median", errorbar=("pi", width), color=color,
+                          marker="o" if last else "none", markersize=3.5, markeredgewidth=1.0,
+                          markerfacecolor="white", markeredgecolor=color, linestyle="none",
+                          zorder=4, gid=f"median:{method}:{name}" if last else None,
+                          err_kws=dict(linewidth=lw, solid_capstyle="butt", zorder=3,
+                                       gid=f"{gid}:{method}:{name}"),
+                          legend=False, ax=ax)
     ax.axhline(observed, color=OBSERVED_COLOR, lw=1.2, ls="--", gid=f"observed:{name}")
     ax.set_xlim(-0.7, len(methods) - 0.3)
     ax.set_xticks([])
-    ax.set_title(name)
+    ax.set(xlabel="", ylabel="", title=name)
