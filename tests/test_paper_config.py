@@ -1,4 +1,4 @@
-"""config/paper.yaml is valid and the README's job counts for it are those Snakemake plans."""
+"""config/paper.yaml is valid and its job counts in docs/results.md are those Snakemake plans."""
 
 import re
 import shutil
@@ -12,8 +12,8 @@ PAPER = ROOT / "config" / "paper.yaml"
 
 
 def readme_job_counts() -> dict[str, int]:
-    """{rule: count} from the table between the README's paper-jobs markers."""
-    text = (ROOT / "README.md").read_text()
+    """{rule: count} from the table between the paper-jobs markers of docs/results.md."""
+    text = (ROOT / "docs" / "results.md").read_text()
     block = text.split("<!-- paper-jobs:start -->", 1)[1].split("<!-- paper-jobs:end -->", 1)[0]
     return {name: int(count) for name, count in re.findall(r"^\| `(\w+)` \| (\d+) \|", block,
                                                              re.MULTILINE)}

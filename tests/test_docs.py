@@ -1,0 +1,167 @@
+"""The documentation is navigable: a short README, the docs it links to, valid relative
+links, no reference outside the repository, method.md's sections as the code cites them,
+and every number of docs/results.md next to the command that reproduces it."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ["config/README.md", "docs/method.md", "docs/results.md", "docs/cluster.md",
+        "docs/library.md"]
+# built from parts, so that this file does not cite them itself
+OUTSIDE = ("DESIGN" + ".md", "../" + "shared")
+METHOD_SECTIONS = ["The neuron", "Fidelities", "Features", "Inference", "Evaluation", "Files"]
+
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+REPRODUCE = re.compile(r"^Reproduce:.*`[^`]+`")
+
+
+def markdown_files():
+    names = ["README.md", *DOCS, *(f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md")))]
+    return [ROOT / name for name in dict.fromkeys(names) if (ROOT / name).exists()]
+
+
+def repository_files():
+    """Tracked files and untracked ones git does not ignore (new docs before their commit)."""
+    run = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    return sorted({name for name in run.stdout.split("\0") if name})
+
+
+def without_code(text, inline=True):
+    """``text`` with fenced code blocks (and inline code) blanked; newlines are kept, so
+    offsets still give line numbers."""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            inside = not inside
+            lines.append("")
+        else:
+            lines.append("" if inside else line)
+    prose = "\n".join(lines)
+    if inline:
+        prose = re.sub(r"`[^`]*`", lambda m: "\n" * m.group(0).count("\n"), prose)
+    return prose
+
+
+def links(text):
+    """(line number, target) of every markdown link or image outside code; a link may
+    break across lines."""
+    prose = without_code(text)
+    return [(prose.count("\n", 0, match.start()) + 1, match.group(1))
+            for match in LINK.finditer(prose)]
+
+
+def headings(text):
+    """Headings of a markdown text (outside code blocks): [(level, title)]."""
+    return [(len(m.group(1)), m.group(2)) for m in
+            re.finditer(r"^(#{1,6})\s+(.*?)\s*#*\s*$", without_code(text, inline=False),
+                        re.MULTILINE)]
+
+
+def github_anchor(title):
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to '-'."""
+    title = re.sub(r"[*_`]", "", title.strip().lower())
+    return re.sub(r"[^\w\- ]", "", title).replace(" ", "-")
+
+
+def test_readme_is_short():
+    lines = README.read_text().splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines (at most 200)"
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_doc_exists(name):
+    assert (ROOT / name).is_file(), f"{name} is missing"
+
+
+def test_no_file_refers_outside_the_repository():
+    offenders = []
+    for name in repository_files():
+        path = ROOT / name
+        if not path.is_file():  # deleted in the working tree, or a submodule
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):  # binary
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for needle in OUTSIDE:
+                if needle in line:
+                    offenders.append(f"{name}:{number}: {needle}")
+    assert not offenders, "references outside the repository:\n" + "\n".join(offenders)
+
+
+def test_relative_links_point_at_existing_files():
+    broken = []
+    for path in markdown_files():
+        for number, target in links(path.read_text()):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+                continue
+            file_part, _, anchor = target.partition("#")
+            linked = (path.parent / file_part).resolve() if file_part else path
+            where = f"{path.relative_to(ROOT)}:{number}: {target}"
+            if not linked.exists():
+                broken.append(f"{where} (no such file)")
+            elif anchor and linked.suffix == ".md":
+                anchors = {github_anchor(title) for _, title in headings(linked.read_text())}
+                if anchor not in anchors:
+                    broken.append(f"{where} (no such section)")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_method_has_the_sections_the_code_cites():
+    titles = {title for level, title in headings((ROOT / "docs/method.md").read_text())
+              if level == 2}
+    cited = set(METHOD_SECTIONS)
+    for name in repository_files():
+        if not name.endswith((".py", ".yaml", ".yml", ".smk", ".md", ".rst")):
+            continue
+        path = ROOT / name
+        if path.is_file():
+            cited |= set(re.findall(r'docs/method\.md, "([^"]+)"', path.read_text()))
+    assert cited <= titles, f"docs/method.md lacks the sections {sorted(cited - titles)}"
+
+
+def results_sections(text):
+    """{heading: body} of docs/results.md, a section running from one ## or ### heading to
+    the next (outside code blocks); HTML comments (the table markers) dropped."""
+    sections, current, inside = {}, None, False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            inside = not inside
+        heading = None if inside else re.match(r"^#{2,3}\s+(.*)$", line)
+        if heading:
+            current = heading.group(1)
+            sections[current] = []
+        elif current is not None:
+            sections[current].append(line)
+    return {title: re.sub(r"<!--.*?-->", "", "\n".join(body), flags=re.DOTALL)
+            for title, body in sections.items()}
+
+
+def test_every_number_of_the_results_has_its_command():
+    text = (ROOT / "docs/results.md").read_text()
+    assert "Reproduce:" in text.split("\n## ", 1)[0], "results.md must state its convention"
+    sections = results_sections(text)
+    assert sections, "docs/results.md has no sections"
+    missing = [title for title, body in sections.items()
+               if re.search(r"\d", body)
+               and not any(REPRODUCE.match(line) for line in body.splitlines())]
+    assert not missing, ("sections of docs/results.md with numbers but no line "
+                         f"'Reproduce: `command`': {missing}")
+
+
+@pytest.mark.parametrize("name, marker", [("docs/results.md", "bench"),
+                                          ("docs/results.md", "paper-jobs"),
+                                          ("docs/library.md", "example")])
+def test_generated_and_tested_blocks_have_their_markers(name, marker):
+    text = (ROOT / name).read_text()
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    assert text.count(start) == 1 and text.count(end) == 1, f"{name}: {marker} markers"
+    assert text.index(start) < text.index(end)
