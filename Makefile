@@ -30,7 +30,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=15
 
 bench: $(STAMP)
-	$(BIN)/python -m mfnpe.bench --out results/bench/simulators.json --readme README.md
+	$(BIN)/python -m mfnpe.bench --out results/bench/simulators.json
+	$(BIN)/python tools/bench_table.py results/bench/simulators.json docs/results.md
 
 lint: $(STAMP)
 	$(SNAKEMAKE) --lint

@@ -9,7 +9,8 @@ import pandas as pd
 
 from mfnpe.names import RUN_KEYS
 
-from mfnpe.evaluation.tables import cost_frame, cost_to_reach, write_csv
+from mfnpe.evaluation.cost import cost_frame, cost_to_reach
+from mfnpe.evaluation.tables import write_csv
 
 runs = snakemake.params.runs  # input.train holds each run's training benchmark, in order
 train = {tuple(run[k] for k in RUN_KEYS): path

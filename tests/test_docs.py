@@ -2,8 +2,10 @@
 links, no reference outside the repository, method.md's sections as the code cites them,
 and every number of docs/results.md next to the command that reproduces it."""
 
+import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,29 @@ def test_generated_and_tested_blocks_have_their_markers(name, marker):
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     assert text.count(start) == 1 and text.count(end) == 1, f"{name}: {marker} markers"
     assert text.index(start) < text.index(end)
+
+
+def test_bench_table_rewrites_only_the_table_between_its_markers(tmp_path):
+    results = {
+        "machine": {"platform": "test-platform"},
+        "lf": [{"model": "edge_langevin", "dt_ms": 0.025, "n_simulations": 4000,
+                "neuron_steps_per_s": 12.34e6}],
+        "hf": [{"method": "markov", "area_um2": 100.0, "s_per_simulation": 0.0661,
+                "ns_per_event": 87.0, "events_per_simulation": 0.76e6}],
+        "training": {"n_simulations": 10000, "s_per_epoch_per_10k": 1.23, "n_test": 200,
+                     "s_sampling_1000_per_test": 4.5},
+    }
+    (tmp_path / "bench.json").write_text(json.dumps(results))
+    doc = tmp_path / "results.md"
+    original = (ROOT / "docs" / "results.md").read_text()
+    doc.write_text(original)
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_table.py"),
+                          str(tmp_path / "bench.json"), str(doc)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    text = doc.read_text()
+    table = text.split("<!-- bench:start -->")[1].split("<!-- bench:end -->")[0]
+    assert "12.3 M neuron-steps/s" in table and "87 ns per event" in table
+    assert "0.066 s per 120 ms simulation" in table and "test-platform" in table
+    before, after = original.split("<!-- bench:start -->"), text.split("<!-- bench:start -->")
+    assert before[0] == after[0]
+    assert before[1].split("<!-- bench:end -->")[1] == after[1].split("<!-- bench:end -->")[1]

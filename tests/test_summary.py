@@ -4,8 +4,10 @@ calibration verdicts."""
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from mfnpe.evaluation.tables import calibration_table, cost_to_reach, matching_budget, saving_factors
+from mfnpe.evaluation.cost import cost_to_reach
+from mfnpe.evaluation.tables import calibration_table, matching_budget, over_seeds, saving_factors
 
 
 def test_matching_budget_interpolates_in_log_budget():
@@ -92,3 +94,24 @@ def test_cost_to_reach_npe_targets_interpolates_budget_and_cost():
     assert table.loc[(1000, "mf_npe"), "bound"] == "exact"
     # 8.0 is already beaten at MF-NPE's smallest budget: an upper bound
     assert table.loc[(100, "mf_npe"), "bound"] == "upper"
+
+
+def test_bounded_metrics_get_intervals_inside_their_range():
+    rows = [dict(method="npe", n_lf=0, n_hf=50, seed=s, metric=m, value=v)
+            for s, (passed, p, nltp) in enumerate([(1.0, 0.01, 4.0), (0.0, 0.4, 5.0),
+                                                   (0.0, 0.9, 6.0)])
+            for m, v in (("calibration_pass", passed), ("sbc_p_gNa", p), ("tarp_p", p),
+                         ("nltp", nltp))]
+    table = over_seeds(pd.DataFrame(rows)).set_index("metric")
+    # 1 of 3 seeds passes: the exact binomial interval [0.0084, 0.906], not t's [-1.10, 1.77]
+    passed = table.loc["calibration_pass"]
+    assert passed["mean"] == pytest.approx(1 / 3)
+    assert passed["ci_low"] == pytest.approx(0.00840, abs=1e-4)
+    assert passed["ci_high"] == pytest.approx(0.90570, abs=1e-4)
+    # p-values: the mean only
+    for metric in ("sbc_p_gNa", "tarp_p"):
+        assert np.isnan(table.loc[metric, "ci_low"]) and np.isnan(table.loc[metric, "ci_high"])
+    # an unbounded metric keeps its Student-t interval: 5 -+ t(0.975, 2) * 1 / sqrt(3)
+    half = stats.t.ppf(0.975, 2) / np.sqrt(3)
+    assert table.loc["nltp", "ci_low"] == pytest.approx(5 - half)
+    assert table.loc["nltp", "ci_high"] == pytest.approx(5 + half)

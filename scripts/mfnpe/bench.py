@@ -11,7 +11,8 @@ Measures, on one thread and after JIT warm-up:
   parameters, 10 features, batch 200), and seconds to draw 1000 posterior samples for each
   of 200 test observations (the evaluate rule's load).
 
-With ``--readme`` the table between the README's ``bench`` markers is rewritten.
+The results go to a JSON file; ``tools/bench_table.py`` turns them into the table of
+docs/results.md (``make bench`` runs both).
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import time
 from pathlib import Path
 
 from mfnpe.names import LF_SIMULATORS
 from mfnpe.runtime import limit_threads
 
-MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 
 
 def _config(simulator: dict, area: float) -> dict:
@@ -112,41 +111,9 @@ def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
     return results
 
 
-def table(results: dict) -> str:
-    """The README's benchmark table (markdown)."""
-    lines = ["| simulator | setting | measured |", "|---|---|---|"]
-    for r in results["lf"]:
-        lines.append(f"| `{r['model']}` (LF) | dt {r['dt_ms']} ms, {r['n_simulations']} sims, features computed "
-                     f"| {r['neuron_steps_per_s'] / 1e6:.1f} M neuron-steps/s |")
-    for r in results["hf"]:
-        measured = f"{r['s_per_simulation']:.3f} s per 120 ms simulation"
-        if "ns_per_event" in r:
-            measured = (f"{r['ns_per_event']:.0f} ns per event, {measured} "
-                        f"({r['events_per_simulation'] / 1e6:.2f} M events)")
-        lines.append(f"| `{r['method']}` (HF) | A = {r['area_um2']:.0f} µm², dt 0.01 ms | {measured} |")
-    t = results["training"]
-    lines.append(f"| training (default NSF) | {t['n_simulations']} simulations, batch 200 "
-                 f"| {t['s_per_epoch_per_10k']:.2f} s per epoch per 10k simulations |")
-    lines.append(f"| posterior draws (default NSF) | 1000 draws for each of {t['n_test']} "
-                 f"test observations | {t['s_sampling_1000_per_test']:.1f} s |")
-    lines.append(f"\nOne thread; {results['machine']['platform']}; `make bench` "
-                 f"({time.strftime('%Y-%m-%d')}).")
-    return "\n".join(lines)
-
-
-def update_readme(path: Path, text: str) -> None:
-    content = path.read_text()
-    start, end = MARKERS
-    if start not in content or end not in content:
-        raise ValueError(f"{path}: benchmark markers {MARKERS} not found")
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", content))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/bench/simulators.json"))
-    parser.add_argument("--readme", type=Path, help="rewrite the table in this README")
     parser.add_argument("--n-lf", type=int, default=4000, help="LF simulations per model")
     parser.add_argument("--n-markov", type=int, default=10)
     parser.add_argument("--n-binomial", type=int, default=20)
@@ -156,9 +123,7 @@ def main() -> None:
     results = run(args.n_lf, args.n_markov, args.n_binomial, args.threads)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
-    print(table(results))
-    if args.readme:
-        update_readme(args.readme, table(results))
+    print(f"benchmark results: {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Aggregate tables: per-model metrics in long form, means over seeds, calibration
-verdicts, saving factors and CPU cost."""
+verdicts and saving factors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from mfnpe.evaluation import metrics
 from mfnpe.evaluation.metrics import mean_interval
@@ -23,56 +24,37 @@ def metrics_frame(evaluations: Iterable) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "metric", "value"])
 
 
+PASS_FRACTIONS = ("calibration_pass",)
+"""Metrics that are 0/1 per seed: over seeds, a share of passing seeds."""
+P_VALUES = ("sbc_p_min", "tarp_p")
+"""Metrics that are p-values (besides every ``sbc_p_<parameter>``)."""
+
+
+def seed_interval(metric: str, values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean over seeds and its ``level`` interval, one that respects the metric's range:
+    an exact (Clopper-Pearson) interval for a pass fraction (k of n seeds), none (NaN)
+    for a p-value (a mean of p-values has no meaningful t interval, and one would leave
+    [0, 1]), Student-t for the rest."""
+    values = np.asarray(values, dtype=float)
+    if metric in PASS_FRACTIONS:
+        k, n = int(round(values.sum())), len(values)
+        low, high = stats.binomtest(k, n).proportion_ci(level, method="exact")
+        return float(values.mean()), float(low), float(high)
+    if metric in P_VALUES or metric.startswith("sbc_p_"):
+        return float(values.mean()), float("nan"), float("nan")
+    return mean_interval(values, level)
+
+
 def over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95% Student-t interval over seeds per (method, n_lf, n_hf, metric)."""
+    """Mean and 95% interval over seeds per (method, n_lf, n_hf, metric)
+    (:func:`seed_interval`: Student-t, exact binomial for pass fractions, none for
+    p-values)."""
     rows = []
     for key, group in frame.groupby(["method", "n_lf", "n_hf", "metric"], sort=True):
-        mean, low, high = mean_interval(group["value"].to_numpy())
+        mean, low, high = seed_interval(key[-1], group["value"].to_numpy())
         rows.append((*key, mean, low, high, len(group)))
     return pd.DataFrame(rows, columns=["method", "n_lf", "n_hf", "metric", "mean", "ci_low",
                                        "ci_high", "n_seeds"])
-
-
-def benchmark_seconds(path) -> float:
-    """CPU seconds of one job from its Snakemake benchmark TSV (wall seconds if the CPU
-    time was not sampled, as for jobs shorter than the sampling interval)."""
-    table = pd.read_csv(path, sep="\t")
-    cpu = float(table["cpu_time"].iloc[0]) if "cpu_time" in table else 0.0
-    return cpu if cpu > 0 else float(table["s"].iloc[0])
-
-
-def pool_cost(paths: list, shard_size: int, n: int) -> float:
-    """CPU seconds to simulate the first ``n`` simulations of a pool from its shards'
-    benchmarks (``paths`` in shard order; the last shard is prorated)."""
-    seconds, left = 0.0, n
-    for path in paths:
-        if left <= 0:
-            break
-        take = min(left, shard_size)
-        seconds += benchmark_seconds(path) * take / shard_size
-        left -= take
-    return seconds
-
-
-def cost_frame(runs: Iterable[Mapping], sim_benchmarks: Mapping[str, list],
-               train_benchmarks: Mapping[tuple, str], shard_size: Mapping[str, int]) -> pd.DataFrame:
-    """CPU cost of each NPE and MF-NPE model by stage: rows method, n_lf, n_hf, seed, stage,
-    seconds. MF-NPE pays the LF simulations and pretraining (shared by all its budgets)."""
-    rows = []
-    for run in runs:
-        method, n_lf, n_hf, seed = (run[k] for k in RUN_COLUMNS)
-        if method == "lf_npe":
-            continue
-        stages = {"HF simulation": pool_cost(sim_benchmarks["hf"], shard_size["hf"], n_hf)}
-        if method == "mf_npe":
-            stages["LF simulation"] = pool_cost(sim_benchmarks["lf"], shard_size["lf"], n_lf)
-            stages["pretraining"] = benchmark_seconds(train_benchmarks[("lf_npe", n_lf, 0, seed)])
-            stages["fine-tuning"] = benchmark_seconds(train_benchmarks[(method, n_lf, n_hf, seed)])
-        else:
-            stages["training"] = benchmark_seconds(train_benchmarks[(method, n_lf, n_hf, seed)])
-        rows += [dict(method=method, n_lf=n_lf, n_hf=n_hf, seed=seed, stage=stage, seconds=s)
-                 for stage, s in stages.items()]
-    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "stage", "seconds"])
 
 
 def headline(table: pd.DataFrame) -> pd.DataFrame:
@@ -160,28 +142,3 @@ def saving_over_seeds(saving: pd.DataFrame) -> pd.DataFrame:
         rows.append((n_lf, n_hf, mean, low, high, len(group), "/".join(sorted(bounds)) or "exact"))
     return pd.DataFrame(rows, columns=["n_lf", "n_hf", "saving", "ci_low", "ci_high", "n_seeds",
                                        "bound"])
-
-
-def cost_to_reach(frame: pd.DataFrame, cost: pd.DataFrame, metric: str = "nltp") -> pd.DataFrame:
-    """CPU seconds (simulation + training, mean over seeds) each method needs to reach the
-    ``metric`` NPE reaches at each of its budgets (NPE's mean over seeds).
-
-    Per curve (NPE; MF-NPE per LF size) the budget is found by :func:`matching_budget` and
-    the cost interpolated linearly in log budget; ``bound`` "lower"/"upper" marks a target
-    beyond the trained budgets (the cost shown is that of the largest/smallest budget)."""
-    table = over_seeds(frame[(frame["metric"] == metric) & (frame["method"] != "lf_npe")])
-    curves = table[["method", "n_lf", "n_hf", "mean"]].rename(columns={"mean": "value"})
-    seconds = (cost.groupby(RUN_COLUMNS)["seconds"].sum()
-               .groupby(["method", "n_lf", "n_hf"]).mean().rename("seconds").reset_index())
-    curves = curves.merge(seconds, on=["method", "n_lf", "n_hf"])
-    npe = curves[curves["method"] == "npe"]
-    rows = []
-    for target_budget, target in zip(npe["n_hf"], npe["value"]):
-        for (method, n_lf), curve in curves.groupby(["method", "n_lf"]):
-            curve = curve.sort_values("n_hf")
-            budget, bound = matching_budget(curve["n_hf"].to_numpy(), curve["value"].to_numpy(),
-                                            target)
-            cpu = np.interp(np.log(budget), np.log(curve["n_hf"]), curve["seconds"])
-            rows.append((target, int(target_budget), method, n_lf, budget, cpu, bound))
-    return pd.DataFrame(rows, columns=[f"target_{metric}", "npe_budget_of_target", "method",
-                                       "n_lf", "n_hf_needed", "cpu_seconds", "bound"])
