@@ -7,7 +7,8 @@ start_job(snakemake.log[0], snakemake.threads)
 
 from mfnpe.evaluation.test_set import read_evaluation
 from mfnpe.evaluation.tables import (calibration_table, headline, metrics_frame, over_seeds,
-                           saving_factors, saving_over_seeds, write_csv)
+                                    saving_factors, saving_over_seeds)
+from mfnpe.io.tables import write_csv
 
 frame = metrics_frame(read_evaluation(path) for path in snakemake.input.evaluations)
 table = over_seeds(frame)

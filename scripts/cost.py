@@ -10,7 +10,7 @@ import pandas as pd
 from mfnpe.names import RUN_KEYS
 
 from mfnpe.evaluation.cost import cost_frame, cost_to_reach
-from mfnpe.evaluation.tables import write_csv
+from mfnpe.io.tables import write_csv
 
 runs = snakemake.params.runs  # input.train holds each run's training benchmark, in order
 train = {tuple(run[k] for k in RUN_KEYS): path

@@ -16,6 +16,7 @@ from mfnpe.observation.posterior import observe, read_observation, write_observa
 from mfnpe.observation.recordings import read_recording, recording_features, true_vector
 from mfnpe.evaluation.sequential import final_c2st
 from mfnpe.observation.sequential import load_members
+from mfnpe.io.tables import write_csv
 
 settings, runs = snakemake.params.settings, snakemake.params.runs
 chains = {(chain["method"], chain["seed"]): chain for chain in settings["chains"]}
@@ -36,6 +37,6 @@ result = observe(recording.name, str(recording.path), x_o, theta, models,
 result.settings = settings
 write_observation(snakemake.output.posterior, result)
 comparisons = final_c2st(result, read_observation(snakemake.input.amortized), settings["seed"])
-pd.DataFrame(comparisons).to_csv(snakemake.output.c2st, index=False)
+write_csv(pd.DataFrame(comparisons), snakemake.output.c2st)
 logging.info("%s: -log q(true theta) %s; %d C2ST comparisons", recording.path,
              (-result.log_prob_true).round(2), len(comparisons))

@@ -10,16 +10,17 @@ import pandas as pd
 
 from mfnpe.observation.posterior import read_observation
 from mfnpe.evaluation.sequential import cases_at_least_as_good, nltp_over_seeds, table_rows
+from mfnpe.io.tables import write_csv
 
 rows = [row for sequential, amortized in
         zip(snakemake.input.sequential, snakemake.input.amortized, strict=True)
         for row in table_rows(read_observation(sequential), read_observation(amortized))]
 table = pd.DataFrame(rows)
-table.to_csv(snakemake.output.table, index=False)
+write_csv(table, snakemake.output.table)
 over_seeds = nltp_over_seeds(table)
-over_seeds.to_csv(snakemake.output.over_seeds, index=False)
+write_csv(over_seeds, snakemake.output.over_seeds)
 c2st = pd.concat([pd.read_csv(path) for path in snakemake.input.c2st], ignore_index=True)
-c2st.to_csv(snakemake.output.c2st, index=False)
+write_csv(c2st, snakemake.output.c2st)
 print("-log q(true theta), mean over recordings with known theta, then over seeds:")
 print(over_seeds[over_seeds["metric"] == "nltp_true:mean"]
       .pivot_table(index="n_hf", columns="method", values="mean").round(2).to_string())

@@ -1,5 +1,7 @@
 """HDF5 shards: round trip, and clear errors for truncated, foreign or mismatched files."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,23 @@ def test_wrong_kind_and_missing_file(tmp_path):
     (tmp_path / "text.h5").write_text("not hdf5")
     with pytest.raises(ShardError, match=r"text\.h5: not a readable HDF5 file"):
         read_prior_shard(tmp_path / "text.h5")
+
+
+def test_a_summary_table_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from mfnpe.io.tables import write_csv
+
+    path = tmp_path / "summary" / "table.csv"
+    write_csv(pd.DataFrame({"a": [1, 2]}), path)
+    assert path.read_text() == "a\n1\n2\n"
+
+    def fail_midway(self, target, **kwargs):
+        Path(target).write_text("a\n3\n")  # half written, then the job dies
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_midway)
+    with pytest.raises(OSError, match="disk full"):
+        write_csv(pd.DataFrame({"a": [3, 4]}), path)
+    assert path.read_text() == "a\n1\n2\n"  # the old table, intact
+    assert sorted(p.name for p in path.parent.iterdir()) == ["table.csv"]  # no temporary left

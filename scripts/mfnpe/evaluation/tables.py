@@ -3,8 +3,7 @@ verdicts and saving factors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -86,11 +85,6 @@ def calibration_table(frame: pd.DataFrame, level: float) -> pd.DataFrame:
                      verdict))
     return pd.DataFrame(rows, columns=["method", "n_lf", "n_hf", "n_seeds", "n_pass",
                                        "sbc_p_min", "tarp_atc", "tarp_p", "verdict"])
-
-
-def write_csv(frame: pd.DataFrame, path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
 
 
 def matching_budget(budgets: np.ndarray, values: np.ndarray, target: float) -> tuple[float, str]:
