@@ -12,9 +12,16 @@ from mfnpe.plan import observations
 from mfnpe.plan import runs as model_runs
 from mfnpe.plan import sequential as sequential_runs
 from mfnpe.plan import shards
-from mfnpe.plan.config import validate_config
+from mfnpe.plan import config as config_checks
 
-validate_config(config)
+# sets (the prior, the examples) a --configfile gives replace the default's; every file
+# is read strictly (duplicate keys) and an error names the file that set the key
+CONFIG_FILES = [*workflow.configfiles[len(workflow.overwrite_configfiles) :]]
+CONFIG_FILES += list(workflow.overwrite_configfiles)
+config_checks.replace_sets(config, workflow.overwrite_configfiles)
+for path in CONFIG_FILES:
+    config_checks.read_yaml(path)
+config_checks.validate_files(config, CONFIG_FILES)
 
 
 wildcard_constraints:
@@ -37,6 +44,7 @@ SIM_SHARD = "results/sims/{pool}/shard-{shard}.h5"
 MODEL = "results/models/{method}/{run}.pt"
 EVALUATION = "results/eval/{method}/{run}.h5"
 LF_TRACES = "results/traces/lf_at_test.h5"
+EFFECTIVE_CONFIG = "results/config.yaml"
 SUMMARY = "results/summary"
 FIGURES = "results/figures"
 OBSERVATION = "results/observations/{recording}"
@@ -357,3 +365,11 @@ def sequential_models(wildcards):
         for run in sequential_runs.posterior_runs(config, wildcards.recording)
         for e in range(sequential_runs.members(config, run["method"]))
     ]
+
+
+def announce_config():
+    """At the start of a run: write the effective config to results/config.yaml (when it
+    changed) and print its prior."""
+    config_checks.write_effective_config(config, EFFECTIVE_CONFIG)
+    print(f"config: {', '.join(map(str, CONFIG_FILES))} -> {EFFECTIVE_CONFIG}")
+    print(config_checks.describe_prior(config))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jsonschema
@@ -46,6 +47,105 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
+_STRICT_INTEGERS = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)),
+)
+"""JSON Schema counts 20.0 as an integer; a count written as a float (``n_hf: [20.0]``)
+would then name files ``nhf-20.0`` that no rule makes. Here an integer is an int."""
+
+SETS = (("prior",), ("observations", "examples"))
+"""Config sections that define a set: a config file that gives one replaces the default's
+whole (Snakemake merges mappings key by key, so a prior naming two parameters would still
+infer the default's third). Lists (budgets, features, seeds...) are always replaced."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _no_duplicates(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise ConfigError(f"{mark.name}, line {mark.line + 1}: key {key!r} is given twice")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def read_yaml(path: str | Path) -> dict:
+    """A config file's mapping; a syntax error or a duplicate key raises :class:`ConfigError`
+    naming the file and line."""
+    path = Path(path)
+    try:
+        with open(path) as handle:
+            data = yaml.load(handle, Loader=_StrictLoader)  # noqa: S506 (a safe loader)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config: {err}") from err
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: {err.problem}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must be a mapping of sections, "
+                          f"got {type(data).__name__}")
+    return data
+
+
+def replace_sets(config: dict, overlays: Sequence[str | Path]) -> dict:
+    """Give ``config`` (the default merged with ``overlays`` by Snakemake) each set of
+    :data:`SETS` as the last overlay that defines it wrote it; returns ``config``."""
+    for path in overlays:
+        overlay = read_yaml(path)
+        for keys in SETS:
+            found = overlay
+            for key in keys:
+                found = found.get(key) if isinstance(found, Mapping) else None
+            if found is not None:
+                target = config
+                for key in keys[:-1]:
+                    target = target.setdefault(key, {})
+                target[keys[-1]] = copy.deepcopy(found)
+    return config
+
+
+def validate_files(config: dict, paths: Sequence[str | Path]) -> dict:
+    """:func:`validate_config` for a config merged from ``paths`` (in order); an error
+    names the last of them that sets the offending key."""
+    try:
+        return validate_config(config)
+    except ConfigError as err:
+        source = _source_of(str(err), paths)
+        raise ConfigError(f"{source}: {err}" if source else str(err)) from None
+
+
+def _source_of(message: str, paths: Sequence[str | Path]) -> str | None:
+    match = re.match(r"config key ([^\s:=]+)", message)
+    if not match:
+        return None
+    keys = match.group(1).split("/")
+    for path in reversed(list(paths)):
+        node = read_yaml(path)
+        for key in keys:
+            if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            elif isinstance(node, Mapping) and key in node:
+                node = node[key]
+            else:
+                break
+        else:
+            return str(path)
+    return None
+
+
 def load_schema(path: Path = SCHEMA_PATH) -> dict:
     with open(path) as handle:
         return yaml.safe_load(handle)
@@ -59,7 +159,7 @@ def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
     ConfigError naming the offending key (``prior/gFoo``, ``budgets/n_hf/0`` ...).
     """
     schema = load_schema(schema_path)
-    validator_class = _with_defaults(jsonschema.Draft202012Validator)
+    validator_class = _with_defaults(_STRICT_INTEGERS)
     validator = validator_class(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -80,6 +180,8 @@ def check_config(config: Mapping) -> None:
             raise ConfigError(f"config key prior/{name}: bounds must be finite, got [{low}, {high}]")
         if not low < high:
             raise ConfigError(f"config key prior/{name}: low must be < high, got [{low}, {high}]")
+    _check_physical(config)
+    _check_counts(config)
     stimulus = config["stimulus"]
     if not 0 <= stimulus["t_on"] < stimulus["t_off"] <= stimulus["duration"]:
         raise ConfigError(
@@ -101,6 +203,52 @@ def check_config(config: Mapping) -> None:
         )
     _check_examples(config)
     _check_sequential(config["sequential"])
+
+
+def _check_physical(config: Mapping) -> None:
+    """Prior bounds inside each constant's physical domain (the schema's bounds of the
+    fixed value: conductances >= 0, capacitance and area > 0)."""
+    domains = load_schema()["properties"]["model"]["properties"]
+    for name, (low, high) in config["prior"].items():
+        domain = domains[name]
+        if "minimum" in domain and low < domain["minimum"]:
+            raise ConfigError(f"config key prior/{name}: low bound {low} is below the physical "
+                              f"minimum {domain['minimum']} ({domain['description']})")
+        if "exclusiveMinimum" in domain and low <= domain["exclusiveMinimum"]:
+            raise ConfigError(f"config key prior/{name}: low bound {low} must be above "
+                              f"{domain['exclusiveMinimum']} ({domain['description']})")
+
+
+def _check_counts(config: Mapping) -> None:
+    """Counts that name more than exists are refused, not silently cut."""
+    budgets, evaluation = config["budgets"], config["evaluation"]
+    for key in ("n_hf", "n_hf_npe_only", "n_lf"):
+        for k, n in enumerate(budgets.get(key, [])):
+            section = "pretrain" if key == "n_lf" else ("finetune" if key == "n_hf" else "npe")
+            fraction = config["inference"][section]["validation_fraction"]
+            n_train = int((1 - fraction) * n)  # sbi's split
+            if n_train < 2 or n - n_train < 1:
+                raise ConfigError(
+                    f"config key budgets/{key}/{k}={n} is too few simulations to train on: "
+                    f"inference/{section}/validation_fraction={fraction} splits them into "
+                    f"{n_train} for training and {n - n_train} for validation; sbi needs at "
+                    "least 2 and 1")
+    if evaluation["pairplot_observations"] > budgets["n_test"]:
+        raise ConfigError(
+            f"config key evaluation/pairplot_observations={evaluation['pairplot_observations']}"
+            f" is more than the {budgets['n_test']} test simulations (budgets/n_test)")
+    first_test_shard = min(config["shards"]["test"], budgets["n_test"])
+    if evaluation["trace_examples"] > first_test_shard:
+        raise ConfigError(
+            f"config key evaluation/trace_examples={evaluation['trace_examples']} is more than "
+            f"the {first_test_shard} test simulations of the first test shard "
+            "(shards/test, budgets/n_test) that the traces figure shows")
+    observations = config["observations"]
+    if observations["ppc_simulations"] > evaluation["posterior_samples"]:
+        raise ConfigError(
+            f"config key observations/ppc_simulations={observations['ppc_simulations']} is "
+            f"more than the {evaluation['posterior_samples']} posterior draws it takes them "
+            "from (evaluation/posterior_samples)")
 
 
 def _check_sequential(section: Mapping) -> None:
@@ -141,11 +289,7 @@ def _check_multiple(value: float, step: float, value_key: str, step_key: str) ->
 def load_config(path: str | Path) -> dict:
     """Read a YAML config file, fill defaults and check it (errors name the file and key)."""
     path = Path(path)
-    try:
-        with open(path) as handle:
-            config = yaml.safe_load(handle) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read config: {err}") from err
+    config = read_yaml(path)
     try:
         return validate_config(config)
     except ConfigError as err:
@@ -156,3 +300,29 @@ def simulator_settings(config: Mapping, fidelity: str) -> dict:
     """The settings the ``fidelity`` ('lf' or 'hf') simulator actually reads."""
     settings = config["simulators"][fidelity]
     return {key: settings[key] for key in ("name", *SIMULATOR_OPTIONS[settings["name"]])}
+
+
+def write_effective_config(config: Mapping, path: str | Path) -> bool:
+    """Write the config a run uses (defaults filled, overlays applied) as YAML to ``path``,
+    only when it differs from what is there; returns whether it wrote."""
+    import os
+
+    path = Path(path)
+    text = yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True)
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+    return True
+
+
+def describe_prior(config: Mapping) -> str:
+    """One line per inferred parameter: name, bounds and unit."""
+    units = load_schema()["properties"]["model"]["properties"]
+    lines = [f"prior ({len(config['prior'])} parameters, columns of theta in this order):"]
+    for name, (low, high) in config["prior"].items():
+        unit = re.search(r"\[(.*?)\]", units[name]["description"])
+        lines.append(f"  {name}: [{low}, {high}]" + (f" {unit.group(1)}" if unit else ""))
+    return "\n".join(lines)
