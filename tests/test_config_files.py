@@ -108,3 +108,15 @@ def test_bad_values_are_refused_before_work_starts(change, message):
 
 def test_the_smallest_trainable_budget_passes():
     assert validate_config({"budgets": {"n_hf": [3]}})["budgets"]["n_hf"] == [3]
+
+
+def test_a_failed_jobs_named_fault_reaches_the_console(tmp_path):
+    shard = tmp_path / "results" / "prior" / "test" / "shard-0.h5"
+    shard.parent.mkdir(parents=True)
+    shard.write_bytes(b"not an HDF5 file")
+    run = snakemake(tmp_path, "results/sims/test/shard-0.h5", "--cores", "1")
+    assert run.returncode != 0
+    console = run.stdout + run.stderr
+    # the job's own message (file and fault), from its log, not only the log's path
+    assert ("ShardError: results/prior/test/shard-0.h5: not a readable HDF5 file"
+            in console), console[-3000:]
