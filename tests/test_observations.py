@@ -32,8 +32,6 @@ class GaussianPosterior:
         return np.atleast_1d(stats.multivariate_normal(np.zeros(2)).logpdf(theta - x[:, :2]))
 
 
-
-
 @pytest.mark.parametrize("mass", [0.5, 0.9, 0.99])
 def test_hpd_level_of_a_known_gaussian_posterior(mass):
     r = np.sqrt(stats.chi2.ppf(mass, 2))
@@ -50,6 +48,19 @@ def test_hpd_level_of_a_known_gaussian_posterior(mass):
     assert [row["inside_95"] for row in rows] == [mass < 0.95] * 3
     assert rows[0]["mean_a"] == pytest.approx(1.0, abs=0.06)
     assert rows[0]["sd_b"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_true_theta_outside_the_prior_is_warned_about(caplog):
+    runs = [dict(method="npe", n_lf=0, n_hf=10, seed=0)]
+    with caplog.at_level("WARNING"):
+        observe("rec", "rec.h5", np.array([1.0, -2.0]), np.array([60.0, -2.0]),
+                [GaussianPosterior()], runs, n_samples=10, master_seed=0)
+    assert "rec.h5: true a = 60 is outside the prior [-50, 50]" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        observe("rec", "rec.h5", np.array([1.0, -2.0]), np.array([1.0, -2.0]),
+                [GaussianPosterior()], runs, n_samples=10, master_seed=0)
+    assert "outside the prior" not in caplog.text
 
 
 def test_true_parameters_must_be_the_inferred_ones():

@@ -81,6 +81,15 @@ def _faulty(kind: str, tmp_path: Path) -> Path:
         _write_hdf5(path, time / 1000, voltage, units=("s", "mV"))
     elif kind == "volts":
         _write_hdf5(path, time, voltage / 1000)
+    elif kind == "volts_with_an_artefact":  # volts, declared mV, one sample above 1
+        _write_hdf5(path, time, np.where(np.arange(len(time)) == 50, 1.5, voltage / 1000))
+    elif kind == "scaled":  # mV times ten
+        _write_hdf5(path, time, voltage * 10)
+    elif kind == "duplicate_column":
+        path = tmp_path / "bad.csv"
+        path.write_text("# stimulus_t_on: 10\n# stimulus_t_off: 110\n# stimulus_amplitude: 10\n"
+                        "time_ms,voltage_mV,voltage_mV\n"
+                        + "".join(f"{t},{v},{v}\n" for t, v in zip(time, voltage)))
     elif kind == "nan":
         _write_hdf5(path, time, np.where(np.arange(len(time)) >= 500, np.nan, voltage))
     elif kind == "non_uniform":
@@ -122,6 +131,9 @@ FAULTS = {
     "seconds": r"sampling interval 1e-05 ms.*looks like seconds",
     "seconds_unit": r"time is in 's', expected 'ms'",
     "volts": r"voltage looks like volts",
+    "volts_with_an_artefact": r"voltage looks like volts \(median -0\.0",
+    "scaled": r"median voltage -6\d\d\.?\d* mV is outside the physiological range",
+    "duplicate_column": r"has two voltage columns \('voltage_mV' and 'voltage_mV'\)",
     "nan": r"11500 NaN or infinite voltage samples, the first at sample 500 \(t = 5 ms\)",
     "non_uniform": r"non-uniform sampling: intervals range from 0.01 to 0.02 ms",
     "not_increasing": r"time is not strictly increasing at sample 1",

@@ -10,6 +10,7 @@ at most 0.95, i.e. when q(theta_true | x) is at least the 5% quantile of q over 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ import numpy as np
 from mfnpe import seeds
 from mfnpe.names import RUN_KEYS
 from mfnpe.io.hdf5 import ShardError, atomic_write, canonical, check_file, open_file, read_dataset, read_names
+
+log = logging.getLogger(__name__)
 
 POSTERIOR_KIND = "mfnpe/observation-posterior/1"
 PPC_KIND = "mfnpe/predictive-check/1"
@@ -60,6 +63,12 @@ def observe(name: str, source: str, x: np.ndarray, theta: np.ndarray | None, mod
     ``x`` (f,) of recording ``name`` (file ``source``) and, when the true parameters
     ``theta`` (d,) are known, evaluate their log q and HPD level."""
     samples, log_true, level = [], [], []
+    if theta is not None:
+        prior = models[0].prior
+        for name, value, low, high in zip(prior.names, theta, prior.low, prior.high):
+            if not low <= value <= high:
+                log.warning("%s: true %s = %g is outside the prior [%g, %g]: every model's "
+                            "log q(theta_true) is -inf", source, name, value, low, high)
     for model, run in zip(models, runs, strict=True):
         seed = seeds.observation_seeds(master_seed, "posterior", name, 1,
                                        run["method"], run["n_lf"], run["n_hf"], run["seed"])[0]

@@ -29,6 +29,8 @@ TRUE_PREFIX = "true_"
 SAMPLING_TOLERANCE = 0.01
 """Relative deviation of a sampling interval from the mean one still called uniform."""
 MAX_ABS_MV = 1000.0
+PHYSIOLOGICAL_MV = (-150.0, 60.0)
+"""Where a membrane potential's median [mV] lies; outside, the unit or scale is wrong."""
 """A membrane potential beyond this [mV] is no membrane potential in mV."""
 
 
@@ -120,6 +122,9 @@ def _read_csv(path: Path) -> tuple[dict, dict, dict]:
     for index, column in enumerate(header):
         quantity, _, unit = column.partition("_")
         if quantity in UNITS and unit:
+            if quantity in columns:
+                raise RecordingError(f"{path}: the header row {header} has two {quantity} "
+                                     f"columns ({header[columns[quantity]]!r} and {column!r})")
             columns[quantity], units[quantity] = index, unit
     for name in UNITS:
         if name not in columns:
@@ -165,8 +170,15 @@ def _check_samples(path, time: np.ndarray, voltage: np.ndarray, dt_expected: flo
             hint = "; the time looks like seconds (x1000 gives the expected interval)"
         raise RecordingError(f"{path}: sampling interval {dt:g} ms, but the posteriors were "
                              f"trained on traces sampled every {dt_expected:g} ms{hint}")
-    if np.abs(voltage).max() < 1.0:
-        raise RecordingError(f"{path}: voltage looks like volts (all |V| < 1); expected mV")
+    low, median, high = np.percentile(voltage, [0.5, 50.0, 99.5])
+    if max(abs(low), abs(median), abs(high)) < 1.0:
+        raise RecordingError(
+            f"{path}: voltage looks like volts (median {median:.4g}, 99% of samples within "
+            f"[{low:.4g}, {high:.4g}]: a membrane potential in mV rests near -70); expected mV")
+    if not PHYSIOLOGICAL_MV[0] <= median <= PHYSIOLOGICAL_MV[1]:
+        raise RecordingError(
+            f"{path}: median voltage {median:.4g} mV is outside the physiological range "
+            f"{list(PHYSIOLOGICAL_MV)} mV (wrong unit or scale?)")
     if np.abs(voltage).max() > MAX_ABS_MV:
         raise RecordingError(f"{path}: voltage reaches {np.abs(voltage).max():g}, not a "
                              "membrane potential in mV")
