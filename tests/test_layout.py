@@ -80,11 +80,10 @@ def test_the_cycle_check_finds_a_circle():
 
 
 def code_strings(tree: ast.AST) -> list[str]:
-    """String constants that are not docstrings."""
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)
-                  and isinstance(node.body[0].value, ast.Constant)}
+    """String constants that are not docstrings (of modules, functions, classes or
+    attributes: any string standing alone as a statement)."""
+    docstrings = {id(node.value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)}
     return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
             and isinstance(node.value, str) and id(node) not in docstrings]
 

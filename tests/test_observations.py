@@ -88,7 +88,7 @@ def test_observation_file_round_trip_without_true_theta(tmp_path):
         model_index(back, dict(method="npe", n_lf=0, n_hf=20, seed=0))
 
 
-def test_recordings_are_the_folder_files_and_the_examples(tmp_path, monkeypatch):
+def test_recordings_are_the_folder_files_and_the_examples(tmp_path, monkeypatch, caplog):
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "recs"
     folder.mkdir()
@@ -98,13 +98,15 @@ def test_recordings_are_the_folder_files_and_the_examples(tmp_path, monkeypatch)
         "ex": {"format": "csv", "theta": {"gNa": 100.0, "gK": 30.0, "gL": 0.3}}}}})
     assert observations.recordings(config) == {
         "cell-2": "recs/cell-2.h5", "cell_1": "recs/cell_1.csv", "ex": "recs/ex.csv"}
-    (folder / "ex.h5").write_text("")
-    with pytest.raises(ValueError, match=r"recs/ex.h5 and recs/ex.csv: two recordings named"):
-        observations.recordings(config)
-    (folder / "ex.h5").unlink()
-    (folder / "cell 4.csv").write_text("")
-    with pytest.raises(ValueError, match=r"recs/cell 4.csv: a recording's file name may hold"):
-        observations.recordings(config)
+    expected = observations.recordings(config)
+    # odd files are skipped with a warning naming them, never blocking the workflow
+    for name in ("ex.h5", "cell 4.csv", "zelle-ä.h5"):
+        (folder / name).write_text("")
+    with caplog.at_level("WARNING"):
+        assert observations.recordings(config) == expected
+    assert "recs/ex.h5: skipped: recs/ex.csv is also named 'ex'" in caplog.text
+    assert "recs/cell 4.csv: skipped: a recording's file name may hold only" in caplog.text
+    assert "recs/zelle-ä.h5: skipped" in caplog.text
 
 
 def test_predictive_simulations_file_and_figure(tmp_path):

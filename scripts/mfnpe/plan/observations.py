@@ -9,6 +9,7 @@ what a config edit touched.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -16,6 +17,8 @@ from pathlib import Path, PurePosixPath
 from mfnpe.names import RECORDING_SUFFIXES as SUFFIXES
 from mfnpe.plan import runs, shards
 from mfnpe.plan.config import simulator_settings
+
+log = logging.getLogger(__name__)
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 """A recording's name (its file stem) names its results: letters, digits, ``_`` and ``-``."""
@@ -34,8 +37,10 @@ def example_path(config: Mapping, name: str) -> str:
 
 def recordings(config: Mapping) -> dict[str, str]:
     """``{name: path}`` of every recording: the files in the observations folder (now) and
-    the configured examples, sorted by name. Raises ``ValueError`` naming a file whose
-    name is not a valid recording name or that shares its name with another."""
+    the configured examples, sorted by name. A file whose name is not a valid recording
+    name (spaces, non-ASCII letters...) or that shares its name with another is skipped
+    with a warning naming it: one odd file never blocks the workflow (``--unlock``
+    included)."""
     found = {name: example_path(config, name) for name in config["observations"]["examples"]}
     folder = Path(directory(config))
     files = sorted(folder.iterdir()) if folder.is_dir() else []
@@ -43,12 +48,12 @@ def recordings(config: Mapping) -> dict[str, str]:
         if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
             continue
         shown = f"{directory(config)}/{path.name}"
-        if not re.fullmatch(NAME_PATTERN, path.stem):
-            raise ValueError(f"{shown}: a recording's file name may hold only letters, digits, "
-                             "'_' and '-' (it names the recording's results)")
-        if found.setdefault(path.stem, shown) != shown:
-            raise ValueError(f"{shown} and {found[path.stem]}: two recordings named "
-                             f"{path.stem!r}; rename one")
+        if not re.fullmatch(NAME_PATTERN, path.stem, flags=re.ASCII):
+            log.warning("%s: skipped: a recording's file name may hold only letters, digits, "
+                        "'_' and '-' (it names the recording's results); rename it", shown)
+        elif found.setdefault(path.stem, shown) != shown:
+            log.warning("%s: skipped: %s is also named %r; rename one", shown,
+                        found[path.stem], path.stem)
     return dict(sorted(found.items()))
 
 
