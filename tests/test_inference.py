@@ -499,3 +499,22 @@ def test_sbi_internals_start_score_is_epoch_0_of_early_stopping():
     assert trainer.summary["epochs_trained"][-1] > 2
     state = net.state_dict()
     assert not all(torch.equal(state[k], v) for k, v in initial.items())
+
+
+def test_training_and_seeded_sampling_leave_torchs_global_random_state_alone():
+    rng = np.random.default_rng(5)
+    theta = rng.uniform(LOW, HIGH, size=(60, 2))
+    x = ToyTask().simulate_hf(theta, rng)
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    small = NetworkSettings(hidden_features=8, num_transforms=1, num_bins=4)
+    posterior = train_npe(theta, x, PRIOR, small, TrainingSettings(max_epochs=2), seed=1)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    draws = posterior.sample(x[:3], 5, seed=7)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    # and the seeds still fix everything: the same training and draws again
+    again = train_npe(theta, x, PRIOR, small, TrainingSettings(max_epochs=2), seed=1)
+    assert np.array_equal(again.sample(x[:3], 5, seed=7), draws)
+    # unseeded draws continue the global state, as torch's own sampling does
+    posterior.sample(x[:1], 5)
+    assert not torch.equal(torch.random.get_rng_state(), state)

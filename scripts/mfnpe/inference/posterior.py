@@ -81,17 +81,19 @@ class Posterior:
     def sample(self, x, n: int, seed: int | None = None, chunk: int = 50) -> np.ndarray:
         """(n, m, d) draws from q(theta | x_i) for x (m, f); (n, d) for one x (f,).
 
-        ``seed`` fixes torch's generator for reproducible draws; ``chunk`` observations are
-        sampled at once to bound memory.
+        ``seed`` makes the draws reproducible and leaves torch's global random state as it
+        was (without it, the draws continue that state); ``chunk`` observations are sampled
+        at once to bound memory.
         """
         single = np.ndim(x) == 1
         x = self._x(x)
-        if seed is not None:
-            torch.manual_seed(seed)
-        draws = []
-        for start in range(0, len(x), chunk):
-            u = self.net.sample(torch.Size((n,)), condition=x[start:start + chunk])
-            draws.append(self.transform.to_box(u))
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            draws = []
+            for start in range(0, len(x), chunk):
+                u = self.net.sample(torch.Size((n,)), condition=x[start:start + chunk])
+                draws.append(self.transform.to_box(u))
         theta = torch.cat(draws, dim=1).numpy().astype(np.float64)
         return theta[:, 0] if single else theta
 
@@ -128,7 +130,12 @@ class Posterior:
         try:
             content = torch.load(path, weights_only=True, map_location="cpu")
         except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError...
-            raise ModelError(f"{path}: not a readable model file (truncated or corrupted?): {err}") from err
+            # not torch's message: it suggests weights_only=False, which runs a file's code
+            raise ModelError(
+                f"{path}: not a readable model file of this workflow (truncated, corrupted or "
+                f"foreign: {type(err).__name__}); delete it and re-run the workflow, which "
+                "trains it again. Never load it with weights_only=False: a file that is not a "
+                "model may run code.") from None
         if not isinstance(content, dict) or content.get("kind") != MODEL_KIND:
             found = content.get("kind") if isinstance(content, dict) else type(content).__name__
             raise ModelError(f"{path}: expected a model file of kind {MODEL_KIND!r}, found {found!r}")

@@ -135,13 +135,22 @@ def train_npe(
 
     With ``init`` every weight starts from that posterior's network (fine-tuning); its
     z-scoring is kept unless ``refit_standardization``. ``seed`` fixes the initial
-    weights, the validation split and the batch order. Each epoch's losses are logged.
+    weights, the validation split and the batch order; torch's global random state is
+    left as it was. Each epoch's losses are logged.
     """
     if init is not None and init.prior.names != prior.names:
         raise ValueError(f"init was trained on parameters {list(init.prior.names)}, "
                          f"not {list(prior.names)}")
+    with torch.random.fork_rng(devices=[]):  # the caller's random state stays untouched
+        torch.manual_seed(seed)
+        return _train(theta, x, prior, network, training, init, refit_standardization,
+                      feature_names, settings)
+
+
+def _train(theta, x, prior, network, training, init, refit_standardization, feature_names,
+           settings) -> Posterior:
+    """:func:`train_npe`'s body, under its seed."""
     theta_t, x_t = _as_tensors(theta, x, prior)
-    torch.manual_seed(seed)
     transform = BoxTransform(prior)
     builder = network.builder() if init is None else copy_builder(init.net, refit_standardization)
     trainer = StartScoredNPE(prior=transform.unbounded_prior(), density_estimator=builder,
