@@ -39,6 +39,9 @@ def test_schema_enums_match_the_library():
     assert props["sequential"]["properties"]["methods"]["items"]["enum"] == list(
         names.SEQUENTIAL_METHODS)
     assert set(names.METHODS) | set(names.SEQUENTIAL_METHODS) == set(names.PRETRAINED)
+    network = props["inference"]["properties"]["network"]["properties"]
+    assert network["model"]["enum"] == list(names.DENSITY_ESTIMATORS)
+    assert set(names.SPLINE_ESTIMATORS) <= set(names.DENSITY_ESTIMATORS)
     recording = props["observations"]["properties"]["examples"]["additionalProperties"]
     assert ["." + f for f in recording["properties"]["format"]["enum"]] == list(
         names.RECORDING_SUFFIXES)
@@ -158,3 +161,14 @@ def test_an_overlay_section_gives_the_same_settings_as_the_defaults():
     assert list(overlay["prior"]) == ["gNa", "gK", "gL"]  # a map keeps the user's order
     assert list(validate_config({"prior": {"gL": [0.1, 1.0], "gNa": [50.0, 200.0]}})["prior"]) \
         == ["gL", "gNa"]
+
+
+def test_the_library_defaults_are_the_workflows():
+    from mfnpe.inference import NetworkSettings, TrainingSettings
+    from mfnpe.inference.train import FINETUNING
+
+    inference = validate_config({})["inference"]
+    assert NetworkSettings.from_dict(inference["network"]) == NetworkSettings()
+    assert TrainingSettings.from_dict(inference["pretrain"]) == TrainingSettings()
+    assert TrainingSettings.from_dict(inference["npe"]) == TrainingSettings()
+    assert TrainingSettings.from_dict(inference["finetune"]) == FINETUNING

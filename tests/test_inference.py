@@ -14,6 +14,7 @@ import torch
 from scipy import integrate, stats
 from toy_task import HIGH, LOW, PRIOR, ToyTask
 
+from mfnpe import names
 from mfnpe.evaluation import metrics
 from mfnpe.inference import (ModelError, NetworkSettings, Posterior, TrainingSettings,
                              finetune, pretrain, train_npe)
@@ -518,3 +519,25 @@ def test_training_and_seeded_sampling_leave_torchs_global_random_state_alone():
     # unseeded draws continue the global state, as torch's own sampling does
     posterior.sample(x[:1], 5)
     assert not torch.equal(torch.random.get_rng_state(), state)
+
+
+@pytest.mark.parametrize("model", names.DENSITY_ESTIMATORS)
+def test_every_density_estimator_builds_and_num_bins_reaches_every_spline_flow(model):
+    u, x = torch.randn(40, 2), torch.randn(40, 3)
+
+    def size(bins):
+        torch.manual_seed(0)
+        net = NetworkSettings(model=model, hidden_features=8, num_transforms=2,
+                              num_bins=bins).builder()(u, x)
+        assert torch.isfinite(net.log_prob(u[:5, None].transpose(0, 1), x[:5]).sum())
+        return sum(p.numel() for p in net.parameters())
+
+    if model in names.SPLINE_ESTIMATORS:
+        assert size(3) < size(8), f"{model}: num_bins does not reach the flow"
+    else:
+        assert size(3) == size(8)
+
+
+def test_an_unknown_density_estimator_is_refused():
+    with pytest.raises(ValueError, match=r"network: unknown model 'nfs'"):
+        NetworkSettings(model="nfs")

@@ -30,6 +30,11 @@ PRETRAINED = {"lf_npe": False, "mf_npe": True, "npe": False,
               "tsnpe": False, "mf_tsnpe": True, "a_mf_tsnpe": True}
 """Method -> whether its network starts from the LF-pretrained one."""
 
+DENSITY_ESTIMATORS = ("nsf", "maf", "mdn", "maf_rqs", "zuko_nsf", "zuko_ncsf", "zuko_maf")
+"""sbi density estimators (``posterior_nn(model=...)``) the networks may use."""
+SPLINE_ESTIMATORS = ("nsf", "maf_rqs", "zuko_nsf", "zuko_ncsf")
+"""The spline flows among them: the ones that read ``num_bins``."""
+
 RUN_KEYS = ("method", "n_lf", "n_hf", "seed")
 """What names one trained model: its columns in every table and its path in results/."""
 

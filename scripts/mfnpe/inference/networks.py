@@ -10,6 +10,8 @@ import torch
 from sbi.neural_nets import posterior_nn
 from sbi.utils.sbiutils import Standardize, standardizing_net, standardizing_transform
 
+from mfnpe.names import DENSITY_ESTIMATORS, SPLINE_ESTIMATORS
+
 
 class SettingsDict:
     """Dataclass settings to and from a config section (unknown keys are an error)."""
@@ -32,8 +34,10 @@ class SettingsDict:
 class NetworkSettings(SettingsDict):
     """The conditional flow q(u | x); ``u`` is theta mapped to R^d (see ``transform``).
 
-    model : sbi density estimator name ("nsf" neural spline flow, "maf", "mdn"...).
-    hidden_features, num_transforms, num_bins : flow size (num_bins: splines only).
+    model : sbi density estimator, one of ``mfnpe.names.DENSITY_ESTIMATORS`` ("nsf" neural
+        spline flow, "maf", "mdn", zuko's flows...).
+    hidden_features, num_transforms, num_bins : flow size (num_bins: the spline flows of
+        ``mfnpe.names.SPLINE_ESTIMATORS``).
     z_score_x, z_score_theta : "independent" or "none": standardise inputs inside the net.
     """
 
@@ -45,11 +49,16 @@ class NetworkSettings(SettingsDict):
     z_score_theta: str = "independent"
     section = "network"
 
+    def __post_init__(self):
+        if self.model not in DENSITY_ESTIMATORS:
+            raise ValueError(f"network: unknown model {self.model!r}; known: "
+                             f"{list(DENSITY_ESTIMATORS)}")
+
     def builder(self) -> Callable[[torch.Tensor, torch.Tensor], torch.nn.Module]:
         """sbi builder: ``(u batch (n, d), x batch (n, f)) -> untrained flow``."""
         options = dict(hidden_features=self.hidden_features, num_transforms=self.num_transforms,
                        z_score_x=self.z_score_x, z_score_theta=self.z_score_theta)
-        if self.model == "nsf":
+        if self.model in SPLINE_ESTIMATORS:
             options["num_bins"] = self.num_bins
         return posterior_nn(model=self.model, **options)
 

@@ -48,6 +48,12 @@ class TrainingSettings(SettingsDict):
     section = "training"
 
 
+FINETUNING = TrainingSettings(learning_rate=1e-4)
+"""Fine-tuning's default: a step 5x below training from scratch, the start being close
+already (the workflow's ``inference.finetune`` default; docs/results.md gives the
+evidence)."""
+
+
 class _LogTracker:
     """sbi tracker (protocol ``sbi.sbi_types.Tracker``) sending each epoch's training and
     validation loss and duration to this module's log; it writes no files (sbi's default
@@ -197,7 +203,7 @@ def pretrain(theta_lf, x_lf, prior: BoxPrior, network: NetworkSettings = Network
 
 
 def finetune(pretrained: Posterior, theta_hf, x_hf,
-             training: TrainingSettings = TrainingSettings(), **kwargs) -> Posterior:
+             training: TrainingSettings = FINETUNING, **kwargs) -> Posterior:
     """MF-NPE step 2: every weight of ``pretrained`` trained further on HF simulations
     (same prior, network and, unless given, feature names)."""
     kwargs.setdefault("feature_names", pretrained.feature_names)
