@@ -1,6 +1,7 @@
 # Validation, every path pattern, the targets and the input functions; stage files hold
 # rules only. The library under scripts/mfnpe/plan decides what to run; this file names
 # where it goes.
+import os
 import re
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from mfnpe.plan import runs as model_runs
 from mfnpe.plan import sequential as sequential_runs
 from mfnpe.plan import shards
 from mfnpe.plan import config as config_checks
+from mfnpe.plan import integrity
 
 # sets (the prior, the examples) a --configfile gives replace the default's; every file
 # is read strictly (duplicate keys) and an error names the file that set the key
@@ -102,6 +104,27 @@ def model_pattern(method):
     return MODEL.format(method=method, run=model_runs.run_name(n_lf, n_hf, "{seed}"))
 
 
+def remove_broken_intermediates():
+    """Intermediates under results/ that exist but no job could read (truncated, random
+    bytes) are named and removed before anything is scheduled, so the run makes exactly
+    them again (the data are deterministic) and what depends on them, and keeps every
+    other output. A dry run only names them."""
+    if not workflow.is_main_process:
+        return
+    paths = sorted(
+        str(path)
+        for path in Path("results").rglob("*")
+        if path.suffix in integrity.CHECKS and not path.name.startswith(".")
+    )
+    for path, fault in integrity.broken(paths).items():
+        if workflow.dryrun:
+            print(f"{path}: {fault}; a run (without -n) removes and rebuilds it")
+        else:
+            print(f"{path}: {fault}; removed, to be made again with its dependants")
+            os.remove(path)
+
+
+remove_broken_intermediates()
 RECORDINGS = observations.recordings(config)
 SEQUENTIAL = sequential_runs.enabled(config) and bool(RECORDINGS)
 
