@@ -27,7 +27,7 @@ run: $(STAMP)
 	@echo "Results are in results/: figures in results/figures/, tables in results/summary/."
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -n 2 --dist loadgroup --durations=15
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python -m mfnpe.bench --out results/bench/simulators.json

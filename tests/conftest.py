@@ -1,5 +1,8 @@
 """Shared fixtures: one complete local run of the tiny config per test session."""
 
+import fcntl
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,8 +17,24 @@ from workflow_helpers import snakemake  # noqa: E402
 def tiny_run(tmp_path_factory) -> Path:
     """Working directory of a complete local run of tests/configs/tiny.yaml (2 cores).
 
-    Tests must not modify it: copy it (``shutil.copytree``) before changing anything."""
-    workdir = tmp_path_factory.mktemp("tiny")
+    One run per test session: under pytest-xdist the workers share it (the first to need
+    it runs it, holding a lock; the others wait and reuse it). Tests must not modify it:
+    copy it (``shutil.copytree``) before changing anything."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return _complete_tiny_run(tmp_path_factory.mktemp("tiny"))
+    shared = tmp_path_factory.getbasetemp().parent  # this session's, common to its workers
+    with open(shared / "tiny_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        workdir = shared / "tiny_run"
+        if not (workdir / ".complete").exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # a failed attempt's remains
+            workdir.mkdir()
+            _complete_tiny_run(workdir)
+            (workdir / ".complete").touch()
+    return workdir
+
+
+def _complete_tiny_run(workdir: Path) -> Path:
     run = snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir
@@ -23,15 +42,11 @@ def tiny_run(tmp_path_factory) -> Path:
 
 TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_lint", "test_sequential_workflow",
                     "test_slurm")
-"""Modules whose tests share the session's tiny run (or a SLURM run compared with it)."""
+"""Modules whose tests use the session's tiny run (or a SLURM run compared with it)."""
 
 
 def pytest_collection_modifyitems(config, items):
-    """With ``pytest -n 2 --dist loadgroup`` (``make test``): the tests of one module run on
-    one worker, so a module's fixtures are built once, and the modules that share the tiny
-    run run together, first (the longest group), while the other worker takes the rest."""
-    for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("tiny_run" if module in TINY_RUN_MODULES
-                                                else module))
-    items.sort(key=lambda item: item.module.__name__ not in TINY_RUN_MODULES)
+    """The modules that use the tiny run come last: with ``pytest -n 2 --dist loadfile``
+    (``make test``) both workers first work through the other files, then share one tiny
+    run."""
+    items.sort(key=lambda item: item.module.__name__ in TINY_RUN_MODULES)
