@@ -25,12 +25,12 @@ def tiny_run(tmp_path_factory) -> Path:
     shared = tmp_path_factory.getbasetemp().parent  # this session's, common to its workers
     with open(shared / "tiny_run.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        workdir = shared / "tiny_run"
-        if not (workdir / ".complete").exists():
+        workdir, complete = shared / "tiny_run", shared / "tiny_run.complete"
+        if not complete.exists():
             shutil.rmtree(workdir, ignore_errors=True)  # a failed attempt's remains
             workdir.mkdir()
             _complete_tiny_run(workdir)
-            (workdir / ".complete").touch()
+            complete.touch()
     return workdir
 
 

@@ -53,9 +53,10 @@ def test_hpd_level_of_a_known_gaussian_posterior(mass):
 def test_a_true_theta_outside_the_prior_is_warned_about(caplog):
     runs = [dict(method="npe", n_lf=0, n_hf=10, seed=0)]
     with caplog.at_level("WARNING"):
-        observe("rec", "rec.h5", np.array([1.0, -2.0]), np.array([60.0, -2.0]),
-                [GaussianPosterior()], runs, n_samples=10, master_seed=0)
+        result = observe("rec", "rec.h5", np.array([1.0, -2.0]), np.array([60.0, -2.0]),
+                         [GaussianPosterior()], runs, n_samples=10, master_seed=0)
     assert "rec.h5: true a = 60 is outside the prior [-50, 50]" in caplog.text
+    assert result.name == "rec" and result.source == "rec.h5"
     caplog.clear()
     with caplog.at_level("WARNING"):
         observe("rec", "rec.h5", np.array([1.0, -2.0]), np.array([1.0, -2.0]),

@@ -65,10 +65,10 @@ def observe(name: str, source: str, x: np.ndarray, theta: np.ndarray | None, mod
     samples, log_true, level = [], [], []
     if theta is not None:
         prior = models[0].prior
-        for name, value, low, high in zip(prior.names, theta, prior.low, prior.high):
+        for param, value, low, high in zip(prior.names, theta, prior.low, prior.high):
             if not low <= value <= high:
                 log.warning("%s: true %s = %g is outside the prior [%g, %g]: every model's "
-                            "log q(theta_true) is -inf", source, name, value, low, high)
+                            "log q(theta_true) is -inf", source, param, value, low, high)
     for model, run in zip(models, runs, strict=True):
         seed = seeds.observation_seeds(master_seed, "posterior", name, 1,
                                        run["method"], run["n_lf"], run["n_hf"], run["seed"])[0]
