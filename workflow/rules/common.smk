@@ -18,11 +18,11 @@ from mfnpe.plan import integrity
 
 # sets (the prior, the examples) a --configfile gives replace the default's; every file
 # is read strictly (duplicate keys) and an error names the file that set the key
-CONFIG_FILES = [*workflow.configfiles[len(workflow.overwrite_configfiles) :]]
-CONFIG_FILES += list(workflow.overwrite_configfiles)
-config_checks.replace_sets(config, workflow.overwrite_configfiles)
-for path in CONFIG_FILES:
+DEFAULT_CONFIG_FILES = workflow.configfiles[len(workflow.overwrite_configfiles) :]
+CONFIG_FILES = [*DEFAULT_CONFIG_FILES, *workflow.overwrite_configfiles]
+for path in DEFAULT_CONFIG_FILES:  # the overlays are read strictly by replace_sets
     config_checks.read_yaml(path)
+config_checks.replace_sets(config, workflow.overwrite_configfiles)
 config_checks.validate_files(config, CONFIG_FILES)
 
 
