@@ -8,13 +8,10 @@ import logging
 
 from mfnpe.inference import Posterior
 from mfnpe.observation.posterior import observe, write_observation
-from mfnpe.observation.recordings import RecordingError, read_recording, recording_features, true_vector
+from mfnpe.observation.recordings import read_recording, recording_features, true_vector
 
 settings = snakemake.params.settings
-try:
-    recording = read_recording(snakemake.input.recording, settings["protocol"])
-except RecordingError as err:
-    raise RecordingError(f"{err}{snakemake.params.hint}") from None
+recording = read_recording(snakemake.input.recording, settings["protocol"])
 x = recording_features(recording, settings["features"], settings["protocol"])
 models = [Posterior.load(path, model["settings"])
           for path, model in zip(snakemake.input.models, settings["models"], strict=True)]

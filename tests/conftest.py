@@ -3,7 +3,9 @@
 import fcntl
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,24 @@ def _complete_tiny_run(workdir: Path) -> Path:
     run = snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir
+
+
+START_SLURM = Path(__file__).parent / "cluster" / "start_slurm.sh"
+
+
+def pytest_sessionstart(session):
+    """When the session includes the SLURM test, install and start the test cluster at once,
+    in the background (apt-get takes minutes on a fresh machine): the other tests run
+    meanwhile, and the SLURM test's own call of the script waits for this one."""
+    if "PYTEST_XDIST_WORKER" in os.environ or "not slow" in (session.config.option.markexpr or ""):
+        return
+    args = [Path(arg.split("::")[0]).resolve() for arg in session.config.args]
+    slurm_test = START_SLURM.parents[1] / "test_slurm.py"
+    if not any(arg == slurm_test or arg in slurm_test.parents for arg in args):
+        return
+    with open(Path(tempfile.gettempdir()) / "mfnpe-start-slurm.log", "w") as out:
+        subprocess.Popen(["bash", str(START_SLURM)], stdout=out, stderr=out,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_lint", "test_sequential_workflow",

@@ -23,6 +23,8 @@ rule unlogged:
 
 
 def lint(snakefile: Path, workdir: Path) -> subprocess.CompletedProcess:
+    # observations.dir (resources/observations) must exist where the workflow runs
+    shutil.copytree(ROOT / "resources", workdir / "resources", dirs_exist_ok=True)
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--configfile", str(CONFIG),
          "-d", str(workdir), "--lint"],

@@ -3,10 +3,11 @@ Gaussian posterior, the result files and the predictive-check figure."""
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 
 from mfnpe.plan import observations
-from mfnpe.plan.config import validate_config
+from mfnpe.plan.config import ConfigError, validate_config
 from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_index, observe,
                            read_observation, read_predictive, summary_rows, write_observation,
                            write_predictive)
@@ -14,6 +15,7 @@ from mfnpe.plots.observation import predictive_check
 from mfnpe.observation.predictive import predictive_simulations
 from mfnpe.prior import BoxPrior
 from mfnpe.observation.recordings import Recording, RecordingError, true_vector
+from workflow_helpers import TINY, snakemake
 
 NAMES = ("a", "b")
 
@@ -89,25 +91,127 @@ def test_observation_file_round_trip_without_true_theta(tmp_path):
         model_index(back, dict(method="npe", n_lf=0, n_hf=20, seed=0))
 
 
+EXAMPLE = {"format": "csv", "theta": {"gNa": 100.0, "gK": 30.0, "gL": 0.3}}
+
+
+def _config(folder, **examples):
+    return validate_config({"observations": {"dir": folder, "examples": examples}})
+
+
 def test_recordings_are_the_folder_files_and_the_examples(tmp_path, monkeypatch, caplog):
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "recs"
     folder.mkdir()
     for name in ("cell_1.csv", "cell-2.h5", "notes.txt", ".cell_3.h5.tmp-1"):
         (folder / name).write_text("")
-    config = validate_config({"observations": {"dir": "recs/", "examples": {
-        "ex": {"format": "csv", "theta": {"gNa": 100.0, "gK": 30.0, "gL": 0.3}}}}})
+    config = _config("recs/", ex=EXAMPLE)
+    # the examples are simulated into the workflow's own folder, never into observations/dir
     assert observations.recordings(config) == {
-        "cell-2": "recs/cell-2.h5", "cell_1": "recs/cell_1.csv", "ex": "recs/ex.csv"}
+        "cell-2": "recs/cell-2.h5", "cell_1": "recs/cell_1.csv", "ex": "results/recordings/ex.csv"}
     expected = observations.recordings(config)
     # odd files are skipped with a warning naming them, never blocking the workflow
-    for name in ("ex.h5", "cell 4.csv", "zelle-ä.h5"):
+    for name in ("cell_1.h5", "cell 4.csv", "zelle-ä.h5"):
         (folder / name).write_text("")
     with caplog.at_level("WARNING"):
         assert observations.recordings(config) == expected
-    assert "recs/ex.h5: skipped: recs/ex.csv is also named 'ex'" in caplog.text
+    assert "recs/cell_1.h5: skipped: recs/cell_1.csv is also named 'cell_1'" in caplog.text
     assert "recs/cell 4.csv: skipped: a recording's file name may hold only" in caplog.text
     assert "recs/zelle-ä.h5: skipped" in caplog.text
+    # no folder at all: the examples only
+    assert observations.recordings(_config(None, ex=EXAMPLE)) == {"ex": "results/recordings/ex.csv"}
+
+
+def test_a_recordings_folder_elsewhere_is_read_where_it_is(tmp_path, monkeypatch):
+    """People keep data elsewhere: an absolute path or one through .. is fine (only read)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "cell_1.h5").write_text("")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert observations.recordings(_config(str(data), ex=EXAMPLE)) == {
+        "cell_1": f"{data}/cell_1.h5", "ex": "results/recordings/ex.csv"}
+    assert observations.recordings(_config("../data")) == {"cell_1": "../data/cell_1.h5"}
+
+
+def test_a_recording_with_an_examples_name_is_an_error_and_left_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recs").mkdir()
+    mine = tmp_path / "recs" / "ex.h5"
+    mine.write_bytes(b"my own recording")
+    before = mine.stat().st_mtime_ns
+    config = _config("recs", ex=EXAMPLE)
+    with pytest.raises(ConfigError, match=r"^config key observations/examples/ex: recs/ex.h5 in "
+                       r"observations/dir has the name of this synthetic example \(simulated "
+                       r"into results/recordings/ex.csv\); both would be "
+                       r"results/observations/ex/: rename the example or the file$"):
+        observations.recordings(config)
+    assert mine.read_bytes() == b"my own recording" and mine.stat().st_mtime_ns == before
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", (r"config key observations/dir='recs': no such folder \(a relative path is "
+                 r"relative to the working directory .*\); create it, or set observations/dir: "
+                 r"null to observe the examples only")),
+    ("file", r"config key observations/dir='recs': is a file, not a folder of recordings"),
+    ("results", (r"config key observations/dir='results/recs': lies inside results/, which "
+                 r"the workflow owns")),
+    ("results_absolute", r"config key observations/dir='/.*/results': lies inside results/"),
+])
+def test_a_bad_recordings_folder_is_a_named_config_error(kind, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = {"missing": "recs", "file": "recs", "results": "results/recs",
+              "results_absolute": str(tmp_path / "results")}[kind]
+    if kind == "file":
+        (tmp_path / "recs").write_text("")
+    elif kind.startswith("results"):
+        (tmp_path / "results" / "recs").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=message):
+        observations.recordings(_config(folder))
+
+
+def test_braces_in_the_recordings_folder_are_a_named_config_error():
+    with pytest.raises(ConfigError, match=r"config key observations/dir='data/\{cell\}': braces "
+                       r"are not allowed in the recordings folder's path"):
+        _config("data/{cell}")
+
+
+def _workflow(tmp_path, folder, *args):
+    """Snakemake on the tiny config with one example, ex-1, and recordings folder ``folder``,
+    in the working directory tmp_path/work."""
+    overlay = tmp_path / "observations.yaml"
+    overlay.write_text(yaml.safe_dump({"observations": {"dir": folder,
+                                                        "examples": {"ex-1": EXAMPLE}}}))
+    (tmp_path / "work").mkdir(exist_ok=True)
+    run = snakemake(tmp_path / "work", *args, configfile=[TINY, overlay])
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_the_workflow_reads_recordings_elsewhere_and_simulates_examples_under_results(tmp_path):
+    (tmp_path / "recs").mkdir()
+    mine = tmp_path / "recs" / "cell-1.csv"
+    mine.write_bytes(b"my own recording")
+    code, output = _workflow(tmp_path, "../recs", "-n")
+    assert code == 0, output[-2000:]
+    assert "output: results/recordings/ex-1.csv\n" in output  # the example: the workflow's
+    assert "input: ../recs/cell-1.csv, results/models/" in output  # observe reads the user's
+    assert mine.read_bytes() == b"my own recording"
+
+
+def test_the_workflow_stops_before_any_job_on_a_name_clash_or_braces(tmp_path):
+    (tmp_path / "recs").mkdir()
+    mine = tmp_path / "recs" / "ex-1.csv"  # the very file name of the example
+    mine.write_bytes(b"my own recording")
+    before = mine.stat().st_mtime_ns
+    code, output = _workflow(tmp_path, "../recs", "--cores", "1")  # a real run, not -n
+    assert code != 0
+    assert ("config key observations/examples/ex-1: ../recs/ex-1.csv in observations/dir has "
+            "the name of this synthetic example") in output
+    assert mine.read_bytes() == b"my own recording" and mine.stat().st_mtime_ns == before
+    assert not (tmp_path / "work" / "results").exists()
+    code, output = _workflow(tmp_path, "../re{c}s", "-n")
+    assert code != 0 and "RuleException" not in output
+    assert "observations.yaml: config key observations/dir='../re{c}s': braces are not" in output
 
 
 def test_predictive_simulations_file_and_figure(tmp_path):

@@ -51,6 +51,45 @@ def test_a_longer_recording_is_cropped_to_the_protocol(tmp_path):
     assert len(back.voltage) == 12000 and back.time[-1] == pytest.approx(119.99)
 
 
+def test_a_long_hdf5_recording_is_read_only_over_the_protocols_samples(tmp_path, monkeypatch):
+    """h5py reads just the protocol's 12 000 samples of a recording 50x longer: NaNs beyond
+    them are never looked at, and every dataset read is that slice."""
+    long = recording(duration=6000.0)
+    long.voltage[12000:] = np.nan
+    path = tmp_path / "long.h5"
+    write_recording(path, long)
+    reads = []
+    original = h5py.Dataset.__getitem__
+
+    def spy(dataset, key, *args, **kwargs):
+        reads.append((dataset.name, key))
+        return original(dataset, key, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
+    back = read_recording(path, PROTOCOL)
+    assert len(back.time) == len(back.voltage) == 12000 and np.isfinite(back.voltage).all()
+    assert np.array_equal(back.voltage, long.voltage[:12000])
+    assert reads == [("/time", slice(None, 12000)), ("/voltage", slice(None, 12000))]
+
+
+def test_a_long_csv_recording_is_parsed_only_over_the_protocols_samples(tmp_path):
+    """Rows after the protocol's samples are never parsed (the reader streams and stops)."""
+    path = tmp_path / "long.csv"
+    write_recording(path, recording())
+    with open(path, "a") as handle:
+        handle.write("not,a number\n" * 1000)
+    back = read_recording(path, PROTOCOL)
+    assert len(back.voltage) == 12000
+    assert np.allclose(back.voltage, recording().voltage, rtol=0, atol=5e-5)
+    # within the protocol's samples every row is still checked
+    lines = path.read_text().splitlines()
+    lines[7 + 11999] = "119.99,oops"
+    path.write_text("\n".join(lines))
+    with pytest.raises(RecordingError, match=f"^{re.escape(str(path))}: cannot read the "
+                       "samples after the header row"):
+        read_recording(path, PROTOCOL)
+
+
 def test_an_inferred_amplitude_is_not_checked(tmp_path):
     path = tmp_path / "rec.csv"
     write_recording(path, recording(stimulus={**STIMULUS, "amplitude": 7.5}, true_theta=None))
@@ -109,6 +148,11 @@ def _faulty(kind: str, tmp_path: Path) -> Path:
         _write_hdf5(path, time[:10000], voltage[:10000])
     elif kind == "missing_voltage":
         _write_hdf5(path, time, None)
+    elif kind == "length_mismatch":  # both longer than the protocol, one sample apart
+        long = recording(duration=150.0)
+        _write_hdf5(path, long.time, long.voltage[:-1])
+    elif kind == "text_dataset":
+        _write_hdf5(path, time.astype(str).astype("S"), voltage)
     elif kind == "missing_voltage_column":
         path = tmp_path / "bad.csv"
         path.write_text("# stimulus_t_on: 10\n# stimulus_t_off: 110\n# stimulus_amplitude: 10\n"
@@ -145,6 +189,9 @@ FAULTS = {
                          r"trained with 10 ms",
     "too_short": r"too short: 100 ms \(10000 samples\), the protocol lasts 120 ms",
     "missing_voltage": r"dataset 'voltage' is missing",
+    "length_mismatch": r"time \(15000,\) and voltage \(14999,\) must be 1-D arrays of the same "
+                       r"length",
+    "text_dataset": r"'time' holds \|S\d+, not numbers",
     "missing_voltage_column": r"no voltage column",
     "csv_nan": r"1 NaN or infinite voltage samples, the first at sample 300 \(t = 3 ms\)",
     "unknown_suffix": r"unknown recording format '.txt'",
@@ -177,12 +224,20 @@ def test_features_of_a_recording_are_those_of_the_simulation(tmp_path):
     assert x[DEFAULT["features"].index("spike_count")] >= 3  # classic HH fires tonically
 
 
+REFERENCE = ROOT / "resources" / "examples"
+"""Reference copies of the default config's examples (what the workflow simulates into
+results/recordings/); the workflow never reads or writes them."""
+
+
 @pytest.mark.parametrize("name", list(DEFAULT["observations"]["examples"]))
 def test_shipped_examples_regenerate_identically_and_fit_the_default_protocol(name, tmp_path):
-    shipped_path = ROOT / observations.example_path(DEFAULT, name)
+    simulated_into = observations.example_path(DEFAULT, name)
+    assert simulated_into.startswith(f"{observations.EXAMPLES}/")  # the workflow's folder
+    shipped_path = REFERENCE / Path(simulated_into).name
     shipped = read_recording(shipped_path, PROTOCOL)
     again_path = tmp_path / shipped_path.name
     write_recording(again_path, synthetic_recording(observations.example_settings(DEFAULT, name)))
+    assert again_path.read_bytes() == shipped_path.read_bytes()
     again = read_recording(again_path, PROTOCOL)
     assert np.array_equal(shipped.time, again.time)
     assert np.array_equal(shipped.voltage, again.voltage)

@@ -1,6 +1,6 @@
 """Sequential inference through Snakemake: the tiny run plus tests/configs/tiny_sequential.yaml
-(every method, 2 rounds of 30 HF simulations in shards of 20 and 10), then its files, a
-partial re-run when the rounds grow, and the default config keeping it off."""
+(every method on one recording, 2 rounds of 30 HF simulations in shards of 20 and 10), then
+its files, a partial re-run when the rounds grow, and the default config keeping it off."""
 
 import json
 import shutil
@@ -52,9 +52,9 @@ def sequential_run(tiny_run, tmp_path_factory):
 
 def test_only_the_sequential_jobs_run_on_top_of_a_finished_run(sequential_run):
     _, jobs = sequential_run
-    # 2 recordings x 3 methods x 2 rounds; 2 shards per round; 1 + 1 + 2 members
-    assert jobs == {"sequential_proposal": 12, "sequential_simulate": 24, "sequential_train": 16,
-                    "sequential_observe": 2, "figure_sequential": 2, "sequential_summary": 1,
+    # 1 recording (of 2) x 3 methods x 2 rounds; 2 shards per round; 1 + 1 + 2 members
+    assert jobs == {"sequential_proposal": 6, "sequential_simulate": 12, "sequential_train": 8,
+                    "sequential_observe": 1, "figure_sequential": 1, "sequential_summary": 1,
                     "figure_nltp": 1, "all": 1}
 
 
@@ -62,7 +62,7 @@ def test_every_round_simulates_its_proposal_inside_the_truncated_prior(sequentia
     workdir, _ = sequential_run
     section = config["sequential"]
     lows, highs = np.array(list(config["prior"].values())).T
-    for chain in sequential_runs.chains(config, config["observations"]["examples"]):
+    for chain in sequential_runs.chains(config, config["sequential"]["recordings"]):
         settings = sequential_runs.chain_settings(config, **chain)
         folder = workdir / "results/sequential/{recording}/{method}/seed-{seed}".format(**chain)
         for round_ in (1, 2):
@@ -103,7 +103,8 @@ def _proposal_stats(path):
 
 def test_posteriors_tables_and_figures_of_every_recording(sequential_run, config):
     workdir, _ = sequential_run
-    examples = config["observations"]["examples"]
+    examples = {name: config["observations"]["examples"][name]
+                for name in config["sequential"]["recordings"]}
     lows, highs = np.array(list(config["prior"].values())).T
     for name, example in examples.items():
         result = read_observation(workdir / f"results/observations/{name}/sequential.h5",
@@ -146,14 +147,25 @@ def test_more_rounds_rerun_only_the_new_round(sequential_run, config, tmp_path):
     plan = snakemake(workdir, "-n", configfile=[TINY, more])
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = scheduled_jobs(plan.stdout)
-    assert jobs == {"sequential_proposal": 6, "sequential_simulate": 12, "sequential_train": 8,
-                    "sequential_observe": 2, "figure_sequential": 2, "sequential_summary": 1,
+    assert jobs == {"sequential_proposal": 3, "sequential_simulate": 6, "sequential_train": 4,
+                    "sequential_observe": 1, "figure_sequential": 1, "sequential_summary": 1,
                     "figure_nltp": 1, "all": 1}, jobs
 
 
 def test_the_default_config_runs_no_sequential_job(tmp_path):
+    shutil.copytree(ROOT / "resources", tmp_path / "resources")  # observations.dir
     plan = snakemake(tmp_path, "-n", "--forceall",
                      configfile=ROOT / "config" / "config.yaml")
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = scheduled_jobs(plan.stdout)
     assert jobs and not any(rule.startswith("sequential") for rule in jobs), jobs
+
+
+def test_an_unknown_sequential_recording_stops_the_run_before_any_job(tmp_path):
+    overlay = tmp_path / "unknown.yaml"
+    overlay.write_text(yaml.safe_dump({"sequential": {"methods": ["tsnpe"],
+                                                      "recordings": ["tiny-3"]}}))
+    plan = snakemake(tmp_path, "-n", configfile=[TINY, overlay])
+    assert plan.returncode != 0
+    assert ("sequential.recordings: no recording named ['tiny-3']; the recordings are "
+            "['tiny-1', 'tiny-2']") in plan.stderr, plan.stderr[-3000:]

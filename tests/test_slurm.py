@@ -16,19 +16,28 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import yaml
-
+from mfnpe.io.shards import read_sim_shard
 from mfnpe.plan import shards
 from mfnpe.plan.config import load_config
-from mfnpe.io.shards import read_sim_shard
-
-from workflow_helpers import ROOT, SNAKEFILE, TINY
+from workflow_helpers import ROOT, SNAKEFILE, TINY, same_model
 
 START_SLURM = ROOT / "tests" / "cluster" / "start_slurm.sh"
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
-RUN_TIMEOUT = 900  # seconds; the run takes about 4 minutes on a 2-core machine
+RUN_TIMEOUT = 900  # seconds; the run takes about 2 minutes on a 2-core machine
+CONFIG = load_config(TINY)
+EVALUATED = "results/eval/mf_npe/nlf-400_nhf-20_seed-0.h5"
+MODELS = ("results/models/lf_npe/nlf-400_nhf-0_seed-0.pt",
+          "results/models/mf_npe/nlf-400_nhf-20_seed-0.pt")
+SHARDS = tuple(f"results/sims/{pool}/shard-{k}.h5" for pool in shards.POOLS
+               for k in range(shards.n_shards(CONFIG, pool)))
+TARGETS = (*SHARDS, EVALUATED)
+"""What the SLURM run makes: every shard (grouped submissions) and one MF-NPE model's
+evaluation (its pretraining, fine-tuning and evaluation: single submissions). The rest of
+the DAG is the same kind of job; every rule's resources are checked by a dry run below."""
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +91,7 @@ def allocation(tres: str) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def slurm_run(slurm, tmp_path_factory):
-    """A complete run of the tiny config through the SLURM profile: (workdir, log, seconds)."""
+    """The tiny config's :data:`TARGETS` through the SLURM profile: (workdir, log, seconds)."""
     workdir = tmp_path_factory.mktemp("tiny_slurm")
     command = [
         sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(TINY),
@@ -97,6 +106,7 @@ def slurm_run(slurm, tmp_path_factory):
         "--slurm-init-seconds-before-status-checks", "2",
         "--seconds-between-status-checks", "2",
         "--verbose",  # logs every sbatch call
+        *TARGETS,
     ]
     start = time.monotonic()
     try:
@@ -129,18 +139,19 @@ def test_every_job_ran_through_slurm(slurm, slurm_run):
     assert set(states.values()) == {"COMPLETED"}, states  # and no failed attempts
     assert set(records) == set(submissions.values())
 
-    # every job but the target rule `all` (which runs nothing) went through those submissions
+    # every job went through those submissions
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", log.split("Job stats:")[1].split("total")[0],
                             re.MULTILINE))
     counts = {rule: int(n) for rule, n in stats.items()}
-    n_shards = counts["simulate"]
-    assert counts["sample_prior"] == n_shards
+    n_shards = len(SHARDS)
+    assert counts == {"sample_prior": n_shards, "simulate": n_shards, "pretrain": 1,
+                      "finetune": 1, "evaluate": 1}
     profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
     per_submission = profile["group-components"]["simulation"]
     groups = [job for job in submissions if not job.isdigit()]
     assert len(groups) == math.ceil(n_shards / per_submission) < n_shards
     singles = [job for job in submissions if job.isdigit()]
-    assert len(singles) == sum(counts.values()) - counts["all"] - 2 * n_shards
+    assert len(singles) == sum(counts.values()) - 2 * n_shards
 
     # SLURM allocated what each sbatch call asked for
     calls = re.findall(r"sbatch call: (.*)", log)
@@ -159,20 +170,34 @@ def test_every_job_ran_through_slurm(slurm, slurm_run):
 
 
 def test_slurm_results_equal_the_local_run(slurm_run, tiny_run):
-    """Simulations and every metric are bit-identical to the local run of the same config."""
+    """Simulations, models and the evaluation are bit-identical to the local run's."""
     workdir = slurm_run[0]
-    config = load_config(TINY)
-    for pool in shards.POOLS:
-        for k in range(shards.n_shards(config, pool)):
-            name = f"results/sims/{pool}/shard-{k}.h5"
-            here, local = read_sim_shard(workdir / name), read_sim_shard(tiny_run / name)
-            assert np.array_equal(here.theta, local.theta), name
-            assert np.array_equal(here.x, local.x, equal_nan=True), name
-            assert np.array_equal(here.valid, local.valid), name
-    for table in ("metrics", "table"):
-        name = f"results/summary/{table}.csv"
-        assert (workdir / name).read_text() == (tiny_run / name).read_text(), name
+    for name in SHARDS:
+        here, local = read_sim_shard(workdir / name), read_sim_shard(tiny_run / name)
+        assert np.array_equal(here.theta, local.theta), name
+        assert np.array_equal(here.x, local.x, equal_nan=True), name
+        assert np.array_equal(here.valid, local.valid), name
+    for name in MODELS:
+        assert same_model(workdir / name, tiny_run / name), name
+    here, local = h5_contents(workdir / EVALUATED), h5_contents(tiny_run / EVALUATED)
+    assert here.keys() == local.keys() and len(here) > 1
+    for key in here:
+        assert np.array_equal(here[key], local[key], equal_nan=True), key
 
+
+def h5_contents(path: Path) -> dict[str, np.ndarray]:
+    """Every dataset of an HDF5 file by its path, and every attribute as ``path@name``."""
+    contents = {}
+    with h5py.File(path, "r") as handle:
+        def visit(name, item):
+            for key, value in item.attrs.items():
+                contents[f"{name}@{key}"] = np.asarray(value)
+            if isinstance(item, h5py.Dataset):
+                contents[name] = item[()]
+        handle.visititems(visit)
+        for key, value in handle.attrs.items():
+            contents[f"@{key}"] = np.asarray(value)
+    return contents
 
 
 def dry_run_resources(workdir: Path, *args: str) -> dict[tuple[str, str], dict[str, str]]:

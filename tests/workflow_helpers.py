@@ -34,3 +34,20 @@ def scheduled_jobs(output: str) -> dict[str, int]:
             break
         jobs[name] = int(count)
     return jobs
+
+
+def same_model(a: Path, b: Path) -> bool:
+    """Whether two model files hold equal contents (every tensor bit-identical)."""
+    import torch
+
+    def equal(x, y) -> bool:
+        if isinstance(x, torch.Tensor):
+            return isinstance(y, torch.Tensor) and x.dtype == y.dtype and torch.equal(x, y)
+        if isinstance(x, dict):
+            return isinstance(y, dict) and x.keys() == y.keys() and all(
+                equal(x[k], y[k]) for k in x)
+        if isinstance(x, (list, tuple)):
+            return type(x) is type(y) and len(x) == len(y) and all(map(equal, x, y))
+        return x == y
+
+    return equal(torch.load(a, weights_only=True), torch.load(b, weights_only=True))

@@ -79,6 +79,11 @@ if [[ ${1:-} == --stop ]]; then
     exit 0
 fi
 
+# One call at a time: the test session starts one in the background (tests/conftest.py)
+# and the SLURM test's call waits here for it, then takes the fast path.
+exec 9>"${TMPDIR:-/tmp}/mfnpe-start-slurm.lock"
+flock 9
+
 # --- the configuration this host gets ---------------------------------------------------
 ensure_installed() {
     local missing=()

@@ -54,7 +54,8 @@ OBSERVATION_POSTERIOR = f"{OBSERVATION}/posterior.h5"
 OBSERVATION_PPC = f"{OBSERVATION}/ppc.h5"
 OBSERVATION_SEQUENTIAL = f"{OBSERVATION}/sequential.h5"
 OBSERVATION_SEQUENTIAL_C2ST = f"{OBSERVATION}/sequential_c2st.csv"
-EXAMPLE_RECORDING = f"{observations.directory(config)}/{{recording}}.{{format}}"
+# the synthetic examples, simulated into a folder the workflow owns (never observations/dir)
+EXAMPLE_RECORDING = f"{observations.EXAMPLES}/{{recording}}.{{format}}"
 SEQUENTIAL_CHAIN = (
     "results/sequential/{recording}/{seq_method}/seed-{seed}/round-{round}"
 )
@@ -125,8 +126,10 @@ def remove_broken_intermediates():
 
 
 remove_broken_intermediates()
+# the examples and the user's recordings (observations/dir: checked here, only ever read)
 RECORDINGS = observations.recordings(config)
-SEQUENTIAL = sequential_runs.enabled(config) and bool(RECORDINGS)
+SEQUENTIAL_RECORDINGS = sequential_runs.recordings(config, RECORDINGS)
+SEQUENTIAL = sequential_runs.enabled(config) and bool(SEQUENTIAL_RECORDINGS)
 
 
 # ---- targets ----
@@ -180,14 +183,14 @@ def observation_outputs():
 
 
 def sequential_outputs():
-    """Sequential posteriors and figures of every recording and their tables (when the
-    config's sequential methods list is not empty)."""
+    """Sequential posteriors and figures of the sequential stage's recordings and their
+    tables (when the config's sequential methods list is not empty)."""
     if not SEQUENTIAL:
         return []
-    paths = expand(OBSERVATION_SEQUENTIAL, recording=RECORDINGS)
+    paths = expand(OBSERVATION_SEQUENTIAL, recording=SEQUENTIAL_RECORDINGS)
     paths += [
         observation_figure("sequential", ext).format(recording=recording)
-        for recording in RECORDINGS
+        for recording in SEQUENTIAL_RECORDINGS
         for ext in names.FIGURE_FORMATS
     ]
     return paths + [table("sequential"), table("sequential_c2st")]
@@ -301,19 +304,6 @@ def nltp_figure_inputs(wildcards):
     if SEQUENTIAL:
         found["sequential"] = table("sequential")
     return found
-
-
-def example_hint(wildcards):
-    """What to do when recording ``wildcards.recording`` does not fit the protocol, if it
-    is a synthetic example: regenerate it."""
-    name = wildcards.recording
-    if name not in config["observations"]["examples"]:
-        return ""
-    return (
-        f" ({observations.example_path(config, name)} is the synthetic example "
-        f"observations/examples/{name}: delete it, or run with --forcerun "
-        "example_recording, to simulate it under the current config)"
-    )
 
 
 # ---- sequential chains ----

@@ -1,5 +1,6 @@
-# Observations: recordings in the observations folder and synthetic examples with known
-# parameters; every model's posterior for each, predictive checks, figures and a table.
+# Observations: recordings in the observations folder (only read) and synthetic examples with
+# known parameters (simulated under results/); every model's posterior for each, predictive
+# checks, figures and a table.
 
 
 rule example_recording:
@@ -42,7 +43,6 @@ rule observe:
         runtime=30,
     params:
         settings=observations.observe_settings(config),
-        hint=example_hint,
     script:
         "../../scripts/observe.py"
 

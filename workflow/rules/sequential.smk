@@ -138,9 +138,9 @@ rule figure_sequential:
 
 rule sequential_summary:
     input:
-        sequential=expand(OBSERVATION_SEQUENTIAL, recording=RECORDINGS),
-        amortized=expand(OBSERVATION_POSTERIOR, recording=RECORDINGS),
-        c2st=expand(OBSERVATION_SEQUENTIAL_C2ST, recording=RECORDINGS),
+        sequential=expand(OBSERVATION_SEQUENTIAL, recording=SEQUENTIAL_RECORDINGS),
+        amortized=expand(OBSERVATION_POSTERIOR, recording=SEQUENTIAL_RECORDINGS),
+        c2st=expand(OBSERVATION_SEQUENTIAL_C2ST, recording=SEQUENTIAL_RECORDINGS),
     output:
         table=table("sequential"),
         over_seeds=table("sequential_over_seeds"),

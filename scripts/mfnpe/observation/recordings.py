@@ -29,9 +29,9 @@ TRUE_PREFIX = "true_"
 SAMPLING_TOLERANCE = 0.01
 """Relative deviation of a sampling interval from the mean one still called uniform."""
 MAX_ABS_MV = 1000.0
+"""A membrane potential beyond this [mV] is no membrane potential in mV."""
 PHYSIOLOGICAL_MV = (-150.0, 60.0)
 """Where a membrane potential's median [mV] lies; outside, the unit or scale is wrong."""
-"""A membrane potential beyond this [mV] is no membrane potential in mV."""
 
 
 class RecordingError(ValueError):
@@ -69,8 +69,9 @@ def _number(path, key: str, value) -> float:
         raise RecordingError(f"{path}: {key} is {value!r}, not a number") from None
 
 
-def _read_hdf5(path: Path) -> tuple[dict, dict, dict]:
-    """``(arrays, units, metadata)`` of an HDF5 recording."""
+def _read_hdf5(path: Path, needed: int) -> tuple[dict, dict, dict]:
+    """``(arrays, units, metadata)`` of an HDF5 recording; the arrays hold only its first
+    ``needed`` samples (h5py reads just that slice from the file)."""
     try:
         handle = h5py.File(path, "r")
     except OSError as err:
@@ -81,13 +82,22 @@ def _read_hdf5(path: Path) -> tuple[dict, dict, dict]:
             if name not in handle:
                 raise RecordingError(f"{path}: dataset {name!r} is missing (time [ms] and "
                                      "voltage [mV] are needed)")
-            arrays[name] = np.asarray(handle[name][()], dtype=float)
-            units[name] = handle[name].attrs.get("unit")
+            dataset = handle[name]
+            if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "biuf":
+                kind = dataset.dtype if isinstance(dataset, h5py.Dataset) else "a group"
+                raise RecordingError(f"{path}: {name!r} holds {kind}, not numbers (expected a "
+                                     f"dataset of {name} samples)")
+            units[name] = dataset.attrs.get("unit")
             if isinstance(units[name], bytes):
                 units[name] = units[name].decode()
             if units[name] is None:
                 raise RecordingError(f"{path}: dataset {name!r} has no 'unit' attribute "
                                      f"(expected {UNITS[name]!r})")
+        shapes = {name: handle[name].shape for name in UNITS}
+        if len(shapes["time"]) != 1 or shapes["voltage"] != shapes["time"]:
+            raise RecordingError(_shape_fault(path, shapes["time"], shapes["voltage"]))
+        for name in UNITS:
+            arrays[name] = np.asarray(handle[name][:needed], dtype=float)
         metadata = {key: handle.attrs[key] for key in handle.attrs}
     if "true_theta" in metadata:
         try:
@@ -99,25 +109,47 @@ def _read_hdf5(path: Path) -> tuple[dict, dict, dict]:
     return arrays, units, metadata
 
 
-def _read_csv(path: Path) -> tuple[dict, dict, dict]:
+def _read_csv(path: Path, needed: int) -> tuple[dict, dict, dict]:
     """``(arrays, units, metadata)`` of a CSV recording: ``# key: value`` lines, a header
-    row ``time_<unit>,voltage_<unit>``, then one sample per row."""
+    row ``time_<unit>,voltage_<unit>``, then one sample per row. Streamed: the lines up to
+    the header, then at most ``needed`` sample rows are read, so memory does not grow with
+    the file."""
+    metadata, header = {}, None
     try:
-        lines = path.read_text().splitlines()
+        with open(path) as handle:
+            while header is None:
+                line = handle.readline()
+                if not line:
+                    break
+                text = line.strip()
+                if text.startswith("#"):
+                    key, colon, value = text[1:].partition(":")
+                    if colon:
+                        metadata[key.strip()] = value.strip()
+                elif text:
+                    header = [column.strip() for column in text.split(",")]
+            if header is not None:
+                columns, units = _csv_columns(path, header)
+                try:
+                    data = np.loadtxt(handle, delimiter=",", ndmin=2, max_rows=needed,
+                                      dtype=np.float64)
+                except UnicodeDecodeError:
+                    raise
+                except ValueError as err:
+                    raise RecordingError(f"{path}: cannot read the samples after the header "
+                                         f"row: {err}") from err
     except (OSError, UnicodeDecodeError) as err:
         raise RecordingError(f"{path}: not a readable text file: {err}") from err
-    metadata, header, start = {}, None, len(lines)
-    for number, line in enumerate(lines):
-        text = line.strip()
-        if text.startswith("#"):
-            key, colon, value = text[1:].partition(":")
-            if colon:
-                metadata[key.strip()] = value.strip()
-        elif text:
-            header, start = [column.strip() for column in text.split(",")], number + 1
-            break
     if header is None:
         raise RecordingError(f"{path}: no header row (expected 'time_ms,voltage_mV')")
+    if data.shape[0] == 0 or data.shape[1] != len(header):
+        raise RecordingError(f"{path}: expected rows of {len(header)} numbers after the header "
+                             f"row, found an array of shape {data.shape}")
+    return {name: data[:, index] for name, index in columns.items()}, units, metadata
+
+
+def _csv_columns(path: Path, header: list[str]) -> tuple[dict, dict]:
+    """``({quantity: column index}, {quantity: unit})`` of a CSV header row."""
     columns, units = {}, {}
     for index, column in enumerate(header):
         quantity, _, unit = column.partition("_")
@@ -130,22 +162,18 @@ def _read_csv(path: Path) -> tuple[dict, dict, dict]:
         if name not in columns:
             raise RecordingError(f"{path}: no {name} column in the header row {header} "
                                  "(expected 'time_ms,voltage_mV')")
-    try:
-        data = np.loadtxt(lines[start:], delimiter=",", ndmin=2)
-    except ValueError as err:
-        raise RecordingError(f"{path}: cannot read the samples after the header row: "
-                             f"{err}") from err
-    if data.shape[0] == 0 or data.shape[1] != len(header):
-        raise RecordingError(f"{path}: expected rows of {len(header)} numbers after the header "
-                             f"row, found an array of shape {data.shape}")
-    return {name: data[:, index] for name, index in columns.items()}, units, metadata
+    return columns, units
+
+
+def _shape_fault(path, time_shape: tuple, voltage_shape: tuple) -> str:
+    return (f"{path}: time {time_shape} and voltage {voltage_shape} must be 1-D arrays of the "
+            "same length (at least 2 samples)")
 
 
 def _check_samples(path, time: np.ndarray, voltage: np.ndarray, dt_expected: float) -> float:
     """The sampling interval [ms] of uniformly sampled, finite ``time`` and ``voltage`` (T,)."""
     if time.ndim != 1 or voltage.shape != time.shape or len(time) < 2:
-        raise RecordingError(f"{path}: time {time.shape} and voltage {voltage.shape} must be "
-                             "1-D arrays of the same length (at least 2 samples)")
+        raise RecordingError(_shape_fault(path, time.shape, voltage.shape))
     for name, values in (("time", time), ("voltage", voltage)):
         bad = ~np.isfinite(values)
         if bad.any():
@@ -204,7 +232,12 @@ def _stimulus(path, metadata: Mapping, protocol: Mapping) -> dict:
 
 
 def read_recording(path, protocol: Mapping) -> Recording:
-    """Read and check a recording; crop it to the protocol's duration.
+    """Read and check a recording, cropped to the protocol's duration.
+
+    Only the samples the protocol uses (the first ``duration / dt``) are read: HDF5
+    datasets are sliced by h5py, a CSV file is parsed up to that row. Memory therefore
+    stays at that of the protocol's samples however long the recording is; the checks
+    below judge those samples (and, for HDF5, the datasets' shapes).
 
     Parameters
     ----------
@@ -224,13 +257,13 @@ def read_recording(path, protocol: Mapping) -> Recording:
                              f"(expected one of {', '.join(SUFFIXES)})")
     if not path.is_file():
         raise RecordingError(f"{path}: file does not exist")
-    arrays, units, metadata = (_read_csv if suffix == ".csv" else _read_hdf5)(path)
+    needed = int(round(protocol["duration"] / protocol["dt"]))
+    arrays, units, metadata = (_read_csv if suffix == ".csv" else _read_hdf5)(path, needed)
     for name, unit in UNITS.items():
         if units[name] != unit:
             raise RecordingError(f"{path}: {name} is in {units[name]!r}, expected {unit!r}")
     dt = _check_samples(path, arrays["time"], arrays["voltage"], protocol["dt"])
     stimulus = _stimulus(path, metadata, protocol)
-    needed = int(round(protocol["duration"] / protocol["dt"]))
     if len(arrays["time"]) < needed:
         raise RecordingError(f"{path}: too short: {len(arrays['time']) * dt:g} ms "
                              f"({len(arrays['time'])} samples), the protocol lasts "

@@ -264,7 +264,13 @@ def _check_sequential(section: Mapping) -> None:
 
 def _check_examples(config: Mapping) -> None:
     """Synthetic examples: theta names every inferred parameter, inside the prior box; their
-    predictive checks keep HF traces every traces/dt."""
+    predictive checks keep HF traces every traces/dt. The recordings folder's path holds no
+    braces (its existence is checked on disk by mfnpe.plan.observations.check_directory)."""
+    folder = config["observations"]["dir"]
+    if folder is not None and re.search(r"[{}]", folder):
+        raise ConfigError(f"config key observations/dir={folder!r}: braces are not allowed in "
+                          "the recordings folder's path (Snakemake reads them as wildcards); "
+                          "rename the folder or point at it through a link without braces")
     prior = config["prior"]
     for name, example in config["observations"]["examples"].items():
         key = f"observations/examples/{name}/theta"

@@ -1,10 +1,11 @@
 """Which recordings the workflow observes and the settings each observation rule uses.
 
 Light on purpose (no numpy): ``workflow/rules/observe.smk`` imports it. The recordings
-are every ``*.h5``, ``*.hdf5`` and ``*.csv`` file in the config's ``observations/dir`` plus
-the synthetic examples of ``observations/examples`` (simulated when missing). Settings
-hold exactly what a rule's output depends on, so Snakemake's params trigger re-runs only
-what a config edit touched.
+are every ``*.h5``, ``*.hdf5`` and ``*.csv`` file in the config's ``observations/dir`` (the
+user's: only ever read) plus the synthetic examples of ``observations/examples``, which the
+workflow simulates into its own folder :data:`EXAMPLES` under results/. Settings hold
+exactly what a rule's output depends on, so Snakemake's params trigger re-runs only what a
+config edit touched.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from mfnpe.names import RECORDING_SUFFIXES as SUFFIXES
 from mfnpe.plan import runs, shards
-from mfnpe.plan.config import simulator_settings
+from mfnpe.plan.config import ConfigError, simulator_settings
 
 log = logging.getLogger(__name__)
 
@@ -25,25 +26,69 @@ NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 PPC_METHODS = ("mf_npe", "npe")
 
 
-def directory(config: Mapping) -> str:
-    """The observations folder, relative to the working directory (no trailing slash)."""
-    return str(PurePosixPath(config["observations"]["dir"]))
+RESULTS = "results"
+"""The workflow's folder; no user's recordings may lie in it (it is written and healed)."""
+EXAMPLES = f"{RESULTS}/recordings"
+"""Where the synthetic examples are simulated (``{name}.{format}``); the workflow owns it."""
+
+
+def directory(config: Mapping) -> str | None:
+    """The folder of the user's recordings as configured (no trailing slash; absolute or
+    relative to the working directory), or None: no folder, the examples only."""
+    folder = config["observations"]["dir"]
+    return None if folder is None else str(PurePosixPath(folder))
 
 
 def example_path(config: Mapping, name: str) -> str:
+    """The file synthetic example ``name`` is simulated into: ``EXAMPLES/name.format``."""
     example = config["observations"]["examples"][name]
-    return f"{directory(config)}/{name}.{example['format']}"
+    return f"{EXAMPLES}/{name}.{example['format']}"
+
+
+def check_directory(config: Mapping) -> Path | None:
+    """The user's recordings folder, checked on disk (None when ``observations/dir`` is
+    null). Absolute paths and paths with ``..`` are fine: the folder is only read.
+
+    Raises
+    ------
+    ConfigError naming ``observations/dir`` when the folder lies inside results/ (the
+    workflow writes there and removes files it cannot read), does not exist or is no folder.
+    """
+    folder = directory(config)
+    if folder is None:
+        return None
+    key = f"config key observations/dir={folder!r}"
+    path = Path(folder)
+    results = Path(RESULTS).resolve()
+    if path.resolve() == results or results in path.resolve().parents:
+        raise ConfigError(f"{key}: lies inside {RESULTS}/, which the workflow owns (it "
+                          f"simulates the examples into {EXAMPLES}/ and removes files it "
+                          "cannot read); keep recordings in a folder of their own")
+    if not path.exists():
+        raise ConfigError(f"{key}: no such folder (a relative path is relative to the "
+                          f"working directory {Path.cwd()}); create it, or set "
+                          "observations/dir: null to observe the examples only")
+    if not path.is_dir():
+        raise ConfigError(f"{key}: is a file, not a folder of recordings")
+    return path
 
 
 def recordings(config: Mapping) -> dict[str, str]:
-    """``{name: path}`` of every recording: the files in the observations folder (now) and
-    the configured examples, sorted by name. A file whose name is not a valid recording
-    name (spaces, non-ASCII letters...) or that shares its name with another is skipped
-    with a warning naming it: one odd file never blocks the workflow (``--unlock``
-    included)."""
-    found = {name: example_path(config, name) for name in config["observations"]["examples"]}
-    folder = Path(directory(config))
-    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    """``{name: path}`` of every recording, sorted by name: the configured examples (in
+    :data:`EXAMPLES`) and the files in the observations folder (now; checked by
+    :func:`check_directory`). A file whose name is not a valid recording name (spaces,
+    non-ASCII letters...) or that shares its name with another file is skipped with a
+    warning naming it: one odd file never blocks the workflow (``--unlock`` included).
+
+    Raises
+    ------
+    ConfigError when a file in the folder has an example's name: both would name
+    ``results/observations/{name}/``; the user's file is never written.
+    """
+    examples = {name: example_path(config, name) for name in config["observations"]["examples"]}
+    folder = check_directory(config)
+    files = sorted(folder.iterdir()) if folder is not None else []
+    found: dict[str, str] = {}
     for path in files:
         if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
             continue
@@ -51,10 +96,16 @@ def recordings(config: Mapping) -> dict[str, str]:
         if not re.fullmatch(NAME_PATTERN, path.stem, flags=re.ASCII):
             log.warning("%s: skipped: a recording's file name may hold only letters, digits, "
                         "'_' and '-' (it names the recording's results); rename it", shown)
+        elif path.stem in examples:
+            raise ConfigError(
+                f"config key observations/examples/{path.stem}: {shown} in observations/dir "
+                f"has the name of this synthetic example (simulated into "
+                f"{examples[path.stem]}); both would be results/observations/{path.stem}/: "
+                "rename the example or the file")
         elif found.setdefault(path.stem, shown) != shown:
             log.warning("%s: skipped: %s is also named %r; rename one", shown,
                         found[path.stem], path.stem)
-    return dict(sorted(found.items()))
+    return dict(sorted({**examples, **found}.items()))
 
 
 def example_pattern(config: Mapping) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from mfnpe.names import PRETRAINED
 from mfnpe.names import SEQUENTIAL_METHODS as METHODS
 from mfnpe.plan import runs, shards
+from mfnpe.plan.config import ConfigError
 from mfnpe.plan.observations import protocol
 
 TRAINING_SECTION = {"tsnpe": "npe", "mf_tsnpe": "finetune", "a_mf_tsnpe": "finetune"}
@@ -27,6 +28,17 @@ CHAIN_POOL = "sequential/{recording}/{method}/seed-{seed}/round-{round}"
 
 def enabled(config: Mapping) -> bool:
     return bool(config["sequential"]["methods"])
+
+
+def recordings(config: Mapping, available) -> list[str]:
+    """The recordings of the sequential stage: ``sequential.recordings``, or all of
+    ``available`` (the names of every recording) when that list is empty."""
+    chosen = list(config["sequential"]["recordings"]) or list(available)
+    unknown = [name for name in chosen if name not in available]
+    if unknown:
+        raise ConfigError(f"sequential.recordings: no recording named {unknown}; the "
+                          f"recordings are {sorted(available)}")
+    return chosen
 
 
 def chains(config: Mapping, recordings) -> list[dict]:
