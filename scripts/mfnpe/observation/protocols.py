@@ -1,0 +1,226 @@
+"""Piecewise-constant current-clamp protocols read from recordings, and their currents.
+
+A :class:`Protocol` is what a sweep's command current does over time: a holding current
+and epochs at other levels (docs/recordings.md, "Protocols"). It is read from a file's
+epoch table or from a command waveform (:func:`protocol_from_waveform`) and turned into
+the per-step current of a simulation: :func:`current_pA` and, for membrane areas,
+:func:`current_density` (1 pA on A µm² is 100/A µA/cm²). Every fault raises a
+:class:`~mfnpe.observation.recordings.RecordingError` whose message starts with the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mfnpe.observation.recordings import RecordingError
+
+TIME_EPS_MS = 1e-9
+"""A step at time ``k·dt`` is inside ``[start, end)`` when ``start - eps <= k·dt < end - eps``
+(as :meth:`mfnpe.hh.stimulus.Stimulus.step_mask`)."""
+WAVEFORM_TOLERANCE_PA = 0.5
+"""Default: samples of one epoch differ by at most this [pA]; a larger jump starts an epoch."""
+MIN_EPOCH_SAMPLES = 3
+"""A level held for fewer samples is no epoch (a ramp or a sine, not steps)."""
+AMPLITUDE_DECIMALS = 3
+"""Levels read from a waveform are rounded to 10⁻³ pA (undoes unit-conversion rounding)."""
+PA_TO_UA_PER_CM2 = 100.0
+"""1 pA on A µm² is ``PA_TO_UA_PER_CM2 / A`` µA/cm² (1e-12 A / (A·1e-8 cm²) = 1e-4/A A/cm²)."""
+
+
+class NotPiecewiseConstantError(RecordingError):
+    """A command current that is no sequence of constant levels (a ramp, a sine, a pulse
+    train written as a waveform of too short levels)."""
+
+
+class ProtocolMismatchError(RecordingError):
+    """Sweeps asked to share one protocol have different ones."""
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """One level of the command current.
+
+    Attributes
+    ----------
+    start : onset [ms] from the start of the sweep.
+    duration : length [ms], > 0.
+    amplitude : the command current during the epoch [pA] (absolute, not relative to the
+        holding current).
+    """
+
+    start: float
+    duration: float
+    amplitude: float
+
+    @property
+    def end(self) -> float:
+        """Offset [ms]: the epoch covers ``[start, end)``."""
+        return self.start + self.duration
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A sweep's command current: ``holding`` [pA] everywhere but on the ``epochs``.
+
+    Attributes
+    ----------
+    duration : sweep length [ms].
+    holding : holding current [pA], the level outside every epoch.
+    epochs : tuple of :class:`Epoch` in time order, non-overlapping, inside
+        ``[0, duration]``, none at the holding level and no two adjacent at the same level
+        (:func:`make_protocol` builds that form from any list of levels).
+    """
+
+    duration: float
+    holding: float
+    epochs: tuple[Epoch, ...] = ()
+
+    def __post_init__(self):
+        values = [self.duration, self.holding,
+                  *(x for e in self.epochs for x in (e.start, e.duration, e.amplitude))]
+        if not np.all(np.isfinite(values)) or self.duration <= 0:
+            raise ValueError(f"protocol values must be finite with duration > 0: {self}")
+        end = 0.0
+        for epoch in self.epochs:
+            if epoch.duration <= 0 or epoch.start < end - TIME_EPS_MS:
+                raise ValueError(f"epochs must have duration > 0 and not overlap: {self.epochs}")
+            end = epoch.end
+        if end > self.duration + TIME_EPS_MS:
+            raise ValueError(f"epochs end at {end:g} ms, after the sweep ({self.duration:g} ms)")
+
+    def level_at(self, time_ms: float) -> float:
+        """The command current [pA] at ``time_ms``."""
+        for epoch in self.epochs:
+            if epoch.start - TIME_EPS_MS <= time_ms < epoch.end - TIME_EPS_MS:
+                return epoch.amplitude
+        return self.holding
+
+    def matches(self, other: Protocol, tolerance_pA: float = 1e-3,
+                tolerance_ms: float = 1e-6) -> bool:
+        """Whether ``other`` is the same current: durations, epoch times within
+        ``tolerance_ms`` and levels within ``tolerance_pA``."""
+        if (len(self.epochs) != len(other.epochs)
+                or abs(self.duration - other.duration) > tolerance_ms
+                or abs(self.holding - other.holding) > tolerance_pA):
+            return False
+        return all(abs(a.start - b.start) <= tolerance_ms
+                   and abs(a.duration - b.duration) <= tolerance_ms
+                   and abs(a.amplitude - b.amplitude) <= tolerance_pA
+                   for a, b in zip(self.epochs, other.epochs))
+
+
+def make_protocol(duration: float, holding: float,
+                  levels: Sequence[tuple[float, float, float]]) -> Protocol:
+    """A :class:`Protocol` from ``levels`` [(start ms, duration ms, amplitude pA)] in time
+    order (gaps at the holding level): adjacent equal levels merged, holding-level ones
+    dropped, zero-length ones ignored."""
+    epochs: list[Epoch] = []
+    for start, length, amplitude in levels:
+        if length <= 0:
+            continue
+        amplitude = float(amplitude)
+        if amplitude == holding:
+            continue
+        last = epochs[-1] if epochs else None
+        if last is not None and last.amplitude == amplitude and abs(last.end - start) <= TIME_EPS_MS:
+            epochs[-1] = Epoch(last.start, start + length - last.start, amplitude)
+        else:
+            epochs.append(Epoch(float(start), float(length), amplitude))
+    return Protocol(float(duration), float(holding), tuple(epochs))
+
+
+def protocol_from_waveform(command_pA: np.ndarray, dt: float, source: str = "<waveform>",
+                           tolerance_pA: float = WAVEFORM_TOLERANCE_PA) -> Protocol:
+    """The piecewise-constant protocol of a command waveform.
+
+    Parameters
+    ----------
+    command_pA : (T,) command current [pA], sample k at time ``k * dt``.
+    dt : sampling interval [ms].
+    source : names the file (and sweep) in error messages.
+    tolerance_pA : samples of one level differ by at most this; larger jumps start a new one.
+
+    Returns
+    -------
+    Protocol with ``holding`` the first sample's level, each level the mean of its samples
+    (rounded to :data:`AMPLITUDE_DECIMALS` decimals), times on the sample grid.
+
+    Raises
+    ------
+    NotPiecewiseConstantError when a level drifts by more than ``tolerance_pA`` (a ramp) or
+    lasts fewer than :data:`MIN_EPOCH_SAMPLES` samples (a sine, a sampled transition).
+    """
+    command = np.asarray(command_pA, dtype=np.float64)
+    if command.ndim != 1 or command.size == 0:
+        raise RecordingError(f"{source}: command waveform of shape {command.shape}, expected (T,)")
+    if not np.isfinite(command).all():
+        first = int(np.flatnonzero(~np.isfinite(command))[0])
+        raise RecordingError(f"{source}: NaN or infinite command current, first at "
+                             f"t = {first * dt:g} ms")
+    bounds = np.concatenate([[0], np.flatnonzero(np.abs(np.diff(command)) > tolerance_pA) + 1,
+                             [command.size]])
+    levels = []
+    for begin, stop in zip(bounds[:-1], bounds[1:]):
+        segment = command[begin:stop]
+        if stop - begin < MIN_EPOCH_SAMPLES and command.size >= MIN_EPOCH_SAMPLES:
+            raise NotPiecewiseConstantError(
+                f"{source}: the command is not piecewise constant: a level of "
+                f"{stop - begin} sample(s) at t = {begin * dt:g} ms (a ramp, sine or "
+                f"filtered step? epochs last at least {MIN_EPOCH_SAMPLES} samples)")
+        if np.ptp(segment) > tolerance_pA:
+            raise NotPiecewiseConstantError(
+                f"{source}: the command is not piecewise constant: it drifts by "
+                f"{np.ptp(segment):.4g} pA between t = {begin * dt:g} and {stop * dt:g} ms "
+                f"(more than {tolerance_pA:g} pA; a ramp or a sine?)")
+        levels.append((begin * dt, (stop - begin) * dt,
+                       round(float(segment.mean()), AMPLITUDE_DECIMALS)))
+    return make_protocol(command.size * dt, levels[0][2], levels[1:])
+
+
+def current_pA(protocol: Protocol, dt: float, n_steps: int | None = None) -> np.ndarray:
+    """(n_steps,) float64 command current [pA] of integration step k (time ``k * dt`` [ms]);
+    ``n_steps`` defaults to ``round(duration / dt)``."""
+    if n_steps is None:
+        n_steps = int(round(protocol.duration / dt))
+    t = np.arange(n_steps) * dt
+    current = np.full(n_steps, protocol.holding, dtype=np.float64)
+    for epoch in protocol.epochs:
+        inside = (t >= epoch.start - TIME_EPS_MS) & (t < epoch.end - TIME_EPS_MS)
+        current[inside] = epoch.amplitude
+    return current
+
+
+def current_density(protocol: Protocol, dt: float, area_um2,
+                    n_steps: int | None = None) -> np.ndarray:
+    """(n, n_steps) float64 current density [µA/cm²] of the protocol on membranes of
+    ``area_um2`` (n,) [µm²] (a scalar gives n = 1): ``current_pA · 100 / area``."""
+    areas = np.atleast_1d(np.asarray(area_um2, dtype=np.float64))
+    if areas.ndim != 1 or not (areas > 0).all():
+        raise ValueError(f"membrane areas must be positive, shape (n,): got {area_um2!r}")
+    return current_pA(protocol, dt, n_steps)[None, :] * (PA_TO_UA_PER_CM2 / areas[:, None])
+
+
+def common_protocol(protocols: Sequence[Protocol], source: str, labels: Sequence | None = None,
+                    tolerance_pA: float = 1e-3) -> Protocol:
+    """The one protocol all ``protocols`` share (``labels`` name them in the message, e.g.
+    the sweep indices); raises :class:`ProtocolMismatchError` naming the first that differs."""
+    if not protocols:
+        raise RecordingError(f"{source}: no sweeps chosen")
+    labels = list(range(len(protocols))) if labels is None else list(labels)
+    first = protocols[0]
+    for label, protocol in zip(labels[1:], protocols[1:]):
+        if not first.matches(protocol, tolerance_pA):
+            raise ProtocolMismatchError(
+                f"{source}: the chosen sweeps have different protocols: sweep {labels[0]} "
+                f"has {describe(first)}, sweep {label} has {describe(protocol)}")
+    return first
+
+
+def describe(protocol: Protocol) -> str:
+    """One line: holding current and each epoch as ``amplitude pA [start, end) ms``."""
+    epochs = ", ".join(f"{e.amplitude:g} pA [{e.start:g}, {e.end:g}) ms" for e in protocol.epochs)
+    return (f"holding {protocol.holding:g} pA over {protocol.duration:g} ms"
+            + (f", epochs {epochs}" if epochs else ", no epochs"))
