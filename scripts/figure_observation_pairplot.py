@@ -1,4 +1,5 @@
-"""Rule figure_observation_pairplot: MF-NPE and NPE posteriors of one recording."""
+"""Rule figure_observation_pairplot: MF-NPE and NPE posteriors of one recording (a note
+in the title when its features are atypical of the simulations)."""
 
 from mfnpe.runtime import start_job
 
@@ -7,7 +8,9 @@ start_job(snakemake.log[0], snakemake.threads)
 import numpy as np
 
 from mfnpe.plots import evaluation as plots
+from mfnpe.observation.misspecification import read_typicality
 from mfnpe.observation.posterior import model_index, read_observation
+from mfnpe.plots.observation import with_note
 from mfnpe.plots.theme import save_figure
 
 result = read_observation(snakemake.input.posterior)
@@ -18,6 +21,7 @@ figure = plots.pairplot(
     result.param_names,
     np.array([prior[name][0] for name in result.param_names]),
     np.array([prior[name][1] for name in result.param_names]),
-    title=f"{result.name}: posteriors from {runs[0]['n_hf']} HF simulations",
+    title=with_note(f"{result.name}: posteriors from {runs[0]['n_hf']} HF simulations",
+                    read_typicality(snakemake.input.typicality).title_note()),
 )
 save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -1,4 +1,5 @@
-"""Rule figure_observation_ppc: posterior predictive check of one recording."""
+"""Rule figure_observation_ppc: posterior predictive check of one recording (a note in the
+title when its features are atypical of the simulations)."""
 
 from mfnpe.runtime import start_job
 
@@ -6,8 +7,9 @@ start_job(snakemake.log[0], snakemake.threads)
 
 import numpy as np
 
+from mfnpe.observation.misspecification import read_typicality
 from mfnpe.observation.posterior import read_predictive
-from mfnpe.plots.observation import predictive_check
+from mfnpe.plots.observation import predictive_check, with_note
 from mfnpe.plots.theme import save_figure
 
 check = read_predictive(snakemake.input.ppc)
@@ -19,7 +21,8 @@ figure = predictive_check(
     check.x,
     {method: found.x[found.valid] for method, found in check.sets.items()},
     check.feature_names,
-    title=f"{check.name}: posterior predictive check (HF simulations at posterior draws)",
+    title=with_note(f"{check.name}: posterior predictive check (HF simulations at posterior "
+                    "draws)", read_typicality(snakemake.input.typicality).title_note()),
     window=(stimulus["t_on"], stimulus["t_off"]),
 )
 save_figure(figure, snakemake.output.png, snakemake.output.svg)

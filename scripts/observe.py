@@ -1,4 +1,5 @@
-"""Rule observe: check a recording, compute its features and draw from every model."""
+"""Rule observe: check a recording, compute its features, judge whether they are typical of
+the HF test pool's simulations and draw from every model."""
 
 from mfnpe.runtime import start_job
 
@@ -7,8 +8,10 @@ start_job(snakemake.log[0], snakemake.threads, torch=True)
 import logging
 
 from mfnpe.inference import Posterior
+from mfnpe.observation.misspecification import typicality, write_typicality
 from mfnpe.observation.posterior import observe, write_observation
 from mfnpe.observation.recordings import read_recording, recording_features, true_vector
+from mfnpe.simulation.pools import load_prefix
 
 settings = snakemake.params.settings
 recording = read_recording(snakemake.input.recording, settings["protocol"])
@@ -29,3 +32,27 @@ logging.info("%s: features %s; true theta %s; HPD levels %s", recording.path,
              {name: round(float(v), 3) for name, v in zip(settings["features"], x)},
              recording.true_theta,
              result.hpd_level.round(3))
+
+reference = load_prefix(snakemake.input.reference, snakemake.params.reference)
+if reference.feature_names != settings["features"]:
+    raise ValueError(f"test pool: features {reference.feature_names}, not {settings['features']}")
+alpha = snakemake.params.alpha
+verdict = typicality(reference.x, x, settings["features"], alpha)
+verdict.settings = {"reference": snakemake.params.reference, "alpha": alpha}
+write_typicality(snakemake.output.typicality, verdict)
+if 1 / (verdict.n_reference + 1) >= alpha:
+    logging.warning("%s: with %d reference simulations the smallest attainable p-value is "
+                    "%.3g, not below observations.misspecification_alpha = %g: no recording "
+                    "can be flagged (raise budgets.n_test)", recording.name,
+                    verdict.n_reference, 1 / (verdict.n_reference + 1), alpha)
+if verdict.flagged:
+    logging.warning("%s: the recording's features are atypical of the model's simulations "
+                    "(k-NN score %.3g, p = %.3g < alpha = %g among %d HF test simulations): "
+                    "the model may not produce this trace, so its posteriors are not to be "
+                    "trusted. Most atypical: %s", recording.name, verdict.score,
+                    verdict.p_value, alpha, verdict.n_reference, verdict.describe_features())
+else:
+    logging.info("%s: features typical of the model's simulations (k-NN score %.3g, p = %.3g "
+                 ">= alpha = %g among %d HF test simulations); most atypical: %s",
+                 recording.name, verdict.score, verdict.p_value, alpha, verdict.n_reference,
+                 verdict.describe_features())

@@ -194,3 +194,11 @@ def test_every_example_recording_is_observed_checked_and_plotted(tiny_run, confi
     assert set(table["inside_95"]) <= {True, False}
     assert np.allclose(table["true_gNa"], table["recording"].map(
         {name: example["theta"]["gNa"] for name, example in examples.items()}))
+    # the misspecification verdict: one per recording, repeated over its models; with 20 test
+    # simulations the smallest p-value is 1/21 > alpha = 0.01, so nothing can be flagged
+    verdicts = table.groupby("recording")[["misspecification_score", "misspecification_p",
+                                           "misspecification_flagged"]].nunique()
+    assert (verdicts == 1).all().all()
+    assert ((table["misspecification_p"] >= 1 / 21) & (table["misspecification_p"] <= 1)).all()
+    assert (table["misspecification_score"] > 0).all()
+    assert not table["misspecification_flagged"].any()

@@ -52,6 +52,8 @@ FIGURES = "results/figures"
 OBSERVATION = "results/observations/{recording}"
 OBSERVATION_POSTERIOR = f"{OBSERVATION}/posterior.h5"
 OBSERVATION_PPC = f"{OBSERVATION}/ppc.h5"
+# the misspecification verdict: the recording's features against the HF test pool
+OBSERVATION_TYPICALITY = f"{OBSERVATION}/misspecification.h5"
 OBSERVATION_SEQUENTIAL = f"{OBSERVATION}/sequential.h5"
 OBSERVATION_SEQUENTIAL_C2ST = f"{OBSERVATION}/sequential_c2st.csv"
 # the synthetic examples, simulated into a folder the workflow owns (never observations/dir)

@@ -29,8 +29,10 @@ rule observe:
     input:
         recording=lambda w: RECORDINGS[w.recording],
         models=[run_path(MODEL, run) for run in all_runs()],
+        reference=test_shards(),
     output:
         posterior=OBSERVATION_POSTERIOR,
+        typicality=OBSERVATION_TYPICALITY,
     log:
         log_file("observe/{recording}"),
     benchmark:
@@ -43,6 +45,8 @@ rule observe:
         runtime=30,
     params:
         settings=observations.observe_settings(config),
+        reference=model_runs.data_settings(config, "test", config["budgets"]["n_test"]),
+        alpha=config["observations"]["misspecification_alpha"],
     script:
         "../../scripts/observe.py"
 
@@ -72,6 +76,7 @@ rule predictive_check:
 rule figure_observation_pairplot:
     input:
         posterior=OBSERVATION_POSTERIOR,
+        typicality=OBSERVATION_TYPICALITY,
     output:
         png=report(
             observation_figure("pairplot", "png"),
@@ -101,6 +106,7 @@ rule figure_observation_pairplot:
 rule figure_observation_ppc:
     input:
         ppc=OBSERVATION_PPC,
+        typicality=OBSERVATION_TYPICALITY,
     output:
         png=report(
             observation_figure("ppc", "png"),
@@ -129,6 +135,7 @@ rule figure_observation_ppc:
 rule observation_summary:
     input:
         posteriors=expand(OBSERVATION_POSTERIOR, recording=RECORDINGS),
+        typicalities=expand(OBSERVATION_TYPICALITY, recording=RECORDINGS),
     output:
         table=table("observations"),
     log:

@@ -7,7 +7,9 @@ intervals are seaborn point estimates with percentile intervals (``sns.pointplot
 matplotlib under the theme. Artists carry a ``gid`` (``"trace:observed"``,
 ``"trace:<method>"``, ``"interval:<method>:<feature>"`` (5–95%),
 ``"interval50:<method>:<feature>"`` (25–75%), ``"median:<method>:<feature>"``,
-``"observed:<feature>"``).
+``"observed:<feature>"``). A recording flagged as atypical of the simulations
+(``mfnpe.observation.misspecification``) gets a note under the title of its figures
+(:func:`with_note`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from mfnpe.plots.theme import OBSERVED_COLOR, method_color, method_label, theme
 
 FEATURE_COLUMNS = 5
 INTERVALS = ((90, "interval", 1.2), (50, "interval50", 6.0))  # (width %, gid, line width)
+
+
+def with_note(title: str, note: str) -> str:
+    """``title`` with ``note`` (e.g. "x_o atypical of the simulations (p = 0.005)") on a
+    second line; ``title`` alone when ``note`` is empty."""
+    return f"{title}\n{note}" if note else title
 
 
 def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, np.ndarray],
