@@ -12,6 +12,7 @@ from mfnpe.observation.misspecification import read_typicality
 from mfnpe.observation.posterior import model_index, read_observation
 from mfnpe.plots.observation import with_note
 from mfnpe.plots.theme import save_figure
+from mfnpe.prior import config_entry
 
 result = read_observation(snakemake.input.posterior)
 runs, prior = snakemake.params.runs, snakemake.params.prior
@@ -19,8 +20,8 @@ figure = plots.pairplot(
     {run["method"]: result.samples[model_index(result, run)] for run in runs},
     result.theta_true,
     result.param_names,
-    np.array([prior[name][0] for name in result.param_names]),
-    np.array([prior[name][1] for name in result.param_names]),
+    np.array([config_entry(prior[name])["low"] for name in result.param_names]),
+    np.array([config_entry(prior[name])["high"] for name in result.param_names]),
     title=with_note(f"{result.name}: posteriors from {runs[0]['n_hf']} HF simulations",
                     read_typicality(snakemake.input.typicality).title_note()),
 )

@@ -10,6 +10,7 @@ import numpy as np
 from mfnpe.plots import evaluation as plots
 from mfnpe.observation.posterior import read_observation
 from mfnpe.plots.theme import save_figure
+from mfnpe.prior import config_entry
 
 sequential = read_observation(snakemake.input.sequential)
 amortized = read_observation(snakemake.input.amortized)
@@ -30,8 +31,8 @@ figure = plots.pairplot(
     samples,
     sequential.theta_true,
     sequential.param_names,
-    np.array([prior[name][0] for name in sequential.param_names]),
-    np.array([prior[name][1] for name in sequential.param_names]),
+    np.array([config_entry(prior[name])["low"] for name in sequential.param_names]),
+    np.array([config_entry(prior[name])["high"] for name in sequential.param_names]),
     title=title,
 )
 save_figure(figure, snakemake.output.png, snakemake.output.svg)

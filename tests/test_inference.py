@@ -541,3 +541,52 @@ def test_every_density_estimator_builds_and_num_bins_reaches_every_spline_flow(m
 def test_an_unknown_density_estimator_is_refused():
     with pytest.raises(ValueError, match=r"network: unknown model 'nfs'"):
         NetworkSettings(model="nfs")
+
+
+# --------------------------------------------------------------------------- h. options
+
+
+@pytest.mark.filterwarnings("ignore:Maximum number of epochs")
+def test_refit_x_only_keeps_the_pretrained_z_scoring_of_u(task):
+    """refit_standardization="x" moves the x z-scoring to the HF data's mean and keeps the
+    u shift of pretraining; "x_and_theta" is the former True (the same run)."""
+    short = TrainingSettings(batch_size=20, learning_rate=5e-4, stop_after_epochs=3,
+                             max_epochs=4)
+    x_only = finetune(task.lf, task.theta_hf, task.x_hf, short, seed=SEED,
+                      refit_standardization="x")
+    both = finetune(task.lf, task.theta_hf, task.x_hf, short, seed=SEED,
+                    refit_standardization="x_and_theta")
+    legacy = finetune(task.lf, task.theta_hf, task.x_hf, short, seed=SEED,
+                      refit_standardization=True)
+    pretrained_x, pretrained_u = _standardizers(task.lf.net)
+    x_mean, u_shift = _standardizers(x_only.net)
+    np.testing.assert_allclose(x_mean, task.x_hf.mean(axis=0), atol=0.25)
+    assert np.abs(x_mean - pretrained_x).max() > 0.3  # LF and HF means differ by lf_shift
+    np.testing.assert_array_equal(u_shift, pretrained_u)
+    assert not np.array_equal(_standardizers(both.net)[1], pretrained_u)
+    np.testing.assert_array_equal(both.log_prob(task.theta_hf, task.x_hf),
+                                  legacy.log_prob(task.theta_hf, task.x_hf))
+    with pytest.raises(ValueError, match="unknown option 'theta'"):
+        finetune(task.lf, task.theta_hf, task.x_hf, short, refit_standardization="theta")
+
+
+@pytest.mark.filterwarnings("ignore:Maximum number of epochs")
+def test_device_cpu_gives_the_default_weights(task):
+    """TrainingSettings(device="cpu") trains exactly as the default (the workflow's
+    results do not move); the network and draws live on the CPU."""
+    rng = np.random.default_rng(8)
+    theta = PRIOR.sample(60, rng)
+    x = simulate_hf(theta, rng)
+    default = train_npe(theta, x, PRIOR, TINY, TrainingSettings(batch_size=20, max_epochs=3),
+                        seed=SEED)
+    on_cpu = train_npe(theta, x, PRIOR, TINY, TrainingSettings(batch_size=20, max_epochs=3,
+                                                               device="cpu"), seed=SEED)
+    for key, value in default.net.state_dict().items():
+        assert torch.equal(value, on_cpu.net.state_dict()[key]), key
+    assert on_cpu.device.type == "cpu"
+    tuned = [finetune(task.lf, theta, x, TrainingSettings(batch_size=20, max_epochs=2,
+                                                          **device), seed=SEED)
+             for device in ({}, {"device": "cpu"})]
+    np.testing.assert_array_equal(tuned[0].sample(x[:2], 10, seed=1),
+                                  tuned[1].sample(x[:2], 10, seed=1))
+    assert TrainingSettings.from_dict({"device": "cuda"}).device == "cuda"

@@ -1,69 +1,349 @@
-"""The box prior over the inferred model constants."""
+"""Priors over the inferred parameters, each with a known support (a box, bounds may be
+infinite for the non-uniform ones) that the inference maps onto R^d.
+
+- :class:`BoxPrior`: independent uniform or log-uniform (``scale``) per parameter; the
+  workflow's prior (config ``prior``: ``name: [low, high]`` or ``{low, high, scale}``).
+- :class:`TruncatedNormalPrior`: independent normals truncated to ``[low, high]``.
+- :class:`TorchPrior`: any torch distribution of event shape (d,) with the support box
+  given.
+
+Every prior has ``names``, ``dim``, ``low``, ``high`` (d,), ``scale`` (d,) ("linear" or
+"log": how ``mfnpe.inference.transform`` maps it), ``std`` (d,), ``sample(n, rng)``
+(n, d), ``log_prob(theta)`` (n,) [nats, theta units], ``contains(theta)`` (n,) and
+``torch_distribution()``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+from scipy import stats
 
 from mfnpe.hh.model import NAMES as MODEL_NAMES
 
+SCALES = ("linear", "log")
+
+
+def _names(names) -> tuple[str, ...]:
+    names = tuple(names)
+    if len(set(names)) != len(names):
+        raise ValueError(f"prior: parameter named twice in {list(names)}")
+    return names
+
+
+def _bounds(names, low, high, finite: bool) -> tuple[np.ndarray, np.ndarray]:
+    low = np.asarray(low, dtype=float)
+    high = np.asarray(high, dtype=float)
+    if low.shape != (len(names),) or high.shape != low.shape:
+        raise ValueError(f"prior: need one low and one high per name {list(names)}")
+    for name, lo, hi in zip(names, low, high):
+        if np.isnan(lo) or np.isnan(hi) or not lo < hi or (finite and not
+                                                          (np.isfinite(lo) and np.isfinite(hi))):
+            raise ValueError(f"prior/{name}: need {'finite ' if finite else ''}low < high, "
+                             f"got [{lo}, {hi}]")
+    return low, high
+
+
+class _Support:
+    """Shared by the priors: the support box and its checks."""
+
+    names: tuple[str, ...]
+    low: np.ndarray
+    high: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+    @property
+    def scale(self) -> tuple[str, ...]:
+        return ("linear",) * self.dim
+
+    def contains(self, theta: np.ndarray) -> np.ndarray:
+        """(n,) bool: True where row ``theta[i]`` (d,) lies in the support box."""
+        theta = np.atleast_2d(theta)
+        return ((theta >= self.low) & (theta <= self.high)).all(axis=1)
+
 
 @dataclass(frozen=True)
-class BoxPrior:
-    """Independent uniform distributions on ``[low[j], high[j]]`` for constants ``names[j]``.
+class BoxPrior(_Support):
+    """Independent distributions on ``[low[j], high[j]]`` for constants ``names[j]``:
+    uniform (``scale[j] == "linear"``, the default) or log-uniform (``"log"``: log theta_j
+    uniform on [log low, log high], needs low > 0).
 
     Attributes
     ----------
     names : parameter names (columns of theta); any names for a user's own simulator,
         HH model constants when built by :meth:`from_config`.
     low, high : (d,) float64 bounds in each constant's unit.
+    scale : (d,) "linear" or "log" per parameter (None: all linear).
     """
 
     names: tuple[str, ...]
     low: np.ndarray
     high: np.ndarray
+    scale: tuple[str, ...] | None = field(default=None)
 
     def __post_init__(self):
-        object.__setattr__(self, "names", tuple(self.names))
-        if len(set(self.names)) != len(self.names):
-            raise ValueError(f"prior: parameter named twice in {list(self.names)}")
-        low = np.asarray(self.low, dtype=float)
-        high = np.asarray(self.high, dtype=float)
-        if low.shape != (len(self.names),) or high.shape != low.shape:
-            raise ValueError(f"prior: need one low and one high per name {list(self.names)}")
-        for name, lo, hi in zip(self.names, low, high):
-            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-                raise ValueError(f"prior/{name}: need finite low < high, got [{lo}, {hi}]")
+        object.__setattr__(self, "names", _names(self.names))
+        low, high = _bounds(self.names, self.low, self.high, finite=True)
+        scale = ("linear",) * len(self.names) if self.scale is None else tuple(self.scale)
+        if len(scale) != len(self.names) or not set(scale) <= set(SCALES):
+            raise ValueError(f"prior: scale needs one of {SCALES} per name {list(self.names)}, "
+                             f"got {scale}")
+        for name, lo, kind in zip(self.names, low, scale):
+            if kind == "log" and not lo > 0:
+                raise ValueError(f"prior/{name}: a log-uniform prior needs low > 0, got {lo}")
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
+        object.__setattr__(self, "scale", scale)
 
     @classmethod
-    def from_config(cls, bounds: Mapping[str, Sequence[float]]) -> "BoxPrior":
-        """From the config's ``prior`` section: ``{name: [low, high]}`` (order kept).
+    def from_config(cls, bounds: Mapping[str, Sequence[float] | Mapping]) -> "BoxPrior":
+        """From the config's ``prior`` section (order kept): ``{name: [low, high]}``
+        (uniform) or ``{name: {low: .., high: .., scale: linear|log}}``.
 
         Every name must be a constant of the HH model (``mfnpe.hh.model.NAMES``)."""
         names = tuple(bounds)
         unknown = [name for name in names if name not in MODEL_NAMES]
         if unknown:
             raise ValueError(f"prior: unknown parameter(s) {unknown}; known: {list(MODEL_NAMES)}")
-        return cls(names, [bounds[n][0] for n in names], [bounds[n][1] for n in names])
+        entries = [config_entry(bounds[n]) for n in names]
+        return cls(names, [e["low"] for e in entries], [e["high"] for e in entries],
+                   tuple(e["scale"] for e in entries))
+
+    @property
+    def _log(self) -> np.ndarray:
+        return np.array([kind == "log" for kind in self.scale])
+
+    @property
+    def _log_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(d,) bounds of each parameter's sampling coordinate: log theta where log-uniform."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.where(self._log, np.log(self.low), self.low),
+                    np.where(self._log, np.log(self.high), self.high))
 
     @property
     def std(self) -> np.ndarray:
-        """(d,) standard deviation of each uniform: (high - low) / sqrt(12)."""
-        return (self.high - self.low) / np.sqrt(12.0)
-
-    @property
-    def dim(self) -> int:
-        return len(self.names)
+        """(d,) standard deviation of each parameter: (high - low) / sqrt(12) if uniform."""
+        std = (self.high - self.low) / np.sqrt(12.0)
+        if self._log.any():
+            lo, hi = self._log_bounds
+            width = np.where(self._log, hi - lo, 1.0)
+            mean = (self.high - self.low) / width
+            second = (self.high**2 - self.low**2) / (2 * width)
+            std = np.where(self._log, np.sqrt(np.maximum(second - mean**2, 0.0)), std)
+        return std
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, d) float64 independent draws."""
-        return self.low + (self.high - self.low) * rng.random((n, self.dim))
+        if not self._log.any():
+            return self.low + (self.high - self.low) * rng.random((n, self.dim))
+        lo, hi = self._log_bounds
+        w = lo + (hi - lo) * rng.random((n, self.dim))
+        return np.where(self._log, np.exp(w), w).clip(self.low, self.high)
 
-    def contains(self, theta: np.ndarray) -> np.ndarray:
-        """(n,) bool: True where row ``theta[i]`` (d,) lies in the box."""
-        theta = np.atleast_2d(theta)
-        return ((theta >= self.low) & (theta <= self.high)).all(axis=1)
+    def log_prob(self, theta) -> np.ndarray:
+        """(n,) log density of rows theta (n, d) [nats, theta units]; -inf outside."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        lo, hi = self._log_bounds
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per = np.where(self._log, -np.log(theta * (hi - lo)), -np.log(hi - lo))
+        return np.where(self.contains(theta), per.sum(axis=1), -np.inf)
+
+    def torch_distribution(self) -> torch.distributions.Distribution:
+        """The prior as a float32 torch distribution of event shape (d,)."""
+        if not self._log.any():
+            from sbi.utils import BoxUniform
+            return BoxUniform(torch.as_tensor(self.low, dtype=torch.float32),
+                              torch.as_tensor(self.high, dtype=torch.float32))
+        return TorchPrior.wrap(self)
+
+    def to_config(self) -> dict:
+        """The config's ``prior`` section: list form for uniform parameters."""
+        return {name: ([float(lo), float(hi)] if kind == "linear" else
+                       {"low": float(lo), "high": float(hi), "scale": kind})
+                for name, lo, hi, kind in zip(self.names, self.low, self.high, self.scale)}
+
+
+def config_entry(bounds: Sequence[float] | Mapping) -> dict:
+    """One parameter of the config's ``prior`` section as ``{low, high, scale}``:
+    ``[low, high]`` is uniform, a mapping's ``scale`` defaults to "linear"."""
+    if isinstance(bounds, Mapping):
+        unknown = sorted(set(bounds) - {"low", "high", "scale"})
+        if unknown or "low" not in bounds or "high" not in bounds:
+            raise ValueError(f"prior: need {{low, high[, scale]}}, got {dict(bounds)}")
+        return {"low": bounds["low"], "high": bounds["high"],
+                "scale": bounds.get("scale", "linear")}
+    low, high = bounds
+    return {"low": low, "high": high, "scale": "linear"}
+
+
+@dataclass(frozen=True)
+class TruncatedNormalPrior(_Support):
+    """Independent N(loc[j], sd[j]^2) truncated to ``[low[j], high[j]]`` (a bound may be
+    infinite: a half-truncated or plain normal).
+
+    loc, sd, low, high : (d,) in each parameter's unit.
+    """
+
+    names: tuple[str, ...]
+    loc: np.ndarray
+    sd: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "names", _names(self.names))
+        low, high = _bounds(self.names, self.low, self.high, finite=False)
+        loc = np.broadcast_to(np.asarray(self.loc, dtype=float), low.shape).copy()
+        sd = np.broadcast_to(np.asarray(self.sd, dtype=float), low.shape).copy()
+        if not (np.isfinite(loc).all() and (sd > 0).all() and np.isfinite(sd).all()):
+            raise ValueError(f"prior: need finite loc and sd > 0, got {loc}, {sd}")
+        for name, value in zip(("low", "high", "loc", "sd"), (low, high, loc, sd)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def _scipy(self):
+        return stats.truncnorm((self.low - self.loc) / self.sd, (self.high - self.loc) / self.sd,
+                               loc=self.loc, scale=self.sd)
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.asarray(self._scipy.std(), dtype=float)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, d) float64 independent draws (inverse CDF)."""
+        draws = self._scipy.ppf(rng.random((n, self.dim)))
+        return np.clip(draws, self.low, self.high)
+
+    def log_prob(self, theta) -> np.ndarray:
+        """(n,) log density [nats, theta units]; -inf outside the support."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        return self._scipy.logpdf(theta).sum(axis=1)
+
+    def torch_distribution(self) -> torch.distributions.Distribution:
+        return TorchPrior.wrap(self)
+
+
+@dataclass(frozen=True, eq=False)
+class TorchPrior(_Support):
+    """A user's torch distribution of event shape (d,) with support inside the box
+    ``[low, high]`` (bounds may be infinite). ``log_prob`` and ``sample`` are the
+    distribution's; sampling seeds torch from ``rng`` and leaves torch's global random
+    state as it was. Not saved with a model: pass it to ``Posterior.load(prior=...)``.
+    """
+
+    names: tuple[str, ...]
+    distribution: torch.distributions.Distribution
+    low: np.ndarray
+    high: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "names", _names(self.names))
+        low, high = _bounds(self.names, self.low, self.high, finite=False)
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        shape = tuple(self.distribution.event_shape)
+        if shape != (len(self.names),):
+            raise ValueError(f"prior: the distribution's event shape {shape} is not "
+                             f"({len(self.names)},) for names {list(self.names)}")
+
+    @classmethod
+    def wrap(cls, prior) -> torch.distributions.Distribution:
+        """A torch distribution drawing and scoring with a numpy prior's own methods."""
+        return _NumpyBacked(prior)
+
+    @property
+    def std(self) -> np.ndarray:
+        draws = self.sample(20000, np.random.default_rng(0))
+        return draws.std(axis=0)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        seed = int(rng.integers(2**63 - 1))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            with torch.no_grad():
+                draws = self.distribution.sample((n,)).double().numpy()
+        if not self.contains(draws).all():
+            raise ValueError("prior: the distribution drew outside the given [low, high]")
+        return draws
+
+    def log_prob(self, theta) -> np.ndarray:
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        inside = self.contains(theta)
+        safe = np.where(inside[:, None], theta, np.where(np.isfinite(self.low), self.low,
+                                                         np.where(np.isfinite(self.high),
+                                                                  self.high, 0.0)))
+        with torch.no_grad():
+            value = self.distribution.log_prob(torch.as_tensor(safe, dtype=torch.float32))
+        return np.where(inside, value.double().numpy(), -np.inf)
+
+    def torch_distribution(self) -> torch.distributions.Distribution:
+        return self.distribution
+
+
+class _NumpyBacked(torch.distributions.Distribution):
+    """A numpy prior as a float32 torch distribution of event shape (d,) (sampling seeded
+    from torch's generator, so ``torch.manual_seed`` fixes it)."""
+
+    arg_constraints: dict = {}
+    has_rsample = False
+
+    def __init__(self, prior):
+        self.prior = prior
+        super().__init__(event_shape=torch.Size((prior.dim,)), validate_args=False)
+
+    @property
+    def support(self):
+        return torch.distributions.constraints.independent(
+            torch.distributions.constraints.interval(
+                torch.as_tensor(self.prior.low, dtype=torch.float32),
+                torch.as_tensor(self.prior.high, dtype=torch.float32)), 1)
+
+    @property
+    def mean(self):
+        draws = self.prior.sample(20000, np.random.default_rng(0))
+        return torch.as_tensor(draws.mean(0), dtype=torch.float32)
+
+    @property
+    def variance(self):
+        return torch.as_tensor(self.prior.std**2, dtype=torch.float32)
+
+    def sample(self, sample_shape=torch.Size()):
+        n = int(np.prod(sample_shape)) if len(sample_shape) else 1
+        seed = int(torch.randint(2**62, (1,)).item())
+        draws = self.prior.sample(n, np.random.default_rng(seed))
+        return torch.as_tensor(draws, dtype=torch.float32).reshape(*sample_shape, self.prior.dim)
+
+    def log_prob(self, value):
+        flat = value.detach().cpu().double().reshape(-1, self.prior.dim).numpy()
+        out = torch.as_tensor(self.prior.log_prob(flat), dtype=torch.float32)
+        return out.reshape(value.shape[:-1]).to(value.device)
+
+
+def prior_spec(prior) -> dict:
+    """Plain data describing ``prior`` for a model file (weights_only-safe); a
+    :class:`TorchPrior` is described by its names and box only."""
+    spec = {"names": list(prior.names), "low": [float(v) for v in prior.low],
+            "high": [float(v) for v in prior.high]}
+    if isinstance(prior, BoxPrior):
+        return {"kind": "box", **spec, "scale": list(prior.scale)}
+    if isinstance(prior, TruncatedNormalPrior):
+        return {"kind": "truncated_normal", **spec, "loc": [float(v) for v in prior.loc],
+                "sd": [float(v) for v in prior.sd]}
+    return {"kind": "torch", **spec}
+
+
+def prior_from_spec(spec: Mapping):
+    """The prior of :func:`prior_spec` (None for a torch prior: it is not stored)."""
+    kind = spec["kind"]
+    if kind == "box":
+        return BoxPrior(tuple(spec["names"]), spec["low"], spec["high"], tuple(spec["scale"]))
+    if kind == "truncated_normal":
+        return TruncatedNormalPrior(tuple(spec["names"]), spec["loc"], spec["sd"], spec["low"],
+                                    spec["high"])
+    return None

@@ -1,4 +1,5 @@
-"""Neural posterior estimation on plain arrays and a box prior: NPE and MF-NPE.
+"""Neural posterior estimation on plain arrays and a prior with a known support (box,
+log-uniform, truncated normal, a torch distribution): NPE and MF-NPE.
 
     from mfnpe.inference import BoxPrior, pretrain, finetune, train_npe, Posterior
 
@@ -8,10 +9,11 @@
     mf.sample(x_obs, 1000); mf.log_prob(theta, x); mf.save("mf.pt"); Posterior.load("mf.pt")
 """
 
-from mfnpe.inference.networks import NetworkSettings
+from mfnpe.inference.networks import EMBEDDINGS, STANDARDIZATIONS, NetworkSettings
 from mfnpe.inference.posterior import ModelError, Posterior
 from mfnpe.inference.train import TrainingSettings, finetune, pretrain, train_npe
-from mfnpe.prior import BoxPrior
+from mfnpe.prior import BoxPrior, TorchPrior, TruncatedNormalPrior
 
-__all__ = ["BoxPrior", "ModelError", "NetworkSettings", "Posterior", "TrainingSettings",
+__all__ = ["BoxPrior", "EMBEDDINGS", "ModelError", "NetworkSettings", "Posterior",
+           "STANDARDIZATIONS", "TorchPrior", "TrainingSettings", "TruncatedNormalPrior",
            "finetune", "pretrain", "train_npe"]

@@ -1,15 +1,16 @@
-"""Density-estimator settings and builders (sbi's ``posterior_nn``)."""
+"""Density-estimator settings and builders (sbi's ``posterior_nn``, its embedding nets)."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 from sbi.neural_nets import posterior_nn
-from sbi.utils.sbiutils import Standardize, standardizing_net, standardizing_transform
+from sbi.neural_nets.embedding_nets import CausalCNNEmbedding, CNNEmbedding, FCEmbedding
 
+from mfnpe.inference.sbi_internals import refit_standardizers
 from mfnpe.names import DENSITY_ESTIMATORS, SPLINE_ESTIMATORS
 
 
@@ -38,7 +39,14 @@ class NetworkSettings(SettingsDict):
         spline flow, "maf", "mdn", zuko's flows...).
     hidden_features, num_transforms, num_bins : flow size (num_bins: the spline flows of
         ``mfnpe.names.SPLINE_ESTIMATORS``).
-    z_score_x, z_score_theta : "independent" or "none": standardise inputs inside the net.
+    z_score_x, z_score_theta : "independent" or "none" ("structured" for x: one mean and
+        SD over all features, for raw series): standardise inputs inside the net.
+    embedding : a net between (z-scored) x (f,) and the flow, one of :data:`EMBEDDINGS`
+        ("identity": none; "fc" sbi's FCEmbedding; "cnn" CNNEmbedding and "causal_cnn"
+        CausalCNNEmbedding, 1-d convolutions over x as one series); it is trained with the
+        flow, pretrained on LF data and fine-tuned on HF data with every other weight.
+    embedding_options : keyword arguments of that sbi class besides its input size (e.g.
+        ``{"output_dim": 8, "num_layers": 2, "num_hiddens": 32}`` for "fc").
     """
 
     model: str = "nsf"
@@ -47,12 +55,34 @@ class NetworkSettings(SettingsDict):
     num_bins: int = 10
     z_score_x: str = "independent"
     z_score_theta: str = "independent"
+    embedding: str = "identity"
+    embedding_options: Mapping = field(default_factory=dict)
     section = "network"
 
     def __post_init__(self):
         if self.model not in DENSITY_ESTIMATORS:
             raise ValueError(f"network: unknown model {self.model!r}; known: "
                              f"{list(DENSITY_ESTIMATORS)}")
+        if self.embedding not in EMBEDDINGS:
+            raise ValueError(f"network: unknown embedding {self.embedding!r}; known: "
+                             f"{list(EMBEDDINGS)}")
+        object.__setattr__(self, "embedding_options", dict(self.embedding_options or {}))
+        if self.embedding == "identity" and self.embedding_options:
+            raise ValueError("network: embedding_options need an embedding")
+
+    def to_dict(self) -> dict:
+        """The settings as plain data; the embedding keys only when there is one (so a
+        network without one reads as before)."""
+        settings = asdict(self)
+        if self.embedding == "identity":
+            del settings["embedding"], settings["embedding_options"]
+        return settings
+
+    def embedding_net(self, x_dim: int) -> torch.nn.Module:
+        """The untrained embedding net of x (f = ``x_dim``,)."""
+        if self.embedding == "identity":
+            return torch.nn.Identity()
+        return EMBEDDINGS[self.embedding](x_dim, **self.embedding_options)
 
     def builder(self) -> Callable[[torch.Tensor, torch.Tensor], torch.nn.Module]:
         """sbi builder: ``(u batch (n, d), x batch (n, f)) -> untrained flow``."""
@@ -60,40 +90,58 @@ class NetworkSettings(SettingsDict):
                        z_score_x=self.z_score_x, z_score_theta=self.z_score_theta)
         if self.model in SPLINE_ESTIMATORS:
             options["num_bins"] = self.num_bins
-        return posterior_nn(model=self.model, **options)
+        if self.embedding == "identity":
+            return posterior_nn(model=self.model, **options)
+
+        def build(batch_u: torch.Tensor, batch_x: torch.Tensor) -> torch.nn.Module:
+            embedding = self.embedding_net(batch_x.shape[-1])
+            return posterior_nn(model=self.model, embedding_net=embedding, **options)(
+                batch_u, batch_x)
+
+        return build
+
+
+EMBEDDINGS: dict[str, Callable[..., torch.nn.Module]] = {
+    "identity": lambda x_dim: torch.nn.Identity(),
+    "fc": lambda x_dim, **options: FCEmbedding(input_dim=x_dim, **options),
+    "cnn": lambda x_dim, **options: CNNEmbedding(input_shape=(x_dim,), **options),
+    "causal_cnn": lambda x_dim, **options: CausalCNNEmbedding(input_shape=(x_dim,), **options),
+}
+"""Embedding nets by name: ``(f, **options) -> nn.Module`` mapping x (n, f) to (n, k)."""
+
+STANDARDIZATIONS = ("keep", "x", "x_and_theta")
+"""Fine-tuning's z-scoring: keep the pretrained one, refit that of x to the HF data, or
+refit that of x and of u."""
+
+
+def standardization_option(value) -> str:
+    """One of :data:`STANDARDIZATIONS`; the former boolean ``refit_standardization``:
+    False is "keep", True "x_and_theta"."""
+    if value is False or value is None:
+        return "keep"
+    if value is True:
+        return "x_and_theta"
+    if value not in STANDARDIZATIONS:
+        raise ValueError(f"standardization: unknown option {value!r}; known: "
+                         f"{list(STANDARDIZATIONS)} (or a boolean)")
+    return value
 
 
 def copy_builder(
-    pretrained: torch.nn.Module, refit_standardization: bool
+    pretrained: torch.nn.Module, refit_standardization="keep"
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.nn.Module]:
-    """sbi builder returning a copy of ``pretrained`` (the supported way to fine-tune).
+    """sbi builder returning a CPU copy of ``pretrained`` (the supported way to fine-tune).
 
-    With ``refit_standardization`` the copy's z-scoring of u and x is refit to the batch
-    sbi passes (the new training data); every other weight is kept.
+    ``refit_standardization`` (:func:`standardization_option`): "x" refits the copy's
+    z-scoring of x, "x_and_theta" that of x and u, to the batch sbi passes (the new
+    training data); every other weight is kept.
     """
+    which = standardization_option(refit_standardization)
 
     def build(batch_u: torch.Tensor, batch_x: torch.Tensor) -> torch.nn.Module:
-        net = copy.deepcopy(pretrained)
-        if refit_standardization:
-            refit_standardizers(net, batch_u, batch_x)
+        net = copy.deepcopy(pretrained).to("cpu")
+        if which != "keep":
+            refit_standardizers(net, batch_u.cpu(), batch_x.cpu(), theta=which == "x_and_theta")
         return net
 
     return build
-
-
-def refit_standardizers(net: torch.nn.Module, batch_u: torch.Tensor, batch_x: torch.Tensor) -> None:
-    """Reset the flow's z-scoring of u and of x to the mean and SD of the given batches."""
-    fitted = 0
-    for module in net.modules():
-        if isinstance(module, Standardize):
-            fresh = standardizing_net(batch_x)
-            module._mean.copy_(fresh._mean)
-            module._std.copy_(fresh._std)
-            fitted += 1
-        elif type(module).__name__ == "PointwiseAffineTransform":
-            fresh = standardizing_transform(batch_u)
-            module._shift.copy_(fresh._shift)
-            module._scale.copy_(fresh._scale)
-            fitted += 1
-    if fitted == 0:
-        raise ValueError("refit_standardization: the network has no z-scoring layer to refit")

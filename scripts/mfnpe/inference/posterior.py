@@ -1,7 +1,9 @@
-"""A trained posterior q(theta | x) over a box prior: sample, log-prob, save, load.
+"""A trained posterior q(theta | x) over a prior (``mfnpe.prior``): sample, log-prob,
+save, load.
 
 Model files (``.pt``) hold plain data only — a state dict, the builder settings, the
-prior box, the feature names, the settings the model was trained under and its training
+prior (its kind and numbers; a :class:`~mfnpe.prior.TorchPrior` only by its names and
+box), the feature names, the settings the model was trained under and its training
 history — so ``torch.load(path, weights_only=True)`` reads them and nothing is unpickled.
 """
 
@@ -16,11 +18,20 @@ import numpy as np
 import torch
 
 from mfnpe.inference.networks import NetworkSettings
-from mfnpe.inference.transform import BoxTransform
+from mfnpe.inference.transform import SupportTransform
 from mfnpe.io.hdf5 import canonical, first_difference
-from mfnpe.prior import BoxPrior
+from mfnpe.prior import BoxPrior, prior_from_spec, prior_spec
 
 MODEL_KIND = "mfnpe/posterior/1"
+
+
+def _rng_devices(device: torch.device) -> list[int]:
+    """The accelerator indices whose random state ``torch.random.fork_rng`` must save
+    (none on the CPU)."""
+    if device.type == "cpu":
+        return []
+    module = getattr(torch, device.type)
+    return [device.index if device.index is not None else module.current_device()]
 
 
 class ModelError(ValueError):
@@ -28,12 +39,14 @@ class ModelError(ValueError):
 
 
 class Posterior:
-    """q(theta | x): a conditional flow on u = logit-box(theta), mapped into the box.
+    """q(theta | x): a conditional flow on u (theta mapped from the prior's support onto
+    R^d, ``transform``), mapped back into the support.
 
     Attributes
     ----------
-    net : sbi density estimator of u (d,) given x (f,).
-    prior : the box; theta columns are ``prior.names``.
+    net : sbi density estimator of u (d,) given x (f,), on ``device`` (inputs are moved
+        there in batches, results come back to the CPU).
+    prior : the prior; theta columns are ``prior.names``.
     network : how ``net`` was built (needed to rebuild it from a state dict).
     feature_names : (f,) names of the columns of x, or None.
     history : per-epoch ``training_loss``, ``validation_loss``, ``epoch_durations_sec``;
@@ -42,20 +55,29 @@ class Posterior:
     settings : what the model was trained under (checked when loading from the workflow).
     """
 
-    def __init__(self, net, prior: BoxPrior, network: NetworkSettings,
+    def __init__(self, net, prior, network: NetworkSettings,
                  feature_names: Sequence[str] | None = None, history: Mapping | None = None,
-                 settings: Mapping | None = None):
-        self.net = net.eval()
+                 settings: Mapping | None = None, device: str | None = None):
+        self.net = net.eval() if device is None else net.to(device).eval()
         self.prior = prior
         self.network = network
         self.feature_names = list(feature_names) if feature_names is not None else None
         self.history = {k: [float(v) for v in vals] for k, vals in (history or {}).items()}
         self.settings = dict(settings or {})
-        self.transform = BoxTransform(prior)
+        self.transform = SupportTransform(prior)
 
     @property
     def x_dim(self) -> int:
         return int(self.net.condition_shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def to(self, device: str) -> "Posterior":
+        """Move the network to ``device`` ("cpu", "cuda", ...); returns self."""
+        self.net.to(device)
+        return self
 
     def _x(self, x) -> torch.Tensor:
         x = torch.as_tensor(np.asarray(x, dtype=np.float32))
@@ -73,7 +95,9 @@ class Posterior:
         theta = torch.as_tensor(np.asarray(theta, dtype=np.float32)).reshape(-1, self.prior.dim)
         inside = torch.as_tensor(self.prior.contains(theta.numpy().astype(np.float64)))
         u = self.transform.to_unbounded(theta)
-        log_q = self.net.log_prob(u.unsqueeze(0), x.expand(len(u), -1)).squeeze(0)
+        device = self.device
+        log_q = self.net.log_prob(u.unsqueeze(0).to(device),
+                                  x.expand(len(u), -1).to(device)).squeeze(0).cpu()
         log_q = log_q - self.transform.log_det_to_box(u)
         return torch.where(inside, log_q, torch.tensor(-torch.inf)).numpy().astype(np.float64)
 
@@ -87,13 +111,16 @@ class Posterior:
         """
         single = np.ndim(x) == 1
         x = self._x(x)
-        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        devices = _rng_devices(self.device)
+        accelerator = {} if self.device.type == "cpu" else {"device_type": self.device.type}
+        with torch.random.fork_rng(devices=devices, enabled=seed is not None, **accelerator):
             if seed is not None:
                 torch.manual_seed(seed)
             draws = []
             for start in range(0, len(x), chunk):
-                u = self.net.sample(torch.Size((n,)), condition=x[start:start + chunk])
-                draws.append(self.transform.to_box(u))
+                u = self.net.sample(torch.Size((n,)),
+                                    condition=x[start:start + chunk].to(self.device))
+                draws.append(self.transform.to_box(u.cpu()))
         theta = torch.cat(draws, dim=1).numpy().astype(np.float64)
         return theta[:, 0] if single else theta
 
@@ -108,10 +135,11 @@ class Posterior:
             "param_names": list(self.prior.names),
             "low": [float(v) for v in self.prior.low],
             "high": [float(v) for v in self.prior.high],
+            "prior": prior_spec(self.prior),
             "feature_names": self.feature_names,
             "x_dim": self.x_dim,
             "history": self.history,
-            "state_dict": self.net.state_dict(),
+            "state_dict": {k: v.cpu() for k, v in self.net.state_dict().items()},
         }
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         try:
@@ -122,8 +150,13 @@ class Posterior:
                 tmp.unlink()
 
     @classmethod
-    def load(cls, path, expected_settings: Mapping | None = None) -> "Posterior":
-        """Read a model file; with ``expected_settings``, fail unless it was trained under them."""
+    def load(cls, path, expected_settings: Mapping | None = None, prior=None,
+             device: str | None = None) -> "Posterior":
+        """Read a model file; with ``expected_settings``, fail unless it was trained under them.
+
+        ``prior``: needed for a model trained under a :class:`~mfnpe.prior.TorchPrior`
+        (checked against the stored names and box); ``device``: where the network goes
+        (default the CPU)."""
         path = Path(path)
         if not path.exists():
             raise ModelError(f"{path}: model file does not exist")
@@ -144,11 +177,23 @@ class Posterior:
             difference = first_difference(settings, json.loads(canonical(expected_settings)))
             if difference:
                 raise ModelError(f"{path} was trained under another config: {difference}")
-        prior = BoxPrior(tuple(content["param_names"]), content["low"], content["high"])
+        stored = (prior_from_spec(content["prior"]) if "prior" in content else
+                  BoxPrior(tuple(content["param_names"]), content["low"], content["high"]))
+        if prior is None and stored is None:
+            raise ModelError(f"{path}: trained under a user's torch prior; pass it as prior=")
+        if prior is not None:
+            if (list(prior.names) != content["param_names"]
+                    or not np.array_equal(np.asarray(prior.low, float), content["low"])
+                    or not np.array_equal(np.asarray(prior.high, float), content["high"])):
+                raise ModelError(f"{path}: trained on parameters {content['param_names']} in "
+                                 f"[{content['low']}, {content['high']}], not the prior given")
+        else:
+            prior = stored
         network = NetworkSettings.from_dict(content["network"])
         net = network.builder()(torch.randn(16, prior.dim), torch.randn(16, content["x_dim"]))
         try:
             net.load_state_dict(content["state_dict"])
         except RuntimeError as err:
             raise ModelError(f"{path}: weights do not fit the network settings: {err}") from err
-        return cls(net, prior, network, content["feature_names"], content["history"], settings)
+        return cls(net, prior, network, content["feature_names"], content["history"], settings,
+                   device=device)

@@ -1,4 +1,5 @@
-"""The one private sbi hook mfnpe uses (sbi 0.27): the start's score in early stopping.
+"""The private sbi parts mfnpe uses (sbi 0.27): the start's score in early stopping, and
+the z-scoring layers' buffers that fine-tuning may refit (:func:`refit_standardizers`).
 
 sbi's training loop calls ``NeuralInference._converged(epoch, stop_after_epochs)`` before
 every epoch with the latest validation loss in ``self._val_loss``; at ``epoch == 0``
@@ -10,7 +11,9 @@ tests/test_inference.py fails with a clear message when this contract changes.
 
 from __future__ import annotations
 
+import torch
 from sbi.inference import NPE
+from sbi.utils.sbiutils import Standardize, standardizing_net, standardizing_transform
 
 #: the private method overridden here and its parameters
 HOOK = ("_converged", ("self", "epoch", "stop_after_epochs"))
@@ -27,3 +30,24 @@ class StartScoredNPE(NPE):
         if epoch == 0 and self.start_validation_loss is not None:
             self._val_loss = self.start_validation_loss
         return super()._converged(epoch, stop_after_epochs)
+
+
+def refit_standardizers(net: torch.nn.Module, batch_u: torch.Tensor, batch_x: torch.Tensor,
+                        theta: bool = True) -> None:
+    """Reset the flow's z-scoring of x (and, with ``theta``, of u) to the mean and SD of
+    the given batches (u (n, d), x (n, f))."""
+    fitted = 0
+    for module in net.modules():
+        if isinstance(module, Standardize):
+            fresh = standardizing_net(batch_x, structured_dims=module._mean.numel() == 1
+                                      and batch_x.shape[-1] > 1)
+            module._mean.copy_(fresh._mean)
+            module._std.copy_(fresh._std)
+            fitted += 1
+        elif theta and type(module).__name__ == "PointwiseAffineTransform":
+            fresh = standardizing_transform(batch_u)
+            module._shift.copy_(fresh._shift)
+            module._scale.copy_(fresh._scale)
+            fitted += 1
+    if fitted == 0:
+        raise ValueError("refit_standardization: the network has no z-scoring layer to refit")

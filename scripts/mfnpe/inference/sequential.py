@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sbi.utils import BoxUniform, RestrictedPrior, get_density_thresholder
+from sbi.utils import RestrictedPrior, get_density_thresholder
 
 from mfnpe.inference.networks import NetworkSettings, SettingsDict
 from mfnpe.inference.posterior import Posterior
@@ -146,10 +146,8 @@ def truncated_prior(posterior: Ensemble, x_o, settings: SequentialSettings) -> R
     at_x = _AtObservation(posterior, x_o)
     threshold = get_density_thresholder(at_x, quantile=settings.truncation_quantile,
                                         num_samples_to_estimate_support=settings.support_samples)
-    prior = posterior.prior
-    box = BoxUniform(torch.as_tensor(prior.low, dtype=torch.float32),
-                     torch.as_tensor(prior.high, dtype=torch.float32))
-    return RestrictedPrior(box, threshold, sample_with="rejection")
+    return RestrictedPrior(posterior.prior.torch_distribution(), threshold,
+                           sample_with="rejection")
 
 
 def _draw(restricted: RestrictedPrior, n: int) -> tuple[np.ndarray, float]:

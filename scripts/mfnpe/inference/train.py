@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from sbi.inference import NPE
 
-from mfnpe.inference.networks import NetworkSettings, SettingsDict, copy_builder
-from mfnpe.inference.posterior import Posterior
+from mfnpe.inference.networks import (NetworkSettings, SettingsDict, copy_builder,
+                                      standardization_option)
+from mfnpe.inference.posterior import Posterior, _rng_devices
 from mfnpe.inference.sbi_internals import StartScoredNPE
-from mfnpe.inference.transform import BoxTransform
-from mfnpe.prior import BoxPrior
+from mfnpe.inference.transform import SupportTransform
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ class TrainingSettings(SettingsDict):
     validate_start : with a warm start (fine-tuning, a later sequential round), the
         starting weights' validation loss counts as epoch 0 of early stopping: they are
         kept unless an epoch validates better (off: the best epoch after the first).
+    device : where the network trains ("cpu", "cuda", "cuda:1", ...); the simulations
+        stay on the CPU and go to the device batch by batch (sbi's ``data_device``). The
+        trained posterior's network stays there (``Posterior.to("cpu")`` moves it).
     """
 
     batch_size: int = 200
@@ -45,6 +48,7 @@ class TrainingSettings(SettingsDict):
     max_epochs: int = 1000
     clip_max_norm: float | None = 5.0
     validate_start: bool = True
+    device: str = "cpu"
     section = "training"
 
 
@@ -99,16 +103,18 @@ def _score_start(trainer: NPE, builder, training: TrainingSettings):
             training_batch_size=training.batch_size,
             validation_fraction=training.validation_fraction)
         u, x, _ = trainer.get_simulations()
-        net = builder(u[trainer.train_indices], x[trainer.train_indices]).eval()
+        net = builder(u[trainer.train_indices], x[trainer.train_indices])
+        net = net.to(training.device).eval()
         total = 0.0
         with torch.no_grad():
             for u_batch, x_batch, _ in val_loader:  # sbi's drop_last: full batches only
+                u_batch, x_batch = u_batch.to(training.device), x_batch.to(training.device)
                 total += net.loss(u_batch, x_batch).sum().item()
     loss = total / (len(val_loader) * val_loader.batch_size)
     return loss, net.state_dict(), trainer.val_indices.clone()
 
 
-def _as_tensors(theta, x, prior: BoxPrior) -> tuple[torch.Tensor, torch.Tensor]:
+def _as_tensors(theta, x, prior) -> tuple[torch.Tensor, torch.Tensor]:
     theta = np.asarray(theta, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     if theta.ndim != 2 or theta.shape[1] != prior.dim:
@@ -120,34 +126,40 @@ def _as_tensors(theta, x, prior: BoxPrior) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError("x contains NaN or infinite rows: drop invalid simulations first")
     outside = ~prior.contains(theta)
     if outside.any():
-        raise ValueError(f"{int(outside.sum())} rows of theta lie outside the prior box")
+        raise ValueError(f"{int(outside.sum())} rows of theta lie outside the prior's support")
     return torch.as_tensor(theta, dtype=torch.float32), torch.as_tensor(x, dtype=torch.float32)
 
 
 def train_npe(
     theta,
     x,
-    prior: BoxPrior,
+    prior,
     network: NetworkSettings = NetworkSettings(),
     training: TrainingSettings = TrainingSettings(),
     *,
     seed: int = 0,
     init: Posterior | None = None,
-    refit_standardization: bool = False,
+    refit_standardization: bool | str = "keep",
     feature_names: Sequence[str] | None = None,
     settings: Mapping | None = None,
 ) -> Posterior:
-    """Train q(theta | x) on simulations ``theta`` (n, d) in the box and ``x`` (n, f).
+    """Train q(theta | x) on simulations ``theta`` (n, d) inside the support of ``prior``
+    (any prior of ``mfnpe.prior``) and ``x`` (n, f).
 
     With ``init`` every weight starts from that posterior's network (fine-tuning); its
-    z-scoring is kept unless ``refit_standardization``. ``seed`` fixes the initial
+    z-scoring is ``refit_standardization``: "keep" (or False) keeps it, "x" refits that
+    of x to the new data, "x_and_theta" (or True) that of x and of u. ``seed`` fixes the initial
     weights, the validation split and the batch order; torch's global random state is
     left as it was. Each epoch's losses are logged.
     """
     if init is not None and init.prior.names != prior.names:
         raise ValueError(f"init was trained on parameters {list(init.prior.names)}, "
                          f"not {list(prior.names)}")
-    with torch.random.fork_rng(devices=[]):  # the caller's random state stays untouched
+    standardization_option(refit_standardization)
+    device = torch.device(training.device)
+    accelerator = {} if device.type == "cpu" else {"device_type": device.type}
+    # the caller's random state stays untouched
+    with torch.random.fork_rng(devices=_rng_devices(device), **accelerator):
         torch.manual_seed(seed)
         return _train(theta, x, prior, network, training, init, refit_standardization,
                       feature_names, settings)
@@ -157,11 +169,14 @@ def _train(theta, x, prior, network, training, init, refit_standardization, feat
            settings) -> Posterior:
     """:func:`train_npe`'s body, under its seed."""
     theta_t, x_t = _as_tensors(theta, x, prior)
-    transform = BoxTransform(prior)
+    transform = SupportTransform(prior)
     builder = network.builder() if init is None else copy_builder(init.net, refit_standardization)
-    trainer = StartScoredNPE(prior=transform.unbounded_prior(), density_estimator=builder,
-                             tracker=_LogTracker(), show_progress_bars=False)
-    trainer.append_simulations(transform.to_unbounded(theta_t), x_t)
+    device = {} if training.device == "cpu" else {"device": training.device}
+    trainer = StartScoredNPE(prior=transform.unbounded_prior(training.device),
+                             density_estimator=builder,
+                             tracker=_LogTracker(), show_progress_bars=False, **device)
+    trainer.append_simulations(transform.to_unbounded(theta_t), x_t,
+                               **({"data_device": "cpu"} if device else {}))
     start = None
     if init is not None and training.validate_start:
         start, start_state, val_indices = _score_start(trainer, builder, training)
@@ -196,7 +211,7 @@ def _train(theta, x, prior, network, training, init, refit_standardization, feat
     return Posterior(net, prior, network, feature_names, history, settings)
 
 
-def pretrain(theta_lf, x_lf, prior: BoxPrior, network: NetworkSettings = NetworkSettings(),
+def pretrain(theta_lf, x_lf, prior, network: NetworkSettings = NetworkSettings(),
              training: TrainingSettings = TrainingSettings(), **kwargs) -> Posterior:
     """MF-NPE step 1: train on low-fidelity simulations (theta (n, d), x (n, f))."""
     return train_npe(theta_lf, x_lf, prior, network, training, **kwargs)

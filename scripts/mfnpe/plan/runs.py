@@ -43,7 +43,7 @@ def data_settings(config: Mapping, pool: str, n: int) -> dict:
     return {
         "pool": pool,
         "n": int(n),
-        "prior": {name: list(bounds) for name, bounds in config["prior"].items()},
+        "prior": shards.prior_copy(config["prior"]),
         "seed": config["seed"],
         "shard_size": config["shards"][pool],
         "simulation": shards.simulation_settings(config, pool),

@@ -92,7 +92,7 @@ def chain_settings(config: Mapping, recording: str, method: str, seed: int) -> d
         "seed": int(seed),
         "master_seed": config["seed"],
         "algorithm": algorithm,
-        "prior": {name: list(bounds) for name, bounds in config["prior"].items()},
+        "prior": shards.prior_copy(config["prior"]),
         "network": dict(inference["network"]),
         "training": dict(inference[TRAINING_SECTION[method]]),
         "simulation": shards.simulation_settings(config, "hf"),

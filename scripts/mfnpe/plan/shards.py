@@ -46,7 +46,7 @@ def shard_prior_settings(prior: Mapping, seed: int, pool: str, shard: int,
     """The prior settings of one shard, from its parts (the one layout of these keys)."""
     _check_pool(pool)
     return {
-        "prior": {name: list(bounds) for name, bounds in prior.items()},
+        "prior": prior_copy(prior),
         "seed": seed,
         "pool": pool,
         "shard": int(shard),
@@ -83,3 +83,11 @@ def shard_settings(config: Mapping, pool: str, shard: int) -> dict:
 def shard_paths(config: Mapping, pool: str, pattern: str) -> list[str]:
     """``pattern`` (with ``{pool}`` and ``{shard}``) formatted for every shard of ``pool``."""
     return [pattern.format(pool=pool, shard=k) for k in range(n_shards(config, pool))]
+
+
+def prior_copy(prior: Mapping) -> dict:
+    """The config's prior section as plain data for job settings: ``[low, high]`` (uniform)
+    stays a list, ``{low, high, scale}`` a dict (what ``mfnpe.prior.BoxPrior.from_config``
+    reads)."""
+    return {name: dict(bounds) if isinstance(bounds, Mapping) else list(bounds)
+            for name, bounds in prior.items()}
