@@ -60,3 +60,35 @@ def test_channel_counts_scale_with_conductance_and_area():
     assert list(n_na) == [3000, 6000, 60000] and list(n_k) == [900, 1800, 18000]
     # 60 Na and 18 K channels per µm² at the default densities
     assert k.channel_counts(120.0, 36.0, 1.0) == (60, 18)
+
+
+# ----------------------------------------------------------------------------- resting potential
+
+
+def _scan_roots(gNa, gK, gL, EL, ENa=50.0, EK=-77.0):
+    """Zero crossings of the steady-state current on a 0.01 mV grid, by linear interpolation
+    (written here from the HH steady states, independently of mfnpe.hh.rest)."""
+    v = np.linspace(-100.0, 60.0, 16001)
+    m, h, n = k.steady_state(v)
+    current = gNa * m**3 * h * (v - ENa) + gK * n**4 * (v - EK) + gL * (v - EL)
+    i = np.flatnonzero(np.sign(current[:-1]) != np.sign(current[1:]))
+    return v[i] - current[i] * (v[i + 1] - v[i]) / (current[i + 1] - current[i])
+
+
+def test_resting_potential_is_the_lowest_root_of_the_steady_state_current():
+    """Vectorised over simulations: the classic HH rest (−65.0 mV), a leaky and a
+    K-poor neuron; an N-shaped I–V curve (three roots) gives its most hyperpolarised root;
+    no conductance at all gives EL; a NaN constant gives NaN."""
+    from mfnpe.hh.model import constants_table
+    from mfnpe.hh.rest import resting_potential
+
+    theta = np.array([[120.0, 36.0, 0.3, -54.4], [50.0, 100.0, 1.0, -54.4],
+                      [200.0, 20.0, 0.1, -54.4], [300.0, 15.0, 0.5, -77.0],
+                      [0.0, 0.0, 0.0, -60.0], [120.0, 36.0, np.nan, -54.4]])
+    rest = resting_potential(constants_table({}, theta, ("gNa", "gK", "gL", "EL")))
+    for row, value in zip(theta[:4], rest[:4]):
+        roots = _scan_roots(*row)
+        assert value == pytest.approx(roots[0], abs=1e-4), row
+    assert len(_scan_roots(*theta[3])) == 3  # −76.96, −57.17, −35.41 mV
+    assert rest[0] == pytest.approx(-65.0, abs=1e-3)
+    assert rest[4] == -60.0 and np.isnan(rest[5])

@@ -5,8 +5,8 @@ Measures, on one thread and after JIT warm-up:
 - LF models: neuron-steps per second of a whole shard run (simulation + features, traces
   discarded per batch), at the default LF dt;
 - HF ``markov``: nanoseconds per channel event and seconds per 120 ms simulation at
-  A = 100 µm²; ``binomial``: seconds per simulation at A = 1000 µm² (one thread, the
-  default neuron under the default 10 µA/cm² step);
+  A = 100 µm²; ``binomial``: seconds per simulation at A = 100 and 1000 µm² (one thread,
+  the default neuron under the default 10 µA/cm² step);
 - training: seconds per epoch per 10 000 simulations of the default network (3
   parameters, 10 features, batch 200), and seconds to draw 1000 posterior samples for each
   of 200 test observations (the evaluate rule's load).
@@ -105,7 +105,8 @@ def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "threads": threads},
         "lf": [bench_lf(model, 0.025, n_lf, threads) for model in LF_SIMULATORS],
-        "hf": [bench_hf("markov", 100.0, n_markov), bench_hf("binomial", 1000.0, n_binomial)],
+        "hf": [bench_hf("markov", 100.0, n_markov), bench_hf("binomial", 100.0, n_binomial),
+               bench_hf("binomial", 1000.0, n_binomial)],
         "training": bench_training(),
     }
     return results

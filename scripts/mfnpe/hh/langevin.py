@@ -20,10 +20,12 @@ Step ``k`` covers ``[k dt, (k+1) dt)`` with current ``I_k = amplitude · mask[k]
 Channel numbers ``N = round(ḡ/2 · area)`` (:func:`mfnpe.hh.kinetics.channel_counts`) set
 only the noise; ``N = 0`` is treated as 1.
 
-Initial state: ``V = V0``, the channels at their deterministic steady state at ``V0``
-(gates ``x_inf``, state fractions the binomial stationary distribution; not drawn). Under a
-voltage clamp V is ``clamp_mV`` for the whole trace (``v[:, 0]`` included), the channels
-start at their steady state at ``clamp_mV`` and there is no current noise.
+Initial state: at rest (docs/method.md, "The start"): ``V`` the simulation's resting
+potential (:func:`mfnpe.hh.rest.resting_potential`, from its own constants), the channels
+at their deterministic steady state there (gates ``x_inf``, state fractions the binomial
+stationary distribution; not drawn). Under a voltage clamp V is ``clamp_mV`` for the whole
+trace (``v[:, 0]`` included), the channels start at their steady state at ``clamp_mV`` and
+there is no current noise.
 
 Randomness: normal ``j`` of step ``k`` of the simulation with seed ``s`` is a pure function
 of ``(s, k, j)`` (:func:`mfnpe.hh.threefry.chunk_normals`), and batches are padded to
@@ -50,6 +52,7 @@ from mfnpe.hh.kinetics import channel_counts
 from mfnpe.hh.membrane import Membrane, voltage_step
 from mfnpe.hh.model import NAMES
 from mfnpe.hh.output import SimOutput
+from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.schemes import N_EDGE_NOISE, edge_step, states_open, states_steady
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.hh.threefry import chunk_normals
@@ -91,7 +94,7 @@ def _simulate(mem, mask, seeds, dt, sigma, clamp_mV, *, model, n_steps, clamped,
     """
     spec = _MODELS[model]
     n_noise = spec.n_channel_noise + int(spec.voltage_noise)
-    v0 = jnp.broadcast_to(clamp_mV, mem.V0.shape) if clamped else mem.V0  # mV
+    v0 = jnp.broadcast_to(clamp_mV, mem.v_start.shape) if clamped else mem.v_start  # mV
 
     def step(carry, inputs):
         v, channels = carry
@@ -131,6 +134,7 @@ def _padded(a: np.ndarray, size: int) -> np.ndarray:
 def _membrane(constants: Mapping[str, np.ndarray], size: int) -> Membrane:
     """The constants table as float32 device arrays, padded to ``size`` simulations."""
     arrays = {name: _padded(constants[name], size) for name in NAMES}
+    arrays["v_start"] = resting_potential(arrays)
     n_na, n_k = channel_counts(arrays["gNa"], arrays["gK"], arrays["area"])
     f32 = lambda a: jnp.asarray(a, dtype=jnp.float32)  # noqa: E731
     return Membrane(
@@ -252,10 +256,12 @@ def simulate_edge_langevin(
     clamp_mV: float | None = None,
     record_open: bool = False,
 ) -> SimOutput:
-    """Orio & Soudry (2012) edge Langevin HH: one noise per reversible Markov transition.
+    """Orio & Soudry (2012) Langevin HH on the Markov state fractions: one noise per
+    reversible pair of states (:mod:`mfnpe.hh.schemes`).
 
     Arguments and result as :func:`simulate_deterministic`; simulation i depends only on
-    ``seeds[i]``.
+    ``seeds[i]``. Known to fail below about 60 000 Na channels (1000 µm² at 120 mS/cm²;
+    :func:`mfnpe.hh.regimes.channel_count_warnings`).
     """
     return _run("edge_langevin", constants, stimulus, dt, seeds, clamp_mV=clamp_mV,
                 record_open=record_open)

@@ -1,4 +1,4 @@
-"""High-fidelity stochastic HH simulators: exact Markov channels and per-step binomials.
+"""High-fidelity stochastic HH simulators: exact Markov channels and exact per-step moves.
 
 Both track the number of Na channels in each of the 8 states ``m{i}h{j}`` and of K
 channels in each of the 5 states ``n{i}`` (docs/method.md, "Fidelities") with the hybrid scheme of
@@ -10,14 +10,20 @@ voltage is held, so the 28 transition rates are constant and
   (exit rate x count), then one of its outgoing transitions in proportion to its rate.
   The waiting time left over at the step boundary is discarded, which is exact because
   the waiting times are memoryless.
-- ``binomial`` moves Binomial(N_s, 1 - exp(-R_s dt)) channels out of each state ``s``
-  (exit rate R_s), split among the destinations by sequential binomials in proportion to
-  their rates, all moves computed from the counts at the start of the step (at most one
-  transition per channel per step: an approximation, good for R_s dt << 1).
+- ``binomial`` moves the channels of each state ``s`` to their states at the end of the
+  step by one Multinomial(N_s, P[s, :]) draw, ``P = exp(Q dt)`` the exact transition
+  matrix of the held voltage (any number of transitions per channel per step). The gates
+  of a channel are independent, so ``P`` is in closed form (:func:`_transition_probs`):
+  a channel with ``i`` of ``k`` like gates open ends with ``i'`` open with the probability
+  of ``Binomial(i, p_oo) + Binomial(k − i, p_co)`` = ``i'``, ``p_oo, p_co`` the one-gate
+  exponential-Euler probabilities, and the Na matrix is the m-gate matrix times the h-gate
+  one. Given V, a step of ``binomial`` is thus distributed exactly as a step of
+  ``markov``; its noise-free limit (huge area) is the deterministic model.
 
 Then V is advanced by exponential Euler with the open fractions at the end of the step
-(:func:`mfnpe.hh.membrane.voltage_step_scalar`).
-Initial channel states are drawn from the stationary multinomial at ``V0``.
+(:func:`mfnpe.hh.membrane.make_exp_euler`).
+Initial state: V at the simulation's resting potential (:mod:`mfnpe.hh.rest`), channel
+states drawn from the stationary multinomial there (at ``clamp_mV`` under a clamp).
 
 Randomness: the compiled kernel seeds numba's (thread-local) generator with
 ``seeds[i]`` at the start of simulation ``i``, so each simulation depends only on its own
@@ -43,9 +49,10 @@ from mfnpe.hh.kinetics import (
     channel_counts,
     make_rates,
 )
-from mfnpe.hh.membrane import voltage_step_scalar
+from mfnpe.hh.membrane import make_exp_euler
 from mfnpe.hh.model import NAMES
 from mfnpe.hh.output import SimOutput
+from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
 
 _jit = numba.njit(cache=True, nogil=True)
@@ -66,6 +73,7 @@ _scalar_xp = types.ModuleType("mfnpe_hh_markov_scalar_xp")
 _scalar_xp.abs = np.abs
 _scalar_xp.exp = np.exp
 _scalar_xp.expm1 = np.expm1
+_scalar_xp.maximum = max
 _scalar_xp.where = _scalar_where
 
 _rates = make_rates(_scalar_xp, jit=_jit)
@@ -95,8 +103,8 @@ methods apply it, so which simulations are valid does not depend on the method."
 MARKOV = 0
 BINOMIAL = 1
 
-_PARAMS = ("gNa", "gK", "gL", "ENa", "EK", "EL", "C", "V0", "amplitude")
-"""Column order of the per-simulation constants handed to the kernel."""
+_PARAMS = ("gNa", "gK", "gL", "ENa", "EK", "EL", "C", "amplitude")
+"""Column order of the per-simulation constants handed to the kernel (then V at rest)."""
 
 
 def _outgoing_tables():
@@ -122,6 +130,21 @@ def _outgoing_tables():
 
 
 _N_OUT, _DEST, _RATE_ID, _MULT = _outgoing_tables()  # numba freezes these as constants
+
+
+def _nearest_first():
+    """(13, 8) int64: per state, the destinations of its channel type (index within the
+    type) ordered by the number of gate changes needed to reach them, itself first."""
+    na = [(i, j) for j in (0, 1) for i in range(4)]  # index 4 j + i
+    order = np.zeros((N_STATES, N_NA_STATES), dtype=np.int64)
+    for s, (i, j) in enumerate(na):
+        order[s] = sorted(range(N_NA_STATES), key=lambda d: abs(na[d][0] - i) + abs(na[d][1] - j))
+    for i in range(N_STATES - N_NA_STATES):
+        order[N_NA_STATES + i, :5] = sorted(range(5), key=lambda d: abs(d - i))
+    return order
+
+
+_NEAREST_FIRST = _nearest_first()
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,32 +276,81 @@ def _last_live_state(propensity):
 
 
 @_jit
-def _binomial_step(counts, q, exit_rate, dt, delta):
-    """Advance ``counts`` (13,) over ``dt`` [ms] by binomial moves from the start-of-step counts.
+def _gate_probs(alpha, beta, dt):
+    """``(p_oo, p_co)``: one gate open at the end of ``dt`` [ms] if open / closed at its start."""
+    x_inf = alpha / (alpha + beta)
+    decay = np.exp(-(alpha + beta) * dt)
+    return x_inf + (1.0 - x_inf) * decay, x_inf * (1.0 - decay)
 
-    ``delta`` (13,) is workspace for the net change.
+
+@_jit
+def _gate_count_matrix(n_gates, p_oo, p_co, out):
+    """Fill ``out[i, i']`` (i, i' <= n_gates): P(i' of n_gates like gates open | i open).
+
+    The coefficients of ``(1 − p_oo + p_oo z)^i (1 − p_co + p_co z)^(n_gates − i)``.
     """
-    delta[:] = 0
+    for i in range(n_gates + 1):
+        out[i, :] = 0.0
+        out[i, 0] = 1.0
+        for g in range(n_gates):  # multiply by one gate's polynomial, degree g -> g + 1
+            p = p_oo if g < i else p_co
+            for d in range(g + 1, 0, -1):
+                out[i, d] = out[i, d] * (1.0 - p) + out[i, d - 1] * p
+            out[i, 0] *= 1.0 - p
+
+
+@_jit
+def _transition_probs(rates, dt, m_matrix, h_matrix, probs):
+    """Fill ``probs`` (13, 8): row s holds P(state at the end of ``dt`` | s at its start).
+
+    Na rows 0..7 over the 8 Na states (index 4 j + i), K rows 8..12 over the 5 K states
+    (columns 0..4). ``m_matrix`` (5, 5) and ``h_matrix`` (2, 2) are workspace.
+    """
+    p_oo, p_co = _gate_probs(rates[0], rates[1], dt)
+    _gate_count_matrix(3, p_oo, p_co, m_matrix)
+    p_oo, p_co = _gate_probs(rates[2], rates[3], dt)
+    _gate_count_matrix(1, p_oo, p_co, h_matrix)
+    for j in range(2):
+        for i in range(4):
+            for j2 in range(2):
+                for i2 in range(4):
+                    probs[4 * j + i, 4 * j2 + i2] = m_matrix[i, i2] * h_matrix[j, j2]
+    p_oo, p_co = _gate_probs(rates[4], rates[5], dt)
+    _gate_count_matrix(4, p_oo, p_co, m_matrix)
+    for i in range(5):
+        for i2 in range(5):
+            probs[N_NA_STATES + i, i2] = m_matrix[i, i2]
+
+
+@_jit
+def _binomial_step(counts, probs, arrived):
+    """Move ``counts`` (13,) over one step: Multinomial(counts[s], probs[s]) per state s.
+
+    ``probs`` from :func:`_transition_probs`; ``arrived`` (13,) is workspace: the counts at
+    the end of the step. The multinomial is drawn as binomials over the destinations,
+    nearest first (the likeliest), so it usually ends, nothing left to move, after 2–4.
+    """
+    arrived[:] = 0
     for s in range(N_STATES):
-        if counts[s] == 0:
-            continue
-        leaving = np.random.binomial(counts[s], -np.expm1(-exit_rate[s] * dt))
-        delta[s] -= leaving
-        rate_left = exit_rate[s]  # 1/ms, of the destinations not yet served
-        last = _N_OUT[s] - 1
-        for j in range(last):
-            if leaving == 0:
+        first = 0 if s < N_NA_STATES else N_NA_STATES  # the block of s's channel type
+        size = N_NA_STATES if s < N_NA_STATES else N_STATES - N_NA_STATES
+        remaining = counts[s]
+        mass = 1.0  # probability of the destinations not yet served
+        for k in range(size - 1):
+            if remaining == 0:
                 break
-            moved = np.random.binomial(leaving, min(q[s, j] / rate_left, 1.0))
-            delta[_DEST[s, j]] += moved
-            leaving -= moved
-            rate_left -= q[s, j]
-        delta[_DEST[s, last]] += leaving
+            d = _NEAREST_FIRST[s, k]
+            p = probs[s, d]
+            moved = np.random.binomial(remaining, min(p / mass, 1.0)) if mass > p else remaining
+            arrived[first + d] += moved
+            remaining -= moved
+            mass -= p
+        arrived[first + _NEAREST_FIRST[s, size - 1]] += remaining
     for s in range(N_STATES):
-        counts[s] += delta[s]
+        counts[s] = arrived[s]
 
 
-_voltage_step = _jit(voltage_step_scalar)  # the membrane's step, compiled for the kernels
+_voltage_step = make_exp_euler(_scalar_xp, jit=_jit)  # the membrane's step, compiled
 
 
 @_jit
@@ -292,39 +364,46 @@ def _fill_nan(start, record, v_out, na_out, k_out):
 
 
 @_jit
-def _channel_step(method, counts, q, exit_rate, dt, ws_propensity, ws_delta):
-    """Advance ``counts`` over one step with ``method``; return #transitions (markov only)."""
+def _channel_step(method, counts, rates, q, exit_rate, dt, ws):
+    """Advance ``counts`` over one step with ``method``; return #transitions (markov only).
+
+    ``ws``: the workspaces ``(propensity (13,), probs (13, 8), gates (2, 5, 5),
+    arrived (13,))``.
+    """
+    propensity, probs, gates, arrived = ws
     if method == MARKOV:
-        return _gillespie_step(counts, q, exit_rate, ws_propensity, dt)
-    _binomial_step(counts, q, exit_rate, dt, ws_delta)
+        return _gillespie_step(counts, q, exit_rate, propensity, dt)
+    _transition_probs(rates, dt, gates[0], gates[1], probs)
+    _binomial_step(counts, probs, arrived)
     return 0
 
 
 @_jit
 def _simulate_one(
     method, params, n_na, n_k, mask, dt, clamp, v_clamp, record, v_out, na_out, k_out, ws_rates,
-    ws_q, ws_exit, ws_probs, ws_counts, ws_propensity, ws_delta,
+    ws_q, ws_exit, ws_stationary, ws_counts, ws,
 ):
     """Simulate one neuron; write its rows ``v_out`` (T,) (and ``na_out, k_out`` if ``record``).
 
-    ``params`` (9,) in the order of ``_PARAMS``; ``ws_*`` are preallocated workspaces.
-    Returns the number of channel transitions (``markov``; 0 for ``binomial``).
+    ``params`` (9,): the constants in the order of ``_PARAMS``, then V at rest [mV];
+    ``ws_*``, ``ws`` are preallocated workspaces. Returns the number of channel transitions
+    (``markov``; 0 for ``binomial``).
     """
-    g_na, g_k, g_l, e_na, e_k, e_l, cap, v0, amplitude = params[:9]
+    g_na, g_k, g_l, e_na, e_k, e_l, cap, amplitude, v_rest = params[:9]
     inv_na = 1.0 / n_na if n_na > 0 else 0.0
     inv_k = 1.0 / n_k if n_k > 0 else 0.0
+    v = v_clamp if clamp else v_rest  # mV
 
-    _rates_at(v0, ws_rates)  # initial channel states: stationary multinomial at V0
+    _rates_at(v, ws_rates)  # initial channel states: stationary multinomial at the start
     _transition_rates(ws_rates, ws_q, ws_exit)
     if not _rates_ok(ws_exit, dt):
         _fill_nan(0, record, v_out, na_out, k_out)
         return 0
-    _stationary_probs(ws_rates, ws_probs)
-    _draw_multinomial(n_na, ws_probs, 0, N_NA_STATES, ws_counts)
-    _draw_multinomial(n_k, ws_probs, N_NA_STATES, N_STATES, ws_counts)
+    _stationary_probs(ws_rates, ws_stationary)
+    _draw_multinomial(n_na, ws_stationary, 0, N_NA_STATES, ws_counts)
+    _draw_multinomial(n_k, ws_stationary, N_NA_STATES, N_STATES, ws_counts)
 
-    v = v_clamp if clamp else v0  # mV
-    v_rates = np.nan  # V at which ws_q, ws_exit were last computed (once under clamp)
+    v_rates = v  # V at which ws_rates, ws_q, ws_exit were last computed (once under clamp)
     events = 0
     n_steps = v_out.shape[0]
     for k in range(n_steps):
@@ -342,7 +421,7 @@ def _simulate_one(
                 _fill_nan(k + 1, record, v_out, na_out, k_out)
                 break
         # channels over [k dt, (k+1) dt] at fixed V, then V with the new open fractions
-        events += _channel_step(method, ws_counts, ws_q, ws_exit, dt, ws_propensity, ws_delta)
+        events += _channel_step(method, ws_counts, ws_rates, ws_q, ws_exit, dt, ws)
         if not clamp:
             g_na_open = g_na * ws_counts[OPEN_NA] * inv_na  # mS/cm²
             g_k_open = g_k * ws_counts[OPEN_K] * inv_k
@@ -364,7 +443,7 @@ def _simulate_batch(
     Parameters
     ----------
     method : MARKOV or BINOMIAL.
-    params : (n, 9) float64 constants in the order of ``_PARAMS``.
+    params : (n, 9) float64 constants in the order of ``_PARAMS``, then V at rest [mV].
     n_channels : (n, 2) int64 Na and K channel numbers.
     seeds : (n,) uint32.
     mask : (T,) float64 stimulus mask (current = amplitude * mask[k] during step k).
@@ -375,17 +454,17 @@ def _simulate_batch(
     rates = np.empty(6)
     q = np.zeros((N_STATES, MAX_OUT))
     exit_rate = np.empty(N_STATES)
-    probs = np.empty(N_STATES)
+    stationary = np.empty(N_STATES)
     counts = np.empty(N_STATES, dtype=np.int64)
-    propensity = np.empty(N_STATES)
-    delta = np.empty(N_STATES, dtype=np.int64)
+    ws = (np.empty(N_STATES), np.zeros((N_STATES, N_NA_STATES)), np.zeros((2, 5, 5)),
+          np.empty(N_STATES, dtype=np.int64))
     for i in range(params.shape[0]):
         np.random.seed(seeds[i])
         row = i if record else 0  # open-fraction rows are a (1, T) dummy unless recorded
         n_events[i] = _simulate_one(
             method, params[i], n_channels[i, 0], n_channels[i, 1], mask, dt, clamp, v_clamp,
-            record, v_out[i], na_out[row], k_out[row], rates, q, exit_rate, probs, counts,
-            propensity, delta,
+            record, v_out[i], na_out[row], k_out[row], rates, q, exit_rate, stationary, counts,
+            ws,
         )
 
 
@@ -394,7 +473,11 @@ def _simulate_batch(
 
 
 def _kernel_inputs(constants: Mapping[str, np.ndarray], seeds) -> tuple:
-    """Validated ``(params (n, 9) float64, n_channels (n, 2) int64, seeds (n,) uint32)``."""
+    """Validated ``(params, n_channels, seeds)`` for the kernel.
+
+    ``params`` (n, 9) float64: the ``_PARAMS`` columns, then V at rest [mV];
+    ``n_channels`` (n, 2) int64 (Na, K); ``seeds`` (n,) uint32.
+    """
     missing = [name for name in NAMES if name not in constants]
     if missing:
         raise ValueError(f"constants lack {missing}; every name of {list(NAMES)} is needed")
@@ -408,7 +491,7 @@ def _kernel_inputs(constants: Mapping[str, np.ndarray], seeds) -> tuple:
     for name, column in zip((*_PARAMS, "area"), columns):
         if column.shape != (n,):
             raise ValueError(f"constants[{name!r}] has shape {column.shape}, expected ({n},)")
-    params = np.ascontiguousarray(np.stack(columns[:-1], axis=1))
+    params = np.ascontiguousarray(np.stack([*columns[:-1], resting_potential(constants)], axis=1))
     n_na, n_k = channel_counts(constants["gNa"], constants["gK"], constants["area"])
     if (n_na < 0).any() or (n_k < 0).any():
         raise ValueError("gNa, gK and area must give non-negative channel numbers")
@@ -450,8 +533,8 @@ def simulate_markov(constants, stimulus, dt, seeds, *, clamp_mV=None, record_ope
     stimulus : :class:`~mfnpe.hh.stimulus.Stimulus`; current in step k = amplitude * mask[k].
     dt : integration step and sampling interval [ms].
     seeds : (n,) uint32, one per simulation.
-    clamp_mV : hold V at this value [mV] for the whole trace (channels still start in the
-        stationary distribution at ``V0``).
+    clamp_mV : hold V at this value [mV] for the whole trace (channels start in the
+        stationary distribution there); else V starts at rest (:mod:`mfnpe.hh.rest`).
     record_open : also return the open fractions (Na ``m3h1``, K ``n4``).
 
     Returns
@@ -464,9 +547,9 @@ def simulate_markov(constants, stimulus, dt, seeds, *, clamp_mV=None, record_ope
 
 
 def simulate_binomial(constants, stimulus, dt, seeds, *, clamp_mV=None, record_open=False):
-    """Approximate hybrid simulation: per-step binomial channel moves, exponential-Euler voltage.
+    """Hybrid simulation by exact per-step multinomial channel moves, exponential-Euler voltage.
 
     Same parameters and outputs as :func:`simulate_markov`, except ``n_events`` is None.
-    Cost per step does not grow with the channel numbers, so it suits large areas.
+    Given V, each step is exact; cost per step does not grow with the channel numbers.
     """
     return _simulate(BINOMIAL, constants, stimulus, dt, seeds, clamp_mV, record_open)

@@ -1,8 +1,10 @@
-"""The single-compartment HH neuron's constants: names, units, defaults (docs/method.md, "The neuron").
+"""The single-compartment HH neuron's constants: names, units, defaults.
 
-Every simulator takes its per-simulation constants as a table ``{name: (n,) float64}``
-holding *all* names of :data:`CONSTANTS`; :func:`constants_table` builds it from the
-config's fixed values and the inferred parameters.
+(docs/method.md, "The neuron".) Every simulator takes its per-simulation constants as a
+table ``{name: (n,) float64}`` holding *all* names of :data:`CONSTANTS`;
+:func:`constants_table` builds it from the config's fixed values and the inferred
+parameters. There is no initial potential: every simulation starts at the resting state
+of its own constants (:mod:`mfnpe.hh.rest`; docs/method.md, "The start").
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ CONSTANTS: dict[str, tuple[float, str, str]] = {
     "EL": (-54.4, "mV", "leak reversal potential"),
     "C": (1.0, "µF/cm²", "membrane capacitance"),
     "area": (100.0, "µm²", "membrane area; sets the channel numbers and so the noise"),
-    "V0": (-65.0, "mV", "initial membrane potential"),
     "amplitude": (10.0, "µA/cm²", "stimulus step amplitude"),
 }
 """name -> (default, unit, description). Any of these may be inferred."""

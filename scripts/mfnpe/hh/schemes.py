@@ -1,9 +1,12 @@
 """Markov channel schemes in JAX: state fractions, their exact drift and edge noise.
 
-The ``edge_langevin`` model (Orio & Soudry 2012) tracks the fractions ``x`` of the 8 Na /
-5 K Markov states (:data:`mfnpe.hh.kinetics.NA_STATES`, ``K_STATES``): the
-master-equation drift plus one noise source per reversible pair ``i ⇌ j`` that moves
-``√(max(0, k_ij x_i + k_ji x_j) dt / N) ξ_ij`` from ``x_i`` to ``x_j``.
+The ``edge_langevin`` model is the Orio & Soudry (2012) Langevin approximation of the 8 Na /
+5 K Markov chains: it tracks the state fractions ``x`` (:data:`mfnpe.hh.kinetics.NA_STATES`,
+``K_STATES``) with the master-equation drift plus one noise source per *reversible pair*
+``i ⇌ j`` (10 Na + 4 K = 14 normals per step) that moves
+``√(max(0, k_ij x_i + k_ji x_j) dt / N) ξ_ij`` from ``x_i`` to ``x_j``. (Pu & Thomas 2020
+instead draw one noise per *directed* edge, 28 normals: the two noises of a pair act along
+the same state change, so their sum has the same law; "edge" in the name is the graph's.)
 
 A step is split (Strang, :func:`edge_step`): exact master-equation drift over ``dt/2``
 (:func:`markov_drift`, which equals the deterministic gate update on binomial fractions),
@@ -11,7 +14,9 @@ the noise kick, drift over ``dt/2``. Euler–Maruyama instead shifts spike times
 over 120 ms at dt 0.025 (large area) and inflates the Na open-fraction variance by ~30% at
 −65 mV; this scheme keeps both within ~2%. After each step negative fractions are set to 0
 and the fractions renormalised to sum to 1 (:func:`to_simplex`); this biases the mean up
-only where the expected number of channels in a state is of order one or less.
+where the expected number of channels in a state is of order one or less: the Na open
+fraction at rest by +30% at 100 µm² (docs/method.md, "Where edge_langevin fails";
+:func:`mfnpe.hh.regimes.channel_count_warnings` warns of such configs).
 
 Open fractions ``f_Na = x_m3h1``, ``f_K = x_n4``; initial fractions the binomial
 stationary distribution (:func:`states_steady`, not drawn).
@@ -154,7 +159,8 @@ def edge_noise(x, scheme: Scheme, rates: jax.Array, inv_n, noise, dt):
 
 
 def edge_step(states: States, v, noise, mem: Membrane, dt) -> States:
-    """Orio & Soudry (2012) edge Langevin update at ``v`` (n,) [mV] over ``dt`` [ms].
+    """Orio & Soudry (2012) Langevin update (one noise per reversible pair) at ``v`` (n,)
+    [mV] over ``dt`` [ms].
 
     ``noise`` (14, n): 10 Na then 4 K pairs.
     """

@@ -175,11 +175,14 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 def check_config(config: Mapping) -> None:
     """Semantic checks the schema cannot express; raises :class:`ConfigError`."""
-    for name, (low, high) in config["prior"].items():
+    for name, (low, high, scale) in _prior_entries(config):
         if not (math.isfinite(low) and math.isfinite(high)):
             raise ConfigError(f"config key prior/{name}: bounds must be finite, got [{low}, {high}]")
         if not low < high:
             raise ConfigError(f"config key prior/{name}: low must be < high, got [{low}, {high}]")
+        if scale == "log" and not low > 0:
+            raise ConfigError(f"config key prior/{name}: a log-uniform prior needs low > 0, "
+                              f"got {low}")
     _check_physical(config)
     _check_counts(config)
     stimulus = config["stimulus"]
@@ -205,11 +208,23 @@ def check_config(config: Mapping) -> None:
     _check_sequential(config["sequential"])
 
 
+def _prior_entries(config: Mapping) -> list[tuple[str, tuple[float, float, str]]]:
+    """The prior section as (name, (low, high, scale)): ``[low, high]`` is uniform, a
+    mapping ``{low, high, scale}`` (the schema checked both; as ``mfnpe.prior.config_entry``)."""
+    entries = []
+    for name, bounds in config["prior"].items():
+        if isinstance(bounds, Mapping):
+            entries.append((name, (bounds["low"], bounds["high"], bounds.get("scale", "linear"))))
+        else:
+            entries.append((name, (bounds[0], bounds[1], "linear")))
+    return entries
+
+
 def _check_physical(config: Mapping) -> None:
     """Prior bounds inside each constant's physical domain (the schema's bounds of the
     fixed value: conductances >= 0, capacitance and area > 0)."""
     domains = load_schema()["properties"]["model"]["properties"]
-    for name, (low, high) in config["prior"].items():
+    for name, (low, high, _) in _prior_entries(config):
         domain = domains[name]
         if "minimum" in domain and low < domain["minimum"]:
             raise ConfigError(f"config key prior/{name}: low bound {low} is below the physical "
@@ -269,8 +284,9 @@ def _check_examples(config: Mapping) -> None:
     folder = config["observations"]["dir"]
     if folder is not None and re.search(r"[{}]", folder):
         raise ConfigError(f"config key observations/dir={folder!r}: braces are not allowed in "
-                          "the recordings folder's path (Snakemake reads them as wildcards); "
-                          "rename the folder or point at it through a link without braces")
+                          "the recordings folder's path (they mark wildcards in the workflow's "
+                          "file patterns); rename the folder or point at it through a link "
+                          "without braces")
     prior = config["prior"]
     for name, example in config["observations"]["examples"].items():
         key = f"observations/examples/{name}/theta"
@@ -278,7 +294,7 @@ def _check_examples(config: Mapping) -> None:
             raise ConfigError(f"config key {key}: names {sorted(example['theta'])}, but the "
                               f"prior infers {list(prior)}; give a value for each")
         for param, value in example["theta"].items():
-            low, high = prior[param]
+            low, high, _ = dict(_prior_entries(config))[param]
             if not low <= value <= high:
                 raise ConfigError(f"config key {key}/{param}={value} is outside the prior "
                                   f"[{low}, {high}]")
@@ -328,7 +344,8 @@ def describe_prior(config: Mapping) -> str:
     """One line per inferred parameter: name, bounds and unit."""
     units = load_schema()["properties"]["model"]["properties"]
     lines = [f"prior ({len(config['prior'])} parameters, columns of theta in this order):"]
-    for name, (low, high) in config["prior"].items():
+    for name, (low, high, scale) in _prior_entries(config):
         unit = re.search(r"\[(.*?)\]", units[name]["description"])
-        lines.append(f"  {name}: [{low}, {high}]" + (f" {unit.group(1)}" if unit else ""))
+        lines.append(f"  {name}: [{low}, {high}]" + (f" {unit.group(1)}" if unit else "")
+                     + (" (log-uniform)" if scale == "log" else ""))
     return "\n".join(lines)
