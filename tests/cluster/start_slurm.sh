@@ -80,7 +80,8 @@ if [[ ${1:-} == --stop ]]; then
 fi
 
 # One call at a time: the test session starts one in the background (tests/conftest.py)
-# and the SLURM test's call waits here for it, then takes the fast path.
+# and the SLURM test's call waits here for it, then takes the fast path. The daemons are
+# started with fd 9 closed (9>&-): one that inherited it would hold the lock for ever.
 exec 9>"${TMPDIR:-/tmp}/mfnpe-start-slurm.lock"
 flock 9
 
@@ -176,7 +177,7 @@ ensure_munge() {
         [[ -n $stale ]] && kill "$stale" 2>/dev/null || true
         rm -f /run/munge/munged.pid
         log "starting munged"
-        runuser -u munge -- /usr/sbin/munged || fail "munged did not start"
+        runuser -u munge -- /usr/sbin/munged 9>&- || fail "munged did not start"
         for _ in $(seq 50); do
             munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && return 0
             sleep 0.2
@@ -214,7 +215,7 @@ touch "$JOBCOMP_LOG"
 
 if ! alive "$CTLD_PID"; then
     log "starting slurmctld"
-    slurmctld || fail "slurmctld did not start"
+    slurmctld 9>&- || fail "slurmctld did not start"
 fi
 for _ in $(seq 100); do
     timeout 5 scontrol ping 2>/dev/null | grep -q UP && break
@@ -224,7 +225,7 @@ timeout 5 scontrol ping 2>/dev/null | grep -q UP || fail "slurmctld does not ans
 
 if ! alive "$SLURMD_PID"; then
     log "starting slurmd"
-    slurmd || fail "slurmd did not start"
+    slurmd 9>&- || fail "slurmd did not start"
 fi
 
 # Wait for the node to register; resume it if an earlier state left it down or drained.
