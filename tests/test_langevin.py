@@ -299,4 +299,8 @@ def test_edge_langevin_warns_below_its_channel_counts():
     assert channel_counts(120.0, 36.0, 1000.0)[0] == EDGE_LANGEVIN_MIN_NA
     config = {"simulators": {"lf": {"name": "edge_langevin"}, "hf": {"name": "markov"}},
               "model": {"area": 100.0}, "prior": prior}
-    assert config_warnings(config) == [f"simulators/lf: {message}"]
+    (lf,) = config_warnings(config)
+    assert lf.startswith(f"simulators/lf: {message}; as the LF model")
+    config["simulators"] = {"lf": {"name": "subunit_langevin"}, "hf": {"name": "edge_langevin"}}
+    (hf,) = config_warnings(config)
+    assert hf.startswith(f"simulators/hf: {message}; as the HF model")

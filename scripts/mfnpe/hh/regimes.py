@@ -62,10 +62,18 @@ def channel_count_warnings(simulator: str, model: Mapping[str, float],
     return [message]
 
 
+CONSEQUENCE = {
+    "lf": "as the LF model this bias is what fine-tuning on HF simulations corrects, but a "
+          "closer LF model pretrains better",
+    "hf": "as the HF model it makes the posteriors those of a wrong simulator",
+}
+"""What an inaccurate simulator means at each fidelity."""
+
+
 def config_warnings(config: Mapping) -> list[str]:
     """:func:`channel_count_warnings` for both fidelities of a validated config."""
     return [
-        f"simulators/{fidelity}: {message}"
+        f"simulators/{fidelity}: {message}; {CONSEQUENCE[fidelity]}"
         for fidelity in ("lf", "hf")
         for message in channel_count_warnings(config["simulators"][fidelity]["name"],
                                               config["model"], config["prior"])
