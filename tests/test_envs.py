@@ -389,9 +389,10 @@ RULES_PROGRAM = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory) -> dict[str, dict]:
     """``{rule: {"conda": path, "script": path}}`` from Snakemake's parse of the workflow."""
-    run = subprocess.run(
-        [sys.executable, "-c", RULES_PROGRAM, str(ROOT), str(tmp_path_factory.mktemp("parse"))],
-        capture_output=True, text=True, cwd=ROOT)
+    workdir = tmp_path_factory.mktemp("parse")
+    (workdir / "resources" / "observations").mkdir(parents=True)  # observations.dir exists
+    run = subprocess.run([sys.executable, "-c", RULES_PROGRAM, str(ROOT), str(workdir)],
+                         capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-3000:]
     line = next(line for line in run.stdout.splitlines() if line.startswith("RULES "))
     return {name: {k: v and Path(v).resolve() for k, v in rule.items()}

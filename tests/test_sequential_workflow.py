@@ -167,5 +167,6 @@ def test_an_unknown_sequential_recording_stops_the_run_before_any_job(tmp_path):
                                                       "recordings": ["tiny-3"]}}))
     plan = snakemake(tmp_path, "-n", configfile=[TINY, overlay])
     assert plan.returncode != 0
-    assert ("sequential.recordings: no recording named ['tiny-3']; the recordings are "
-            "['tiny-1', 'tiny-2']") in plan.stderr, plan.stderr[-3000:]
+    output = plan.stdout + plan.stderr
+    assert ("config key sequential/recordings: no recording named ['tiny-3']; the recordings "
+            "are ['tiny-1', 'tiny-2']") in output, output[-3000:]

@@ -4,13 +4,13 @@ infinite for the non-uniform ones) that the inference maps onto R^d.
 - :class:`BoxPrior`: independent uniform or log-uniform (``scale``) per parameter; the
   workflow's prior (config ``prior``: ``name: [low, high]`` or ``{low, high, scale}``).
 - :class:`TruncatedNormalPrior`: independent normals truncated to ``[low, high]``.
-- :class:`TorchPrior`: any torch distribution of event shape (d,) with the support box
-  given.
+- a user's torch distribution: ``mfnpe.inference.TorchPrior`` (kept with the torch code,
+  so that the simulation jobs, which draw from the prior, import no torch).
 
 Every prior has ``names``, ``dim``, ``low``, ``high`` (d,), ``scale`` (d,) ("linear" or
 "log": how ``mfnpe.inference.transform`` maps it), ``std`` (d,), ``sample(n, rng)``
-(n, d), ``log_prob(theta)`` (n,) [nats, theta units], ``contains(theta)`` (n,) and
-``torch_distribution()``.
+(n, d), ``log_prob(theta)`` (n,) [nats, theta units] and ``contains(theta)`` (n,);
+``mfnpe.inference.priors.torch_distribution`` gives any of them to torch.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-from scipy import stats
 
 from mfnpe.hh.model import NAMES as MODEL_NAMES
 
@@ -154,14 +152,6 @@ class BoxPrior(_Support):
             per = np.where(self._log, -np.log(theta * (hi - lo)), -np.log(hi - lo))
         return np.where(self.contains(theta), per.sum(axis=1), -np.inf)
 
-    def torch_distribution(self) -> torch.distributions.Distribution:
-        """The prior as a float32 torch distribution of event shape (d,)."""
-        if not self._log.any():
-            from sbi.utils import BoxUniform
-            return BoxUniform(torch.as_tensor(self.low, dtype=torch.float32),
-                              torch.as_tensor(self.high, dtype=torch.float32))
-        return TorchPrior.wrap(self)
-
     def to_config(self) -> dict:
         """The config's ``prior`` section: list form for uniform parameters."""
         return {name: ([float(lo), float(hi)] if kind == "linear" else
@@ -208,6 +198,8 @@ class TruncatedNormalPrior(_Support):
 
     @property
     def _scipy(self):
+        from scipy import stats
+
         return stats.truncnorm((self.low - self.loc) / self.sd, (self.high - self.loc) / self.sd,
                                loc=self.loc, scale=self.sd)
 
@@ -225,109 +217,10 @@ class TruncatedNormalPrior(_Support):
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
         return self._scipy.logpdf(theta).sum(axis=1)
 
-    def torch_distribution(self) -> torch.distributions.Distribution:
-        return TorchPrior.wrap(self)
-
-
-@dataclass(frozen=True, eq=False)
-class TorchPrior(_Support):
-    """A user's torch distribution of event shape (d,) with support inside the box
-    ``[low, high]`` (bounds may be infinite). ``log_prob`` and ``sample`` are the
-    distribution's; sampling seeds torch from ``rng`` and leaves torch's global random
-    state as it was. Not saved with a model: pass it to ``Posterior.load(prior=...)``.
-    """
-
-    names: tuple[str, ...]
-    distribution: torch.distributions.Distribution
-    low: np.ndarray
-    high: np.ndarray
-
-    def __post_init__(self):
-        object.__setattr__(self, "names", _names(self.names))
-        low, high = _bounds(self.names, self.low, self.high, finite=False)
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
-        shape = tuple(self.distribution.event_shape)
-        if shape != (len(self.names),):
-            raise ValueError(f"prior: the distribution's event shape {shape} is not "
-                             f"({len(self.names)},) for names {list(self.names)}")
-
-    @classmethod
-    def wrap(cls, prior) -> torch.distributions.Distribution:
-        """A torch distribution drawing and scoring with a numpy prior's own methods."""
-        return _NumpyBacked(prior)
-
-    @property
-    def std(self) -> np.ndarray:
-        draws = self.sample(20000, np.random.default_rng(0))
-        return draws.std(axis=0)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        seed = int(rng.integers(2**63 - 1))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            with torch.no_grad():
-                draws = self.distribution.sample((n,)).double().numpy()
-        if not self.contains(draws).all():
-            raise ValueError("prior: the distribution drew outside the given [low, high]")
-        return draws
-
-    def log_prob(self, theta) -> np.ndarray:
-        theta = np.atleast_2d(np.asarray(theta, dtype=float))
-        inside = self.contains(theta)
-        safe = np.where(inside[:, None], theta, np.where(np.isfinite(self.low), self.low,
-                                                         np.where(np.isfinite(self.high),
-                                                                  self.high, 0.0)))
-        with torch.no_grad():
-            value = self.distribution.log_prob(torch.as_tensor(safe, dtype=torch.float32))
-        return np.where(inside, value.double().numpy(), -np.inf)
-
-    def torch_distribution(self) -> torch.distributions.Distribution:
-        return self.distribution
-
-
-class _NumpyBacked(torch.distributions.Distribution):
-    """A numpy prior as a float32 torch distribution of event shape (d,) (sampling seeded
-    from torch's generator, so ``torch.manual_seed`` fixes it)."""
-
-    arg_constraints: dict = {}
-    has_rsample = False
-
-    def __init__(self, prior):
-        self.prior = prior
-        super().__init__(event_shape=torch.Size((prior.dim,)), validate_args=False)
-
-    @property
-    def support(self):
-        return torch.distributions.constraints.independent(
-            torch.distributions.constraints.interval(
-                torch.as_tensor(self.prior.low, dtype=torch.float32),
-                torch.as_tensor(self.prior.high, dtype=torch.float32)), 1)
-
-    @property
-    def mean(self):
-        draws = self.prior.sample(20000, np.random.default_rng(0))
-        return torch.as_tensor(draws.mean(0), dtype=torch.float32)
-
-    @property
-    def variance(self):
-        return torch.as_tensor(self.prior.std**2, dtype=torch.float32)
-
-    def sample(self, sample_shape=torch.Size()):
-        n = int(np.prod(sample_shape)) if len(sample_shape) else 1
-        seed = int(torch.randint(2**62, (1,)).item())
-        draws = self.prior.sample(n, np.random.default_rng(seed))
-        return torch.as_tensor(draws, dtype=torch.float32).reshape(*sample_shape, self.prior.dim)
-
-    def log_prob(self, value):
-        flat = value.detach().cpu().double().reshape(-1, self.prior.dim).numpy()
-        out = torch.as_tensor(self.prior.log_prob(flat), dtype=torch.float32)
-        return out.reshape(value.shape[:-1]).to(value.device)
-
 
 def prior_spec(prior) -> dict:
     """Plain data describing ``prior`` for a model file (weights_only-safe); a
-    :class:`TorchPrior` is described by its names and box only."""
+    torch prior (``mfnpe.inference.TorchPrior``) is described by its names and box only."""
     spec = {"names": list(prior.names), "low": [float(v) for v in prior.low],
             "high": [float(v) for v in prior.high]}
     if isinstance(prior, BoxPrior):

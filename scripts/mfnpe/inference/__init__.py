@@ -11,8 +11,9 @@ log-uniform, truncated normal, a torch distribution): NPE and MF-NPE.
 
 from mfnpe.inference.networks import EMBEDDINGS, STANDARDIZATIONS, NetworkSettings
 from mfnpe.inference.posterior import ModelError, Posterior
+from mfnpe.inference.priors import TorchPrior
 from mfnpe.inference.train import TrainingSettings, finetune, pretrain, train_npe
-from mfnpe.prior import BoxPrior, TorchPrior, TruncatedNormalPrior
+from mfnpe.prior import BoxPrior, TruncatedNormalPrior
 
 __all__ = ["BoxPrior", "EMBEDDINGS", "ModelError", "NetworkSettings", "Posterior",
            "STANDARDIZATIONS", "TorchPrior", "TrainingSettings", "TruncatedNormalPrior",

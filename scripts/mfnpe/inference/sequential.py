@@ -33,6 +33,7 @@ from sbi.utils import RestrictedPrior, get_density_thresholder
 
 from mfnpe.inference.networks import NetworkSettings, SettingsDict
 from mfnpe.inference.posterior import Posterior
+from mfnpe.inference.priors import torch_distribution
 from mfnpe.inference.train import TrainingSettings, train_npe
 from mfnpe.names import PRETRAINED
 from mfnpe.names import SEQUENTIAL_METHODS as METHODS
@@ -146,7 +147,7 @@ def truncated_prior(posterior: Ensemble, x_o, settings: SequentialSettings) -> R
     at_x = _AtObservation(posterior, x_o)
     threshold = get_density_thresholder(at_x, quantile=settings.truncation_quantile,
                                         num_samples_to_estimate_support=settings.support_samples)
-    return RestrictedPrior(posterior.prior.torch_distribution(), threshold,
+    return RestrictedPrior(torch_distribution(posterior.prior), threshold,
                            sample_with="rejection")
 
 

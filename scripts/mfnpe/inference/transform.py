@@ -15,10 +15,16 @@ standard logistic.
 from __future__ import annotations
 
 import torch
-from torch.distributions import (Independent, SigmoidTransform, TransformedDistribution, Uniform,
-                                 constraints)
+from torch.distributions import (
+    Independent,
+    SigmoidTransform,
+    TransformedDistribution,
+    Uniform,
+    constraints,
+)
 from torch.distributions.transforms import Transform
 
+from mfnpe.inference.priors import torch_distribution
 from mfnpe.prior import BoxPrior
 
 EDGE = 1e-6
@@ -104,7 +110,7 @@ class SupportTransform:
             return Independent(TransformedDistribution(uniform, [SigmoidTransform().inv]), 1)
         if torch.device(device).type != "cpu":
             return None
-        return TransformedDistribution(self.prior.torch_distribution(), [_ToUnbounded(self)])
+        return TransformedDistribution(torch_distribution(self.prior), [_ToUnbounded(self)])
 
 
 BoxTransform = SupportTransform

@@ -36,7 +36,7 @@ def recordings(config: Mapping, available) -> list[str]:
     chosen = list(config["sequential"]["recordings"]) or list(available)
     unknown = [name for name in chosen if name not in available]
     if unknown:
-        raise ConfigError(f"sequential.recordings: no recording named {unknown}; the "
+        raise ConfigError(f"config key sequential/recordings: no recording named {unknown}; the "
                           f"recordings are {sorted(available)}")
     return chosen
 
