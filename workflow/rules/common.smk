@@ -385,7 +385,8 @@ def sequential_models(wildcards):
 def announce_config():
     """At the start of a run: write the effective config to results/config.yaml (when it
     changed), print its prior and warn where a simulator is known to be inaccurate for the
-    configured neuron (``mfnpe.hh.regimes``; imported here, not at parse: it needs numpy)."""
+    configured neuron (``mfnpe.hh.regimes``; imported here, not at parse: it needs numpy).
+    """
     from mfnpe.hh import regimes
 
     config_checks.write_effective_config(config, EFFECTIVE_CONFIG)
