@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from mfnpe.hh.kinetics import channel_counts
 from mfnpe.hh.model import DEFAULTS
+from mfnpe.prior import config_entry
 
 EDGE_LANGEVIN_MIN_NA = 60_000
 """Fewest Na channels (1000 µm² at 120 mS/cm²) at which ``edge_langevin`` is trusted.
@@ -25,9 +26,8 @@ def _range(name: str, model: Mapping[str, float], prior: Mapping[str, Sequence[f
     """(low, high) of constant ``name``: its prior box (``[low, high]`` or a mapping with
     ``low``, ``high``), else its fixed value, else its default."""
     if name in prior:
-        bounds = prior[name]
-        low, high = (bounds["low"], bounds["high"]) if isinstance(bounds, Mapping) else bounds
-        return float(low), float(high)
+        bounds = config_entry(prior[name])
+        return float(bounds["low"]), float(bounds["high"])
     value = float(model.get(name, DEFAULTS[name]))
     return value, value
 
