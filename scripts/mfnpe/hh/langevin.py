@@ -9,7 +9,8 @@ All four share one compiled time loop (:func:`_simulate`): per-simulation consta
 ``(n,)`` arrays, all ``n`` simulations advance together by ``lax.scan`` over time steps,
 and a trace is compiled once per model and shape ``(n, T)`` (docs/method.md, "Fidelities").
 
-Step ``k`` covers ``[k dt, (k+1) dt)`` with current ``I_k = amplitude · mask[k]``:
+Step ``k`` covers ``[k dt, (k+1) dt)`` with current ``I_k = scale · waveform[k]`` (the
+stimulus's per-simulation ``current_scale`` and shared ``waveform``, :mod:`mfnpe.hh.stimulus`):
 
 1. the channels advance with V held at ``V_k`` (the model's ``step``);
 2. V advances by exponential Euler with the conductances frozen at the new open fractions,
@@ -87,8 +88,8 @@ _MODELS = {
 
 
 @partial(jax.jit, static_argnames=("model", "n_steps", "clamped", "record_open"))
-def _simulate(mem, mask, seeds, dt, sigma, clamp_mV, *, model, n_steps, clamped, record_open):
-    """Run ``n_steps`` steps (``mask`` (n_steps,)) for all simulations (``seeds`` (n,)).
+def _simulate(mem, waveform, seeds, dt, sigma, clamp_mV, *, model, n_steps, clamped, record_open):
+    """Run ``n_steps`` steps (``waveform`` (n_steps,)) for all simulations (``seeds`` (n,)).
 
     Returns ``(v,)`` or ``(v, open_na, open_k)``, each (n, n_steps) float32.
     """
@@ -105,19 +106,19 @@ def _simulate(mem, mask, seeds, dt, sigma, clamp_mV, *, model, n_steps, clamped,
         else:
             f_na, f_k = spec.open(channels_next)
             current_noise = sigma * noise[-1] if spec.voltage_noise else None  # µA/cm²·ms^½
-            v_next = voltage_step(v, f_na, f_k, mem.amplitude * on, mem, dt, current_noise,
+            v_next = voltage_step(v, f_na, f_k, mem.current_scale * on, mem, dt, current_noise,
                                   xp=jnp)
         record = (v, *spec.open(channels)) if record_open else (v,)
         return (v_next, channels_next), record
 
     def chunk(carry, inputs):
-        index, mask_chunk = inputs
+        index, waveform_chunk = inputs
         noise = chunk_normals(seeds, index * NOISE_CHUNK, NOISE_CHUNK, n_noise)
-        return jax.lax.scan(step, carry, (mask_chunk, noise))
+        return jax.lax.scan(step, carry, (waveform_chunk, noise))
 
     n_chunks = -(-n_steps // NOISE_CHUNK)
-    mask = jnp.pad(mask, (0, n_chunks * NOISE_CHUNK - n_steps)).reshape(n_chunks, NOISE_CHUNK)
-    chunks = (jnp.arange(n_chunks, dtype=jnp.uint32), mask)
+    waveform = jnp.pad(waveform, (0, n_chunks * NOISE_CHUNK - n_steps)).reshape(n_chunks, NOISE_CHUNK)
+    chunks = (jnp.arange(n_chunks, dtype=jnp.uint32), waveform)
     _, records = jax.lax.scan(chunk, (v0, spec.init(v0)), chunks)
     # (n_chunks, NOISE_CHUNK, n) -> (n, n_steps)
     return tuple(r.reshape(-1, r.shape[-1])[:n_steps].T for r in records)
@@ -131,9 +132,12 @@ def _padded(a: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([a, np.repeat(a[-1:], size - a.shape[0])])
 
 
-def _membrane(constants: Mapping[str, np.ndarray], size: int) -> Membrane:
+def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int) -> Membrane:
     """The constants table as float32 device arrays, padded to ``size`` simulations."""
     arrays = {name: _padded(constants[name], size) for name in NAMES}
+    n = len(constants[NAMES[0]])
+    scale = np.broadcast_to(stimulus.current_scale(constants), (n,)).astype(np.float64)
+    arrays["current_scale"] = _padded(scale, size)
     arrays["v_start"] = resting_potential(arrays)
     n_na, n_k = channel_counts(arrays["gNa"], arrays["gK"], arrays["area"])
     f32 = lambda a: jnp.asarray(a, dtype=jnp.float32)  # noqa: E731
@@ -166,8 +170,8 @@ def _run(model, constants, stimulus, dt, seeds, *, sigma=0.0, clamp_mV=None, rec
     size = -(-n // BATCH_BLOCK) * BATCH_BLOCK
     sigma = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (n,))
     records = _simulate(
-        _membrane(constants, size),
-        jnp.asarray(stimulus.step_mask(dt), dtype=jnp.float32),
+        _membrane(constants, stimulus, size),
+        jnp.asarray(stimulus.waveform(dt), dtype=jnp.float32),
         jnp.asarray(_padded(seeds.astype(np.uint32), size)),
         jnp.float32(dt),
         jnp.asarray(_padded(sigma, size), dtype=jnp.float32),

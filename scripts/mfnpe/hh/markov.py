@@ -103,8 +103,9 @@ methods apply it, so which simulations are valid does not depend on the method."
 MARKOV = 0
 BINOMIAL = 1
 
-_PARAMS = ("gNa", "gK", "gL", "ENa", "EK", "EL", "C", "amplitude")
-"""Column order of the per-simulation constants handed to the kernel (then V at rest)."""
+_PARAMS = ("gNa", "gK", "gL", "ENa", "EK", "EL", "C")
+"""Column order of the per-simulation constants handed to the kernel (then the stimulus's
+current scale [µA/cm² per waveform unit] and V at rest [mV])."""
 
 
 def _outgoing_tables():
@@ -380,16 +381,17 @@ def _channel_step(method, counts, rates, q, exit_rate, dt, ws):
 
 @_jit
 def _simulate_one(
-    method, params, n_na, n_k, mask, dt, clamp, v_clamp, record, v_out, na_out, k_out, ws_rates,
+    method, params, n_na, n_k, waveform, dt, clamp, v_clamp, record, v_out, na_out, k_out, ws_rates,
     ws_q, ws_exit, ws_stationary, ws_counts, ws,
 ):
     """Simulate one neuron; write its rows ``v_out`` (T,) (and ``na_out, k_out`` if ``record``).
 
-    ``params`` (9,): the constants in the order of ``_PARAMS``, then V at rest [mV];
+    ``params`` (9,): the constants in the order of ``_PARAMS``, the current scale, then V
+    at rest [mV];
     ``ws_*``, ``ws`` are preallocated workspaces. Returns the number of channel transitions
     (``markov``; 0 for ``binomial``).
     """
-    g_na, g_k, g_l, e_na, e_k, e_l, cap, amplitude, v_rest = params[:9]
+    g_na, g_k, g_l, e_na, e_k, e_l, cap, scale, v_rest = params[:9]
     inv_na = 1.0 / n_na if n_na > 0 else 0.0
     inv_k = 1.0 / n_k if n_k > 0 else 0.0
     v = v_clamp if clamp else v_rest  # mV
@@ -425,7 +427,7 @@ def _simulate_one(
         if not clamp:
             g_na_open = g_na * ws_counts[OPEN_NA] * inv_na  # mS/cm²
             g_k_open = g_k * ws_counts[OPEN_K] * inv_k
-            current = amplitude * mask[k]  # µA/cm²
+            current = scale * waveform[k]  # µA/cm²
             v = _voltage_step(v, g_na_open, g_k_open, g_l, e_na, e_k, e_l, current, cap, dt)
             if not np.isfinite(v):
                 _fill_nan(k + 1, record, v_out, na_out, k_out)
@@ -435,18 +437,18 @@ def _simulate_one(
 
 @_jit
 def _simulate_batch(
-    method, params, n_channels, seeds, mask, dt, clamp, v_clamp, record, v_out, na_out, k_out,
-    n_events,
+    method, params, n_channels, seeds, waveform, dt, clamp, v_clamp, record, v_out, na_out,
+    k_out, n_events,
 ):
     """Simulate ``n`` neurons one after another, reseeding before each.
 
     Parameters
     ----------
     method : MARKOV or BINOMIAL.
-    params : (n, 9) float64 constants in the order of ``_PARAMS``, then V at rest [mV].
+    params : (n, 9) float64 constants in the order of ``_PARAMS``, current scale, V at rest.
     n_channels : (n, 2) int64 Na and K channel numbers.
     seeds : (n,) uint32.
-    mask : (T,) float64 stimulus mask (current = amplitude * mask[k] during step k).
+    waveform : (T,) float64 stimulus waveform (current = scale * waveform[k] in step k).
     dt : step [ms]. clamp, v_clamp : hold V at ``v_clamp`` [mV] if ``clamp``.
     record : write open fractions into ``na_out, k_out`` (n, T) float32.
     v_out : (n, T) float32 output. n_events : (n,) int64 output.
@@ -462,7 +464,7 @@ def _simulate_batch(
         np.random.seed(seeds[i])
         row = i if record else 0  # open-fraction rows are a (1, T) dummy unless recorded
         n_events[i] = _simulate_one(
-            method, params[i], n_channels[i, 0], n_channels[i, 1], mask, dt, clamp, v_clamp,
+            method, params[i], n_channels[i, 0], n_channels[i, 1], waveform, dt, clamp, v_clamp,
             record, v_out[i], na_out[row], k_out[row], rates, q, exit_rate, stationary, counts,
             ws,
         )
@@ -472,10 +474,11 @@ def _simulate_batch(
 # Python entry points.
 
 
-def _kernel_inputs(constants: Mapping[str, np.ndarray], seeds) -> tuple:
+def _kernel_inputs(constants: Mapping[str, np.ndarray], stimulus, seeds) -> tuple:
     """Validated ``(params, n_channels, seeds)`` for the kernel.
 
-    ``params`` (n, 9) float64: the ``_PARAMS`` columns, then V at rest [mV];
+    ``params`` (n, 9) float64: the ``_PARAMS`` columns, the stimulus's current scale,
+    then V at rest [mV];
     ``n_channels`` (n, 2) int64 (Na, K); ``seeds`` (n,) uint32.
     """
     missing = [name for name in NAMES if name not in constants]
@@ -491,7 +494,9 @@ def _kernel_inputs(constants: Mapping[str, np.ndarray], seeds) -> tuple:
     for name, column in zip((*_PARAMS, "area"), columns):
         if column.shape != (n,):
             raise ValueError(f"constants[{name!r}] has shape {column.shape}, expected ({n},)")
-    params = np.ascontiguousarray(np.stack([*columns[:-1], resting_potential(constants)], axis=1))
+    scale = np.broadcast_to(stimulus.current_scale(constants), (n,))  # µA/cm² per waveform unit
+    params = np.ascontiguousarray(
+        np.stack([*columns[:-1], scale, resting_potential(constants)], axis=1))
     n_na, n_k = channel_counts(constants["gNa"], constants["gK"], constants["area"])
     if (n_na < 0).any() or (n_k < 0).any():
         raise ValueError("gNa, gK and area must give non-negative channel numbers")
@@ -502,9 +507,9 @@ def _kernel_inputs(constants: Mapping[str, np.ndarray], seeds) -> tuple:
 def _simulate(method, constants, stimulus: Stimulus, dt, seeds, clamp_mV, record_open):
     if not dt > 0:
         raise ValueError(f"dt must be positive, got {dt}")
-    params, n_channels, seeds = _kernel_inputs(constants, seeds)
-    mask = stimulus.step_mask(dt)
-    n, n_steps = params.shape[0], mask.shape[0]
+    params, n_channels, seeds = _kernel_inputs(constants, stimulus, seeds)
+    waveform = np.ascontiguousarray(stimulus.waveform(dt), dtype=np.float64)
+    n, n_steps = params.shape[0], waveform.shape[0]
     v = np.empty((n, n_steps), dtype=np.float32)
     shape_open = (n, n_steps) if record_open else (1, n_steps)
     open_na = np.zeros(shape_open, dtype=np.float32)
@@ -512,7 +517,7 @@ def _simulate(method, constants, stimulus: Stimulus, dt, seeds, clamp_mV, record
     n_events = np.zeros(n, dtype=np.int64)
     clamp = clamp_mV is not None
     _simulate_batch(
-        method, params, n_channels, seeds, mask, float(dt), clamp,
+        method, params, n_channels, seeds, waveform, float(dt), clamp,
         float(clamp_mV) if clamp else 0.0, bool(record_open), v, open_na, open_k, n_events,
     )
     return SimOutput(
@@ -530,7 +535,8 @@ def simulate_markov(constants, stimulus, dt, seeds, *, clamp_mV=None, record_ope
     Parameters
     ----------
     constants : {name: (n,) float64} every name of ``mfnpe.hh.model.NAMES``.
-    stimulus : :class:`~mfnpe.hh.stimulus.Stimulus`; current in step k = amplitude * mask[k].
+    stimulus : a stimulus (:mod:`mfnpe.hh.stimulus`); current in step k of simulation i is
+        ``current_scale[i] * waveform[k]`` [µA/cm²].
     dt : integration step and sampling interval [ms].
     seeds : (n,) uint32, one per simulation.
     clamp_mV : hold V at this value [mV] for the whole trace (channels start in the

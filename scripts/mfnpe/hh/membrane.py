@@ -33,7 +33,7 @@ class Membrane(NamedTuple):
     EL: jax.Array  # mV
     C: jax.Array  # µF/cm²
     v_start: jax.Array  # mV, the resting potential (mfnpe.hh.rest)
-    amplitude: jax.Array  # µA/cm²
+    current_scale: jax.Array  # µA/cm² per unit of the stimulus waveform
     inv_n_na: jax.Array  # 1 / N_Na
     inv_n_k: jax.Array  # 1 / N_K
 

@@ -1,4 +1,13 @@
-"""The current-step stimulus protocol (times in ms; amplitude is a model constant)."""
+"""The current-step stimulus protocol (times in ms; amplitude is a model constant).
+
+Every simulator takes a *stimulus*: any object with ``duration`` [ms], ``n_steps(dt)``,
+``waveform(dt)`` ((n_steps,) float64, shared by all simulations) and
+``current_scale(constants)`` ((n,) float64 per simulation), and injects the current
+``current_scale[i] · waveform[k]`` [µA/cm²] during step ``k`` of simulation ``i``. Here
+the step: waveform the 0/1 mask, scale the per-simulation ``amplitude`` [µA/cm²]. A
+recording's protocol in pA (:class:`mfnpe.observation.protocols.Protocol`) is another:
+waveform in pA, scale ``100 / area`` (1 pA on A µm² is 100/A µA/cm²).
+"""
 
 from __future__ import annotations
 
@@ -36,3 +45,11 @@ class Stimulus:
         """(n_steps,) float64: 1 where step k (time k·dt, start of the step) is inside the step."""
         t = np.arange(self.n_steps(dt)) * dt
         return ((t >= self.t_on - 1e-9) & (t < self.t_off - 1e-9)).astype(np.float64)
+
+    def waveform(self, dt: float) -> np.ndarray:
+        """(n_steps,) float64: the step mask, scaled per simulation by :meth:`current_scale`."""
+        return self.step_mask(dt)
+
+    def current_scale(self, constants) -> np.ndarray:
+        """(n,) float64 [µA/cm²]: each simulation's ``amplitude`` constant."""
+        return np.asarray(constants["amplitude"], dtype=np.float64)
