@@ -55,6 +55,9 @@ def pytest_sessionstart(session):
     slurm_test = START_SLURM.parents[1] / "test_slurm.py"
     if not any(arg == slurm_test or arg in slurm_test.parents for arg in args):
         return
+    ignored = [Path(path).resolve() for path in (session.config.option.ignore or [])]
+    if any(path == slurm_test or path in slurm_test.parents for path in ignored):
+        return  # e.g. pytest tests --ignore=tests/test_slurm.py
     with open(Path(tempfile.gettempdir()) / "mfnpe-start-slurm.log", "w") as out:
         subprocess.Popen(["bash", str(START_SLURM)], stdout=out, stderr=out,
                          stdin=subprocess.DEVNULL, start_new_session=True)
