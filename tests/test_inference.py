@@ -18,6 +18,7 @@ from mfnpe import names
 from mfnpe.evaluation import metrics
 from mfnpe.inference import (ModelError, NetworkSettings, Posterior, TrainingSettings,
                              finetune, pretrain, train_npe)
+from mfnpe.inference.networks import auto_refits_x
 from mfnpe.inference.transform import BoxTransform
 
 torch.set_num_threads(1)
@@ -568,6 +569,38 @@ def test_refit_x_only_keeps_the_pretrained_z_scoring_of_u(task):
                                   legacy.log_prob(task.theta_hf, task.x_hf))
     with pytest.raises(ValueError, match="unknown option 'theta'"):
         finetune(task.lf, task.theta_hf, task.x_hf, short, refit_standardization="theta")
+
+
+@pytest.mark.filterwarnings("ignore:Maximum number of epochs")
+def test_auto_refits_x_only_when_the_hf_features_are_off_the_lf_z_scoring(task):
+    """The default "auto": on the toy task (HF x within 0.3 LF SDs of the LF mean) it keeps
+    the pretrained z-scoring, exactly as "keep"; on HF features shifted by 2 and halved it
+    refits x's z-scoring, exactly as "x"; the history says what it measured and did."""
+    short = TrainingSettings(batch_size=20, learning_rate=5e-4, stop_after_epochs=3,
+                             max_epochs=4)
+    auto = finetune(task.lf, task.theta_hf, task.x_hf, short, seed=SEED)
+    keep = finetune(task.lf, task.theta_hf, task.x_hf, short, seed=SEED,
+                    refit_standardization="keep")
+    assert auto.history["refit_x"] == [0.0]
+    assert 0.1 < auto.history["x_shift"][0] < 0.5 and auto.history["x_log_scale"][0] < 0.4
+    np.testing.assert_array_equal(auto.log_prob(task.theta_hf, task.x_hf),
+                                  keep.log_prob(task.theta_hf, task.x_hf))
+
+    off = 0.5 * task.x_hf - 2.0
+    auto_off = finetune(task.lf, task.theta_hf, off, short, seed=SEED)
+    x_off = finetune(task.lf, task.theta_hf, off, short, seed=SEED, refit_standardization="x")
+    assert auto_off.history["refit_x"] == [1.0] and auto_off.history["x_shift"][0] > 1.0
+    np.testing.assert_array_equal(auto_off.log_prob(task.theta_hf, off),
+                                  x_off.log_prob(task.theta_hf, off))
+    np.testing.assert_allclose(_standardizers(auto_off.net)[0], off.mean(axis=0), atol=0.25)
+
+
+def test_auto_rule_needs_a_large_and_clear_mismatch():
+    """0.5 LF SDs in mean or 1.5x in SD, and 3 standard errors at the batch size."""
+    assert not auto_refits_x(0.45, 0.0, 10_000) and auto_refits_x(0.55, 0.0, 10_000)
+    assert not auto_refits_x(0.0, np.log(1.45), 10_000) and auto_refits_x(0.0, np.log(1.6), 10_000)
+    assert not auto_refits_x(0.9, 0.0, 10) and auto_refits_x(0.9, 0.0, 50)  # 3/√10 = 0.95
+    assert not auto_refits_x(float("nan"), float("nan"), 100)
 
 
 @pytest.mark.filterwarnings("ignore:Maximum number of epochs")

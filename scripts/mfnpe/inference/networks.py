@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 
@@ -10,7 +11,7 @@ import torch
 from sbi.neural_nets import posterior_nn
 from sbi.neural_nets.embedding_nets import CausalCNNEmbedding, CNNEmbedding, FCEmbedding
 
-from mfnpe.inference.sbi_internals import refit_standardizers
+from mfnpe.inference.sbi_internals import refit_standardizers, x_standardization_mismatch
 from mfnpe.names import DENSITY_ESTIMATORS, SPLINE_ESTIMATORS
 
 
@@ -109,9 +110,16 @@ EMBEDDINGS: dict[str, Callable[..., torch.nn.Module]] = {
 }
 """Embedding nets by name: ``(f, **options) -> nn.Module`` mapping x (n, f) to (n, k)."""
 
-STANDARDIZATIONS = ("keep", "x", "x_and_theta")
-"""Fine-tuning's z-scoring: keep the pretrained one, refit that of x to the HF data, or
-refit that of x and of u."""
+STANDARDIZATIONS = ("auto", "keep", "x", "x_and_theta")
+"""Fine-tuning's z-scoring: decide from the HF data (keep, or refit x when the HF features
+are off the LF z-scoring), keep the pretrained one, refit that of x to the HF data, or
+refit that of x and of u (docs/library.md, "Standardisation when fine-tuning")."""
+AUTO_SHIFT = 0.5
+"""``auto`` refits x when some HF feature's mean is more than this many LF SDs (and 3
+standard errors, ``3/√n``) from the LF mean ..."""
+AUTO_LOG_SCALE = math.log(1.5)
+"""... or its SD more than 1.5x (and 3 standard errors of a log SD, ``3/√(2n)``) off the
+LF SD."""
 
 
 def standardization_option(value) -> str:
@@ -127,21 +135,39 @@ def standardization_option(value) -> str:
     return value
 
 
+def auto_refits_x(shift: float, log_scale: float, n: int) -> bool:
+    """``auto``'s rule: refit x's z-scoring when the HF batch of ``n`` simulations is off
+    it by a ``shift`` [LF SDs] or ``log_scale`` (:func:`x_standardization_mismatch`) that
+    is both large (:data:`AUTO_SHIFT`, :data:`AUTO_LOG_SCALE`) and clear of sampling noise
+    (3 standard errors). NaN (no z-scoring of x to compare with) never refits."""
+    return (shift > max(AUTO_SHIFT, 3.0 / math.sqrt(n))
+            or log_scale > max(AUTO_LOG_SCALE, 3.0 / math.sqrt(2.0 * n)))
+
+
 def copy_builder(
-    pretrained: torch.nn.Module, refit_standardization="keep"
+    pretrained: torch.nn.Module, refit_standardization="auto"
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.nn.Module]:
     """sbi builder returning a CPU copy of ``pretrained`` (the supported way to fine-tune).
 
     ``refit_standardization`` (:func:`standardization_option`): "x" refits the copy's
     z-scoring of x, "x_and_theta" that of x and u, to the batch sbi passes (the new
-    training data); every other weight is kept.
+    training data); "auto" refits x when :func:`auto_refits_x` says so. Every other weight
+    is kept. The builder's ``decision`` attribute holds what its last call measured and
+    did: ``{"x_shift", "x_log_scale", "refit_x"}``.
     """
     which = standardization_option(refit_standardization)
 
     def build(batch_u: torch.Tensor, batch_x: torch.Tensor) -> torch.nn.Module:
         net = copy.deepcopy(pretrained).to("cpu")
-        if which != "keep":
-            refit_standardizers(net, batch_u.cpu(), batch_x.cpu(), theta=which == "x_and_theta")
+        shift, log_scale = x_standardization_mismatch(net, batch_x.cpu())
+        refit = which
+        if which == "auto":
+            refit = "x" if auto_refits_x(shift, log_scale, batch_x.shape[0]) else "keep"
+        if refit != "keep":
+            refit_standardizers(net, batch_u.cpu(), batch_x.cpu(), theta=refit == "x_and_theta")
+        build.decision = {"x_shift": shift, "x_log_scale": log_scale,
+                          "refit_x": float(refit != "keep")}
         return net
 
+    build.decision = {}
     return build

@@ -1,5 +1,6 @@
 """The private sbi parts mfnpe uses (sbi 0.27): the start's score in early stopping, and
-the z-scoring layers' buffers that fine-tuning may refit (:func:`refit_standardizers`).
+the z-scoring layers' buffers that fine-tuning may refit (:func:`refit_standardizers`) or
+compare with new data (:func:`x_standardization_mismatch`).
 
 sbi's training loop calls ``NeuralInference._converged(epoch, stop_after_epochs)`` before
 every epoch with the latest validation loss in ``self._val_loss``; at ``epoch == 0``
@@ -51,3 +52,17 @@ def refit_standardizers(net: torch.nn.Module, batch_u: torch.Tensor, batch_x: to
             fitted += 1
     if fitted == 0:
         raise ValueError("refit_standardization: the network has no z-scoring layer to refit")
+
+
+def x_standardization_mismatch(net: torch.nn.Module, batch_x: torch.Tensor) -> tuple[float, float]:
+    """How far ``batch_x`` (n, f) is from the flow's z-scoring of x: ``(shift, log_scale)``,
+    the largest over features of ``|mean(z)|`` and ``|log SD(z)|``, ``z`` the batch
+    standardised with the network's mean and SD (0, 0: the batch is what the network was
+    standardised for). ``(nan, nan)`` when the network has no per-feature z-scoring of x."""
+    for module in net.modules():
+        if isinstance(module, Standardize) and module._mean.numel() == batch_x.shape[-1]:
+            z = (batch_x.to(module._mean.dtype) - module._mean.cpu()) / module._std.cpu()
+            shift = z.mean(dim=0).abs().max().item()
+            log_scale = z.std(dim=0).clamp_min(1e-12).log().abs().max().item()
+            return shift, log_scale
+    return float("nan"), float("nan")

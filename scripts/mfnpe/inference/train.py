@@ -139,7 +139,7 @@ def train_npe(
     *,
     seed: int = 0,
     init: Posterior | None = None,
-    refit_standardization: bool | str = "keep",
+    refit_standardization: bool | str = "auto",
     feature_names: Sequence[str] | None = None,
     settings: Mapping | None = None,
 ) -> Posterior:
@@ -147,8 +147,10 @@ def train_npe(
     (any prior of ``mfnpe.prior``) and ``x`` (n, f).
 
     With ``init`` every weight starts from that posterior's network (fine-tuning); its
-    z-scoring is ``refit_standardization``: "keep" (or False) keeps it, "x" refits that
-    of x to the new data, "x_and_theta" (or True) that of x and of u. ``seed`` fixes the initial
+    z-scoring is ``refit_standardization``: "auto" (default) refits that of x only when
+    the new x are off it (:func:`mfnpe.inference.networks.auto_refits_x`), "keep" (or
+    False) keeps it, "x" refits that of x to the new data, "x_and_theta" (or True) that of
+    x and of u; the history records what "auto" measured and did. ``seed`` fixes the initial
     weights, the validation split and the batch order; torch's global random state is
     left as it was. Each epoch's losses are logged.
     """
@@ -205,6 +207,11 @@ def _train(theta, x, prior, network, training, init, refit_standardization, feat
         if kept_start:  # sbi's early stopping restored them already; made explicit here
             net.load_state_dict(start_state)
         history["start_validation_loss"], history["kept_start"] = [start], [float(kept_start)]
+    if init is not None:  # what the z-scoring of x was measured and made on the new data
+        history.update({key: [value] for key, value in builder.decision.items()})
+        log.info("z-scoring of x: HF data off the pretrained one by %.3g SD in mean, %.3g in "
+                 "log SD; %s", builder.decision["x_shift"], builder.decision["x_log_scale"],
+                 "refitted" if builder.decision["refit_x"] else "kept")
     log.info("kept the %s of validation loss %.4f (%d epochs, %d simulations)",
              "starting weights" if kept_start else "weights of the best epoch", best,
              len(history["validation_loss"]), len(theta_t))
