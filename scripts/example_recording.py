@@ -8,8 +8,16 @@ import sys
 
 from mfnpe.observation.predictive import synthetic_recording
 from mfnpe.observation.recordings import write_recording
+from mfnpe.observation.sweep_recordings import SweepRecording, write_sweep_recording
 
-recording = synthetic_recording(snakemake.params.settings)
-write_recording(snakemake.output.recording, recording)
-print(f"{snakemake.output.recording}: {len(recording.time)} samples every {recording.dt} ms "
-      f"at {recording.true_theta}", file=sys.stderr)
+settings = snakemake.params.settings
+recording = synthetic_recording(settings)
+if isinstance(recording, SweepRecording):  # under a recording stimulus: one trace per sweep
+    write_sweep_recording(snakemake.output.recording, recording,
+                          settings["stimulus"]["protocols"])
+    print(f"{snakemake.output.recording}: sweeps {recording.sweeps}, every {recording.dts[0]} "
+          f"ms, at {recording.true_theta}", file=sys.stderr)
+else:
+    write_recording(snakemake.output.recording, recording)
+    print(f"{snakemake.output.recording}: {len(recording.time)} samples every {recording.dt} "
+          f"ms at {recording.true_theta}", file=sys.stderr)

@@ -10,18 +10,20 @@ import logging
 from mfnpe.inference import Posterior
 from mfnpe.observation.misspecification import typicality, write_typicality
 from mfnpe.observation.posterior import observe, write_observation
-from mfnpe.observation.recordings import read_recording, recording_features, true_vector
+from mfnpe.observation.recordings import true_vector
+from mfnpe.observation.sweep_recordings import observed_features, read_observed
 from mfnpe.simulation.pools import load_prefix
 
 settings = snakemake.params.settings
-recording = read_recording(snakemake.input.recording, settings["protocol"])
-x = recording_features(recording, settings["features"], settings["protocol"])
+# x's columns: the features, or under a recording stimulus every feature of every sweep
+names = settings.get("feature_names", settings["features"])
+recording = read_observed(snakemake.input.recording, settings["protocol"])
+x = observed_features(recording, settings["features"], settings["protocol"])
 models = [Posterior.load(path, model["settings"])
           for path, model in zip(snakemake.input.models, settings["models"], strict=True)]
 for path, model in zip(snakemake.input.models, models):
-    if model.feature_names != settings["features"]:
-        raise ValueError(f"{path}: trained on features {model.feature_names}, "
-                         f"not {settings['features']}")
+    if model.feature_names != names:
+        raise ValueError(f"{path}: trained on features {model.feature_names}, not {names}")
 theta = true_vector(recording, list(models[0].prior.names))
 result = observe(recording.name, str(recording.path), x, theta, models,
                  [model["run"] for model in settings["models"]], settings["posterior_samples"],
@@ -29,15 +31,15 @@ result = observe(recording.name, str(recording.path), x, theta, models,
 result.settings = settings
 write_observation(snakemake.output.posterior, result)
 logging.info("%s: features %s; true theta %s; HPD levels %s", recording.path,
-             {name: round(float(v), 3) for name, v in zip(settings["features"], x)},
+             {name: round(float(v), 3) for name, v in zip(names, x)},
              recording.true_theta,
              result.hpd_level.round(3))
 
 reference = load_prefix(snakemake.input.reference, snakemake.params.reference)
-if reference.feature_names != settings["features"]:
-    raise ValueError(f"test pool: features {reference.feature_names}, not {settings['features']}")
+if reference.feature_names != names:
+    raise ValueError(f"test pool: features {reference.feature_names}, not {names}")
 alpha = snakemake.params.alpha
-verdict = typicality(reference.x, x, settings["features"], alpha)
+verdict = typicality(reference.x, x, names, alpha)
 verdict.settings = {"reference": snakemake.params.reference, "alpha": alpha}
 write_typicality(snakemake.output.typicality, verdict)
 if 1 / (verdict.n_reference + 1) >= alpha:

@@ -9,13 +9,12 @@ import logging
 from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_index, read_observation,
                            write_predictive)
 from mfnpe.observation.predictive import predictive_simulations
-from mfnpe.observation.recordings import read_recording
+from mfnpe.observation.sweep_recordings import observed_trace, read_observed
 
 settings = snakemake.params.settings
-recording = read_recording(snakemake.input.recording, settings["protocol"])
+recording = read_observed(snakemake.input.recording, settings["protocol"])
 posterior = read_observation(snakemake.input.posterior)
 simulation = {**settings["simulation"], "seed": settings["seed"]}
-stride = max(int(round(simulation["trace_dt"] / recording.dt)), 1)
 sets = {}
 for run in settings["runs"]:
     theta = posterior.samples[model_index(posterior, run), : settings["n_simulations"]]
@@ -25,7 +24,8 @@ for run in settings["runs"]:
                                         shard.traces[: settings["n_traces"]])
     logging.info("%s: %d simulations at %s draws, %d diverged", recording.name, len(theta),
                  run, shard.stats["n_invalid"])
-check = PredictiveCheck(recording.name, posterior.x, recording.voltage[::stride],
+trace = observed_trace(recording, simulation["trace_dt"])  # the sweeps' joined in time
+check = PredictiveCheck(recording.name, posterior.x, trace,
                         simulation["trace_dt"], posterior.feature_names, posterior.param_names,
                         sets, settings)
 write_predictive(snakemake.output.ppc, check)

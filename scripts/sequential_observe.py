@@ -13,7 +13,8 @@ import pandas as pd
 from mfnpe.inference.sequential import Ensemble
 from mfnpe.names import RUN_KEYS
 from mfnpe.observation.posterior import observe, read_observation, write_observation
-from mfnpe.observation.recordings import read_recording, recording_features, true_vector
+from mfnpe.observation.recordings import true_vector
+from mfnpe.observation.sweep_recordings import observed_features, read_observed
 from mfnpe.evaluation.sequential import final_c2st
 from mfnpe.observation.sequential import load_members
 from mfnpe.io.tables import write_csv
@@ -21,8 +22,8 @@ from mfnpe.io.tables import write_csv
 settings, runs = snakemake.params.settings, snakemake.params.runs
 chains = {(chain["method"], chain["seed"]): chain for chain in settings["chains"]}
 first = settings["chains"][0]
-recording = read_recording(snakemake.input.recording, first["protocol"])
-x_o = recording_features(recording, first["features"], first["protocol"])
+recording = read_observed(snakemake.input.recording, first["protocol"])
+x_o = observed_features(recording, first["features"], first["protocol"])
 paths = iter(snakemake.input.models)
 models = []
 for run in runs:

@@ -10,14 +10,14 @@ import logging
 from mfnpe.inference.sequential import Ensemble, propose
 from mfnpe.io.shards import write_prior_shard
 from mfnpe.prior import BoxPrior
-from mfnpe.observation.recordings import read_recording, recording_features
+from mfnpe.observation.sweep_recordings import observed_features, read_observed
 from mfnpe.observation.sequential import algorithm, job_seed, load_start
 from mfnpe.plan.sequential import proposal_settings
 
 chain, round_ = snakemake.params.chain, snakemake.params.round
 settings = algorithm(chain)
-recording = read_recording(snakemake.input.recording, chain["protocol"])
-x_o = recording_features(recording, chain["features"], chain["protocol"])
+recording = read_observed(snakemake.input.recording, chain["protocol"])
+x_o = observed_features(recording, chain["features"], chain["protocol"])
 start = load_start(snakemake.input.start, chain, round_)
 prior = BoxPrior.from_config(chain["prior"])
 proposal = propose(prior, Ensemble(start) if start else None, x_o,

@@ -239,3 +239,71 @@ def test_predictive_simulations_file_and_figure(tmp_path):
     assert gids.count("trace:npe") == 2 and gids.count("trace:observed") == 1
     assert {f"interval:npe:{name}" for name in config["features"]} <= set(gids)
     assert {f"observed:{name}" for name in config["features"]} <= set(gids)
+
+
+# ---- a recording stimulus: its file is an observation, the folder's single steps are not ----
+
+REAL_ABF = TINY.parents[1] / "data" / "recordings" / "171116sh_0019.abf"
+
+
+def _recording_config(folder, **examples):
+    from mfnpe.observation.stimulus import resolve
+    from mfnpe.plan.config import resolve_recording
+    config = validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": [3, 4],
+                                           "window_ms": [100.0, 250.0]},
+                              "observations": {"dir": folder, "examples": examples}})
+    resolve_recording(config, [], resolve)
+    return config
+
+
+def test_the_recording_stimulus_file_is_an_observation_and_single_steps_are_skipped(
+        tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recs").mkdir()
+    (tmp_path / "recs" / "cell_1.csv").write_text("")
+    example = {**EXAMPLE, "format": "h5"}
+    with caplog.at_level("WARNING"):
+        found = observations.recordings(_recording_config("recs", ex=example))
+    assert found == {"171116sh_0019": str(REAL_ABF), "ex": "results/recordings/ex.h5"}
+    assert "recs/cell_1.csv: skipped: a single-step recording" in caplog.text
+    settings = observations.observe_settings(_recording_config(None))
+    assert settings["feature_names"][:2] == ["spike_count@3", "rest_mean@3"]
+    assert len(settings["feature_names"]) == 20 and settings["protocol"]["window_ms"] == [100.0, 250.0]
+    # the step's observation settings are what they were (no feature_names key)
+    assert "feature_names" not in observations.observe_settings(_config(None))
+
+
+def test_a_recording_stimulus_refuses_csv_examples_and_name_clashes(tmp_path):
+    with pytest.raises(ConfigError, match="observations/examples/ex/format=csv: under a "
+                                          "recording stimulus"):
+        _recording_config(None, ex=EXAMPLE)
+    with pytest.raises(ConfigError, match="stimulus/recording=.*has the name of the synthetic "
+                                          "example observations/examples/171116sh_0019"):
+        observations.recordings(_recording_config(None, **{"171116sh_0019": {**EXAMPLE,
+                                                                              "format": "h5"}}))
+
+
+def test_the_predictive_check_figure_has_a_row_of_traces_per_sweep():
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * 1500) * 0.1  # two sweeps of 150 ms every 0.1 ms, joined
+    names = ["spike_count@3", "stim_mean@3", "spike_count@4", "stim_mean@4"]
+    figure = predictive_check(t, -65 + rng.standard_normal(3000), {"npe": rng.normal(size=(2, 3000)),
+                                                                   "mf_npe": rng.normal(size=(3, 3000))},
+                              np.zeros(4), {"npe": rng.normal(size=(10, 4)),
+                                            "mf_npe": rng.normal(size=(10, 4))}, names, "rec",
+                              sweeps=[("sweep 3", 1500, (46.85, 150.0)),
+                                      ("sweep 4", 1500, (46.85, 150.0))])
+    trace_axes = [ax for ax in figure.axes
+                  if any(a.get_gid() == "trace:observed" for a in ax.get_children())]
+    assert len(trace_axes) == 4  # 2 sweeps x 2 methods
+    titles = sorted(ax.get_title(loc="left") for ax in trace_axes)
+    assert titles[0].startswith("sweep 3, ") and "2 draws" in " ".join(titles[:2])
+    assert {title.split(",")[0] for title in titles} == {"sweep 3", "sweep 4"}
+    for ax in trace_axes:  # each panel in sweep time
+        line = next(a for a in ax.get_children() if a.get_gid() == "trace:observed")
+        assert line.get_xdata()[0] == 0.0 and len(line.get_xdata()) == 1500
+    gids = [a.get_gid() for ax in figure.axes for a in ax.get_children()]
+    assert {f"observed:{name}" for name in names} <= set(gids)
+    with pytest.raises(ValueError, match="do not add up"):
+        predictive_check(t, t, {"npe": t[None]}, np.zeros(4), {"npe": np.zeros((1, 4))}, names,
+                         "rec", sweeps=[("sweep 3", 1000, None)])

@@ -6,8 +6,11 @@ import pytest
 
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.observation.protocols import (Epoch, NotPiecewiseConstantError, Protocol,
-                                         ProtocolMismatchError, common_protocol, current_density,
-                                         current_pA, make_protocol, protocol_from_waveform)
+                                         ProtocolMismatchError, common_protocol, crop,
+                                         current_density, current_pA, feature_windows,
+                                         from_settings, make_protocol, protocol_from_waveform,
+                                         to_settings)
+from mfnpe.simulation.features import Windows
 from mfnpe.observation.recordings import RecordingError
 
 # holding -20 pA; 100 pA on [10, 30) ms, then -50 pA on [30, 45) ms, 200 pA on [60, 70) ms
@@ -91,3 +94,120 @@ def test_common_protocol_names_the_sweep_that_differs():
     message = str(error.value)
     assert message.startswith("a.abf: the chosen sweeps have different protocols")
     assert "sweep 4" in message and "sweep 6" in message and "200 pA" in message
+
+
+# ---- a recording's protocols as the simulations' stimulus (mfnpe.simulation.shard) ----
+
+SHORT = Protocol(80.0, 0.0, (Epoch(20.0, 50.0, 20.0),))
+"""A short sweep: 20 pA on [20, 70) ms of 80 ms."""
+
+
+def _sweep_settings(simulator, protocols, area=200.0, features=("spike_count", "rest_mean",
+                                                                   "stim_mean", "isi_mean")):
+    from mfnpe.observation.protocols import to_settings
+    return {"simulator": simulator, "model": {"area": area},
+            "stimulus": {"protocols": [to_settings(p, s) for s, p in protocols]},
+            "features": list(features), "trace_dt": 0.1, "seed": 0, "pool": "test", "shard": 0}
+
+
+@pytest.mark.parametrize("simulator", [{"name": "binomial", "dt": 0.01},
+                                       {"name": "deterministic", "dt": 0.025}])
+def test_a_shard_runs_every_sweep_at_each_theta(simulator):
+    from mfnpe.hh.model import constants_table
+    from mfnpe.simulation import features, simulators
+    from mfnpe.simulation.shard import simulate_shard, sweep_seeds_of
+    stronger = Protocol(80.0, -5.0, (Epoch(10.0, 10.0, 0.0), Epoch(20.0, 50.0, 40.0)))
+    theta = np.array([[120.0, 36.0], [100.0, 40.0], [150.0, 30.0]])
+    settings = _sweep_settings(simulator, [(3, SHORT), (7, stronger)])
+    shard = simulate_shard(theta, ["gNa", "gK"], settings)
+    names = ["spike_count", "rest_mean", "stim_mean", "isi_mean"]
+    assert shard.feature_names == [f"{n}@3" for n in names] + [f"{n}@7" for n in names]
+    assert shard.x.shape == (3, 8) and shard.valid.all()
+    assert shard.traces.shape == (3, 2 * 800)  # both sweeps' traces, joined in time
+    # each sweep's block is that sweep simulated alone (the second under its own seeds)
+    seeds = np.arange(3, dtype=np.uint32) + 11
+    shard = simulate_shard(theta, ["gNa", "gK"], settings, sim_seeds=seeds)
+    run = simulators.batch_function(simulator)
+    constants = constants_table({"area": 200.0}, theta, ["gNa", "gK"])
+    for j, protocol in enumerate([SHORT, stronger]):
+        v = run(constants, protocol, seeds=sweep_seeds_of(seeds, j)).v
+        windows = feature_windows(protocol)
+        expected = features.compute_features(v, simulator["dt"], windows, names)
+        np.testing.assert_allclose(shard.x[:, 4 * j: 4 * j + 4], expected)
+        np.testing.assert_array_equal(shard.traces[:, 800 * j: 800 * (j + 1)], v[:, ::int(round(0.1 / simulator["dt"]))])
+    assert (shard.x[:, 4] > shard.x[:, 0]).all() or simulator["name"] == "binomial"
+    assert (shard.x[:, 6] > shard.x[:, 2]).all()  # 40 pA depolarises more than 20 pA
+    assert not np.array_equal(sweep_seeds_of(seeds, 1), seeds)
+
+
+@pytest.mark.parametrize("simulator", [{"name": "binomial", "dt": 0.01},
+                                       {"name": "deterministic", "dt": 0.025}])
+def test_current_in_pA_on_two_areas_is_the_equivalent_density(simulator):
+    """20 pA on 200 µm² and 40 pA on 400 µm² are both 10 µA/cm²: the same trace as the step
+    of amplitude 10 µA/cm² (same seeds; the binomial channel numbers differ with the area,
+    so there the deterministic comparison is per area)."""
+    from mfnpe.hh.model import constants_table
+    from mfnpe.simulation import simulators
+    run = simulators.batch_function(simulator)
+    step = Stimulus(80.0, 20.0, 70.0)
+    seeds = np.array([5, 6], dtype=np.uint32)
+    for area, pA in ((200.0, 20.0), (400.0, 40.0)):
+        constants = constants_table({"area": area, "amplitude": 100.0 * pA / area})
+        constants = {k: np.repeat(v, 2) for k, v in constants.items()}
+        protocol = Protocol(80.0, 0.0, (Epoch(20.0, 50.0, pA),))
+        dt = simulator["dt"]
+        np.testing.assert_allclose(protocol.current_scale(constants)[:, None] * protocol.waveform(dt),
+                                   step.current_scale(constants)[:, None] * step.waveform(dt),
+                                   rtol=1e-12)
+        in_pA = run(constants, protocol, seeds=seeds).v
+        density = run(constants, step, seeds=seeds).v
+        np.testing.assert_allclose(in_pA, density, rtol=0, atol=1e-6)
+
+
+def test_feature_windows_rest_before_the_first_epoch_stimulus_the_longest():
+    protocol = Protocol(100.0, 0.0, (Epoch(5.0, 10.0, -20.0), Epoch(30.0, 40.0, 50.0),
+                                     Epoch(70.0, 40.0 - 10.0, 10.0)))
+    assert feature_windows(protocol) == Windows(5.0, 30.0, 70.0)
+    ties = Protocol(100.0, 0.0, (Epoch(10.0, 20.0, 5.0), Epoch(50.0, 20.0, 9.0)))
+    assert feature_windows(ties) == Windows(10.0, 10.0, 30.0)  # the first of the longest
+    with pytest.raises(ValueError, match="no epoch"):
+        feature_windows(Protocol(100.0, 3.0))
+
+
+def test_crop_keeps_the_window_in_window_time():
+    cropped = crop(PROTOCOL, (5.0, 50.0))
+    assert cropped == Protocol(45.0, -20.0, (Epoch(5.0, 20.0, 100.0), Epoch(25.0, 15.0, -50.0)))
+    assert crop(PROTOCOL, None) is PROTOCOL
+    with pytest.raises(ValueError, match="not inside"):
+        crop(PROTOCOL, (0.0, 90.0))
+    np.testing.assert_array_equal(current_pA(crop(PROTOCOL, (10.0, 80.0)), 0.05),
+                                  current_pA(PROTOCOL, 0.05)[200:])
+
+
+def test_protocol_settings_round_trip_as_plain_floats():
+    plain = to_settings(PROTOCOL, 4)
+    assert plain == {"sweep": 4, "duration": 80.0, "holding": -20.0,
+                     "epochs": [[10.0, 20.0, 100.0], [30.0, 15.0, -50.0], [60.0, 10.0, 200.0]]}
+    assert from_settings(plain) == PROTOCOL
+
+
+def test_the_step_stimulus_shard_is_one_simulation_per_row_as_before():
+    """The step keeps its path: the shard's x is the step simulated under the shard's own
+    seeds, features in the step's windows, plain names (no sweep tag)."""
+    from mfnpe.hh.model import constants_table
+    from mfnpe.simulation import features, simulators
+    from mfnpe.simulation.shard import simulate_shard
+    simulator = {"name": "deterministic", "dt": 0.025}
+    step = {"duration": 60.0, "t_on": 5.0, "t_off": 55.0}
+    theta = np.array([[120.0, 36.0], [90.0, 50.0]])
+    seeds = np.array([3, 4], dtype=np.uint32)
+    shard = simulate_shard(theta, ["gNa", "gK"], {
+        "simulator": simulator, "model": {}, "stimulus": step, "features": ["spike_count",
+                                                                             "rest_mean"],
+        "trace_dt": 0.1, "seed": 0, "pool": "test", "shard": 0}, sim_seeds=seeds)
+    v = simulators.batch_function(simulator)(constants_table({}, theta, ["gNa", "gK"]),
+                                             Stimulus(**step), seeds=seeds).v
+    assert shard.feature_names == ["spike_count", "rest_mean"]
+    np.testing.assert_array_equal(shard.x, features.compute_features(
+        v, 0.025, Stimulus(**step), ["spike_count", "rest_mean"]))
+    np.testing.assert_array_equal(shard.traces, v[:, ::4])

@@ -246,3 +246,101 @@ def test_shipped_examples_regenerate_identically_and_fit_the_default_protocol(na
     assert shipped.true_theta == again.true_theta == theta
     x = recording_features(shipped, DEFAULT["features"], PROTOCOL)
     assert np.isfinite(x).all()
+
+
+# ---- observations under a recording stimulus (mfnpe.observation.sweep_recordings) ----
+
+REAL_ABF = ROOT / "tests" / "data" / "recordings" / "171116sh_0019.abf"
+
+
+def sweep_config(sweeps=(2, 3, 4), window=(0.0, 700.0), **overrides):
+    """The default config with the real ABF's sweeps as its stimulus, resolved."""
+    from mfnpe.observation.stimulus import resolve
+    from mfnpe.plan.config import resolve_recording, validate_config
+    config = validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": list(sweeps),
+                                           "window_ms": list(window)},
+                              "observations": {"dir": None, "examples": {}}, **overrides})
+    resolve_recording(config, [], resolve)
+    return config
+
+
+def test_the_abf_is_read_at_its_own_rate_with_features_per_sweep():
+    from mfnpe.observation.sweep_recordings import (SweepRecording, observed_features,
+                                                    observed_trace, read_observed)
+    from mfnpe.observation.sweeps import stimulus_names
+    from mfnpe.simulation.features import spike_times
+    config = sweep_config()
+    protocol = observations.protocol(config)
+    cell = read_observed(REAL_ABF, protocol)
+    assert isinstance(cell, SweepRecording) and cell.name == "171116sh_0019"
+    assert cell.sweeps == [2, 3, 4] and cell.dts == [0.05] * 3  # 20 kHz, not resampled
+    assert [len(v) for v in cell.voltages] == [14000] * 3  # [0, 700) ms
+    x = dict(zip(stimulus_names(config), observed_features(cell, config["features"], protocol)))
+    assert len(x) == 30
+    # the 100, 200 and 300 pA steps on [146.85, 646.85) ms fire 3, 6 and 9 spikes
+    for sweep, count in ((2, 3), (3, 6), (4, 9)):
+        spikes = spike_times(cell.voltages[cell.sweeps.index(sweep)], 0.05)
+        assert x[f"spike_count@{sweep}"] == count == ((spikes >= 146.85) & (spikes < 646.85)).sum()
+        assert x[f"first_spike_latency@{sweep}"] == pytest.approx(spikes[0] - 146.85, abs=0.05)
+        assert -65.0 < x[f"rest_mean@{sweep}"] < -60.0
+    assert observed_trace(cell, 0.1).shape == (3 * 7000,)
+
+
+def test_a_window_moves_time_zero_to_its_start():
+    from mfnpe.observation.sweep_recordings import observed_features, read_observed
+    whole, cropped = sweep_config(sweeps=[3]), sweep_config(sweeps=[3], window=(100.0, 700.0))
+    assert cropped["stimulus"]["protocols"][0]["epochs"] == [[46.85, 500.0, 200.0]]
+    a = read_observed(REAL_ABF, observations.protocol(whole))
+    b = read_observed(REAL_ABF, observations.protocol(cropped))
+    np.testing.assert_array_equal(b.voltages[0], a.voltages[0][2000:])
+    xa = observed_features(a, ["spike_count", "stim_mean", "first_spike_latency"],
+                           observations.protocol(whole))
+    xb = observed_features(b, ["spike_count", "stim_mean", "first_spike_latency"],
+                           observations.protocol(cropped))
+    np.testing.assert_allclose(xa, xb)  # same stimulus window in sweep time
+
+
+def test_a_multi_sweep_example_round_trips_and_is_checked(tmp_path):
+    from mfnpe.observation.sweep_recordings import (SweepRecording, observed_features,
+                                                    read_observed, write_sweep_recording)
+    config = sweep_config(sweeps=[3, 4], window=(100.0, 250.0), model={"area": 2000.0},
+                          simulators={"lf": {"name": "deterministic", "dt": 0.025},
+                                      "hf": {"name": "binomial", "dt": 0.01}})
+    config["observations"]["examples"] = {"ex": {"format": "h5",
+                                                 "theta": {"gNa": 120.0, "gK": 36.0, "gL": 0.3}}}
+    settings = observations.example_settings(config, "ex")
+    example = synthetic_recording(settings)
+    assert isinstance(example, SweepRecording) and example.sweeps == [3, 4]
+    assert [len(v) for v in example.voltages] == [15000, 15000] and example.dts == [0.01, 0.01]
+    path = tmp_path / "ex.h5"
+    write_sweep_recording(path, example, settings["stimulus"]["protocols"])
+    protocol = observations.protocol(config)
+    back = read_observed(path, protocol)
+    assert back.true_theta == {"gNa": 120.0, "gK": 36.0, "gL": 0.3} and back.sweeps == [3, 4]
+    for a, b in zip(back.voltages, example.voltages):
+        np.testing.assert_array_equal(a, b)
+    # the example's x is the simulation's: the shard of the same seeds
+    shard = simulate_shard(np.array([[120.0, 36.0, 0.3]]), ["gNa", "gK", "gL"],
+                           {**settings, "features": config["features"], "trace_dt": None},
+                           sim_seeds=observation_seeds(0, "example", "ex", 1))
+    np.testing.assert_allclose(observed_features(back, config["features"], protocol),
+                               shard.x[0], rtol=1e-5, atol=1e-4)
+    assert shard.x[0, 0] < shard.x[0, 10]  # more spikes at 300 pA than at 200 pA
+    # a posterior trained on other sweeps refuses it, naming the file and sweep
+    other = observations.protocol(sweep_config(sweeps=[3, 5], window=(100.0, 250.0)))
+    with pytest.raises(RecordingError, match=r"ex\.h5: sweeps \[3, 4\], but the posteriors "
+                                             r"were trained on sweeps \[3, 5\]"):
+        read_observed(path, other)
+    shifted = observations.protocol(sweep_config(sweeps=[3, 4], window=(100.0, 260.0)))
+    with pytest.raises(RecordingError, match=r"ex\.h5: sweep 3: its protocol .* is not the one"):
+        read_observed(path, shifted)
+
+
+def test_a_single_step_recording_is_refused_under_a_recording_stimulus(tmp_path):
+    from mfnpe.observation.sweep_recordings import read_observed
+    protocol = observations.protocol(sweep_config())
+    for suffix in (".h5", ".csv"):
+        path = tmp_path / f"rec{suffix}"
+        write_recording(path, recording())
+        with pytest.raises(RecordingError, match=f"rec\\{suffix}: .*single-step"):
+            read_observed(path, protocol)

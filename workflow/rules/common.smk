@@ -24,6 +24,12 @@ for path in DEFAULT_CONFIG_FILES:  # the overlays are read strictly by replace_s
     config_checks.read_yaml(path)
 config_checks.replace_sets(config, workflow.overwrite_configfiles)
 config_checks.validate_files(config, CONFIG_FILES)
+if config["stimulus"].get("recording") is not None:
+    # a recording stimulus: read its sweeps' protocols (and check the file) before any job;
+    # only here, since that needs numpy and pyabf or pynwb (the planning layer has neither)
+    from mfnpe.observation.stimulus import resolve as resolve_recording
+
+    config_checks.resolve_recording(config, CONFIG_FILES, resolve_recording)
 
 
 wildcard_constraints:

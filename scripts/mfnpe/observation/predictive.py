@@ -10,11 +10,16 @@ import numpy as np
 from mfnpe import seeds
 from mfnpe.io.shards import SimShard
 from mfnpe.simulation.shard import simulate_shard
+from mfnpe.observation.protocols import from_settings
 from mfnpe.observation.recordings import Recording
+from mfnpe.observation.sweep_recordings import SweepRecording
+from mfnpe.observation.sweeps import is_recording
 
 
-def synthetic_recording(settings: Mapping) -> Recording:
-    """One HF simulation at an example's parameters, as a recording with its true theta.
+def synthetic_recording(settings: Mapping) -> Recording | SweepRecording:
+    """One HF simulation at an example's parameters, as a recording with its true theta:
+    under the step a :class:`Recording`, under a recording's sweeps a
+    :class:`SweepRecording` (every sweep at that theta).
 
     ``settings``: ``mfnpe.plan.observations.example_settings`` (name, theta {name: value},
     simulator, model, stimulus, seed). Raises ``ValueError`` if the simulation diverged.
@@ -29,11 +34,17 @@ def synthetic_recording(settings: Mapping) -> Recording:
         raise ValueError(f"example {settings['name']}: the HF simulation at {settings['theta']} "
                          "diverged")
     voltage = shard.traces[0].astype(float)
+    true_theta = {name: float(value) for name, value in settings["theta"].items()}
+    if is_recording(settings["stimulus"]):
+        plain = settings["stimulus"]["protocols"]
+        ends = np.cumsum([from_settings(p).n_steps(dt) for p in plain])[:-1]
+        return SweepRecording(settings["name"], [int(p["sweep"]) for p in plain],
+                              np.split(voltage, ends), [dt] * len(plain), true_theta)
     amplitude = settings["theta"].get("amplitude", settings["model"]["amplitude"])
     stimulus = {"t_on": settings["stimulus"]["t_on"], "t_off": settings["stimulus"]["t_off"],
                 "amplitude": amplitude}
     return Recording(settings["name"], np.arange(len(voltage)) * dt, voltage, dt, stimulus,
-                     {name: float(value) for name, value in settings["theta"].items()})
+                     true_theta)
 
 
 def predictive_simulations(theta: np.ndarray, param_names: Sequence[str], settings: Mapping,

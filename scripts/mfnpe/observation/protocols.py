@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mfnpe.hh.stimulus import Stimulus
 from mfnpe.observation.recordings import RecordingError
+from mfnpe.observation.sweeps import epoch_windows, is_recording
+from mfnpe.simulation.features import Windows
 
 TIME_EPS_MS = 1e-9
 """A step at time ``k·dt`` is inside ``[start, end)`` when ``start - eps <= k·dt < end - eps``
@@ -97,6 +100,23 @@ class Protocol:
             if epoch.start - TIME_EPS_MS <= time_ms < epoch.end - TIME_EPS_MS:
                 return epoch.amplitude
         return self.holding
+
+    def n_steps(self, dt: float) -> int:
+        """Number of integration steps of size ``dt`` [ms] covering the sweep."""
+        return int(round(self.duration / dt))
+
+    def waveform(self, dt: float) -> np.ndarray:
+        """(n_steps,) float64 command current [pA] per step: a simulator's stimulus
+        (:mod:`mfnpe.hh.stimulus`), scaled per simulation by :meth:`current_scale`."""
+        return current_pA(self, dt)
+
+    def current_scale(self, constants) -> np.ndarray:
+        """(n,) float64 [µA/cm² per pA]: ``100 / area`` of each simulation's membrane
+        (``constants["area"]`` [µm²], fixed or inferred)."""
+        area = np.asarray(constants["area"], dtype=np.float64)
+        if not (area > 0).all():
+            raise ValueError(f"membrane areas must be positive to convert pA, got {area}")
+        return PA_TO_UA_PER_CM2 / area
 
     def matches(self, other: Protocol, tolerance_pA: float = 1e-3,
                 tolerance_ms: float = 1e-6) -> bool:
@@ -224,3 +244,62 @@ def describe(protocol: Protocol) -> str:
     epochs = ", ".join(f"{e.amplitude:g} pA [{e.start:g}, {e.end:g}) ms" for e in protocol.epochs)
     return (f"holding {protocol.holding:g} pA over {protocol.duration:g} ms"
             + (f", epochs {epochs}" if epochs else ", no epochs"))
+
+
+def crop(protocol: Protocol, window_ms: Sequence[float] | None) -> Protocol:
+    """The protocol on ``window_ms`` = (start, stop) [ms] of the sweep, in window time (the
+    window's start is 0); None: the whole sweep. Raises ``ValueError`` when the window is
+    not inside the sweep."""
+    if window_ms is None:
+        return protocol
+    start, stop = float(window_ms[0]), float(window_ms[1])
+    if not 0 <= start < stop <= protocol.duration + TIME_EPS_MS:
+        raise ValueError(f"window [{start:g}, {stop:g}] ms is not inside the "
+                         f"{protocol.duration:g} ms sweep")
+    def shifted(t: float) -> float:  # rounded to 1e-9 ms: 146.85 - 100 is 46.85, not 46.849999
+        return round(t - start, 9)
+
+    levels = [(shifted(max(e.start, start)),
+               round(shifted(min(e.end, stop)) - shifted(max(e.start, start)), 9), e.amplitude)
+              for e in protocol.epochs if e.end > start + TIME_EPS_MS and e.start < stop - TIME_EPS_MS]
+    return make_protocol(shifted(stop), protocol.holding, levels)
+
+
+def feature_windows(protocol: Protocol) -> Windows:
+    """The windows of a sweep's features (docs/recordings.md): rest on ``[0, first epoch
+    start)``, the stimulus window the longest epoch (the first of equally long ones).
+    Raises ``ValueError`` for a protocol without epochs."""
+    if not protocol.epochs:
+        raise ValueError(f"no epoch to compute the stimulus-window features on: {describe(protocol)}")
+    return Windows(*epoch_windows([(e.start, e.duration) for e in protocol.epochs]))
+
+
+def to_settings(protocol: Protocol, sweep: int) -> dict:
+    """Sweep ``sweep``'s protocol as plain data for job settings:
+    ``{"sweep", "duration" ms, "holding" pA, "epochs": [[start ms, duration ms, pA], ...]}``
+    (the layout of ``mfnpe.observation.sweeps``)."""
+    return {"sweep": int(sweep), "duration": float(protocol.duration),
+            "holding": float(protocol.holding),
+            "epochs": [[float(e.start), float(e.duration), float(e.amplitude)]
+                       for e in protocol.epochs]}
+
+
+def from_settings(settings) -> Protocol:
+    """The :class:`Protocol` of :func:`to_settings`'s plain data."""
+    return Protocol(float(settings["duration"]), float(settings["holding"]),
+                    tuple(Epoch(*map(float, epoch)) for epoch in settings["epochs"]))
+
+
+def simulation_stimuli(settings) -> list[tuple[int | None, Stimulus | Protocol,
+                                               Stimulus | Windows]]:
+    """``[(sweep, stimulus, windows)]`` of a job's stimulus settings
+    (``mfnpe.observation.sweeps.simulation_stimulus``): ``[(None, Stimulus, Stimulus)]``
+    for the step, else one ``(sweep index, Protocol, Windows)`` per sweep, in order."""
+    if not is_recording(settings):
+        step = Stimulus(**settings)
+        return [(None, step, step)]
+    found = []
+    for plain in settings["protocols"]:
+        protocol = from_settings(plain)
+        found.append((int(plain["sweep"]), protocol, feature_windows(protocol)))
+    return found

@@ -185,15 +185,7 @@ def check_config(config: Mapping) -> None:
                               f"got {low}")
     _check_physical(config)
     _check_counts(config)
-    stimulus = config["stimulus"]
-    if not 0 <= stimulus["t_on"] < stimulus["t_off"] <= stimulus["duration"]:
-        raise ConfigError(
-            "config key stimulus: need 0 <= t_on < t_off <= duration, got "
-            f"t_on={stimulus['t_on']}, t_off={stimulus['t_off']}, duration={stimulus['duration']}"
-        )
-    for fidelity, settings in config["simulators"].items():
-        for key in ("duration", "t_on", "t_off"):
-            _check_multiple(stimulus[key], settings["dt"], f"stimulus/{key}", f"simulators/{fidelity}/dt")
+    _check_stimulus(config)
     for n_hf in config["evaluation"]["calibration_budgets"]:
         if n_hf not in config["budgets"]["n_hf"]:
             raise ConfigError(f"config key evaluation/calibration_budgets: {n_hf} is not one of "
@@ -206,6 +198,83 @@ def check_config(config: Mapping) -> None:
         )
     _check_examples(config)
     _check_sequential(config["sequential"])
+
+
+def _check_stimulus(config: Mapping) -> None:
+    """The step's times, or the recording form's keys (the file itself is read and its
+    sweeps checked at startup by :func:`resolve_recording`: that needs numpy)."""
+    stimulus = config["stimulus"]
+    if stimulus.get("recording") is None:
+        extra = [key for key in (*RECORDING_KEYS, "protocols") if stimulus.get(key) is not None]
+        if extra:
+            raise ConfigError(f"config key stimulus/{extra[0]}: only used with "
+                              "stimulus/recording (a recording's sweeps); give the file, or "
+                              "remove it for the current step")
+        if not 0 <= stimulus["t_on"] < stimulus["t_off"] <= stimulus["duration"]:
+            raise ConfigError(
+                "config key stimulus: need 0 <= t_on < t_off <= duration, got "
+                f"t_on={stimulus['t_on']}, t_off={stimulus['t_off']}, "
+                f"duration={stimulus['duration']}")
+        for fidelity, settings in config["simulators"].items():
+            for key in ("duration", "t_on", "t_off"):
+                _check_multiple(stimulus[key], settings["dt"], f"stimulus/{key}",
+                                f"simulators/{fidelity}/dt")
+        return
+    path = Path(stimulus["recording"])
+    key = f"config key stimulus/recording={stimulus['recording']!r}"
+    if path.suffix.lower() not in RECORDING_SUFFIXES:
+        raise ConfigError(f"{key}: not an ABF (.abf) or NWB (.nwb) file; a recording "
+                          f"stimulus needs one of {', '.join(RECORDING_SUFFIXES)}")
+    if not path.is_file():
+        raise ConfigError(f"{key}: {path}: file does not exist (a relative path is relative "
+                          f"to the working directory {Path.cwd()})")
+    if (stimulus.get("sweeps") is None) == (stimulus.get("amplitudes_pA") is None):
+        raise ConfigError("config key stimulus/sweeps: a recording stimulus chooses its sweeps "
+                          "by index (stimulus/sweeps) or by step amplitude "
+                          "(stimulus/amplitudes_pA): give exactly one")
+    if "amplitude" in config["prior"]:
+        raise ConfigError("config key prior/amplitude: under a recording stimulus the current "
+                          "is the recording's command [pA]; model/amplitude is not used and "
+                          "cannot be inferred")
+    for name, example in config["observations"]["examples"].items():
+        if example["format"] == "csv":
+            raise ConfigError(f"config key observations/examples/{name}/format=csv: under a "
+                              "recording stimulus an example holds one trace per sweep, which "
+                              "only HDF5 stores; use format h5")
+    window = stimulus.get("window_ms")
+    if window is not None:
+        if not window[0] < window[1]:
+            raise ConfigError(f"config key stimulus/window_ms={window}: need start < stop [ms]")
+        for fidelity, settings in config["simulators"].items():
+            for k, value in enumerate(window):
+                _check_multiple(value, settings["dt"], f"stimulus/window_ms/{k}",
+                                f"simulators/{fidelity}/dt")
+
+
+RECORDING_KEYS = ("sweeps", "amplitudes_pA", "window_ms")
+"""The stimulus keys of the recording form besides ``recording`` itself."""
+RECORDING_SUFFIXES = (".abf", ".nwb")
+"""The files a recording stimulus reads (``mfnpe.io.ephys``)."""
+
+
+def resolve_recording(config: dict, paths: Sequence[str | Path], resolve) -> None:
+    """Read the chosen sweeps' protocols of a recording stimulus into
+    ``config["stimulus"]["protocols"]`` with ``resolve`` (``mfnpe.observation.stimulus.resolve``,
+    passed in: it reads the file with numpy and pyabf or pynwb); nothing for the step.
+
+    Raises
+    ------
+    ConfigError naming the config file, the key, the recording and the sweep.
+    """
+    stimulus = config["stimulus"]
+    stimulus.pop("protocols", None)
+    if stimulus.get("recording") is None:
+        return
+    try:
+        stimulus["protocols"] = resolve(config)
+    except ValueError as err:  # RecordingError: every fault of the file or a sweep
+        source = _source_of(str(err), paths)
+        raise ConfigError(f"{source}: {err}" if source else str(err)) from None
 
 
 def _prior_entries(config: Mapping) -> list[tuple[str, tuple[float, float, str]]]:

@@ -3,7 +3,9 @@
 Light on purpose (no numpy): ``workflow/rules/observe.smk`` imports it. The recordings
 are every ``*.h5``, ``*.hdf5`` and ``*.csv`` file in the config's ``observations/dir`` (the
 user's: only ever read) plus the synthetic examples of ``observations/examples``, which the
-workflow simulates into its own folder :data:`EXAMPLES` under results/. Settings hold
+workflow simulates into its own folder :data:`EXAMPLES` under results/. Under a recording
+stimulus (``stimulus/recording``) that file is a recording too, the examples are simulated
+under its sweeps, and the folder's single-step files are skipped with a warning. Settings hold
 exactly what a rule's output depends on, so Snakemake's params trigger re-runs only what a
 config edit touched.
 """
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from mfnpe.names import RECORDING_SUFFIXES as SUFFIXES
+from mfnpe.observation.sweeps import is_recording, simulation_stimulus, stimulus_names
 from mfnpe.plan import runs, shards
 from mfnpe.plan.config import ConfigError, simulator_settings
 
@@ -89,11 +92,18 @@ def recordings(config: Mapping) -> dict[str, str]:
     folder = check_directory(config)
     files = sorted(folder.iterdir()) if folder is not None else []
     found: dict[str, str] = {}
+    stimulus = config["stimulus"]
+    if is_recording(stimulus):
+        found[recording_name(config)] = str(PurePosixPath(stimulus["recording"]))
     for path in files:
         if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
             continue
         shown = f"{directory(config)}/{path.name}"
-        if not re.fullmatch(NAME_PATTERN, path.stem, flags=re.ASCII):
+        if is_recording(stimulus):
+            log.warning("%s: skipped: a single-step recording, and the stimulus is the sweeps "
+                        "of %s (stimulus/recording); its features cannot be computed under "
+                        "those protocols", shown, stimulus["recording"])
+        elif not re.fullmatch(NAME_PATTERN, path.stem, flags=re.ASCII):
             log.warning("%s: skipped: a recording's file name may hold only letters, digits, "
                         "'_' and '-' (it names the recording's results); rename it", shown)
         elif path.stem in examples:
@@ -106,6 +116,25 @@ def recordings(config: Mapping) -> dict[str, str]:
             log.warning("%s: skipped: %s is also named %r; rename one", shown,
                         found[path.stem], path.stem)
     return dict(sorted({**examples, **found}.items()))
+
+
+def recording_name(config: Mapping) -> str:
+    """The observation a recording stimulus's file is: its stem.
+
+    Raises
+    ------
+    ConfigError naming ``stimulus/recording`` when the stem is no valid recording name or
+    is a synthetic example's.
+    """
+    path = PurePosixPath(config["stimulus"]["recording"])
+    key = f"config key stimulus/recording={str(path)!r}"
+    if not re.fullmatch(NAME_PATTERN, path.stem, flags=re.ASCII):
+        raise ConfigError(f"{key}: the file's name {path.stem!r} names its results and may "
+                          "hold only letters, digits, '_' and '-'; rename it or link to it")
+    if path.stem in config["observations"]["examples"]:
+        raise ConfigError(f"{key}: has the name of the synthetic example "
+                          f"observations/examples/{path.stem}; rename one")
+    return path.stem
 
 
 def example_pattern(config: Mapping) -> str:
@@ -123,14 +152,19 @@ def example_settings(config: Mapping, name: str) -> dict:
         "theta": dict(example["theta"]),
         "simulator": simulator_settings(config, "hf"),
         "model": {k: v for k, v in config["model"].items() if k not in config["prior"]},
-        "stimulus": dict(config["stimulus"]),
+        "stimulus": simulation_stimulus(config["stimulus"]),
         "seed": config["observations"]["seed"],
     }
 
 
 def protocol(config: Mapping) -> dict:
     """What the trained posteriors assume of a recording: stimulus times [ms], amplitude
-    [µA/cm²] (None when inferred) and sampling interval [ms] (the HF simulator's)."""
+    [µA/cm²] (None when inferred) and sampling interval [ms] (the HF simulator's); under a
+    recording stimulus the sweeps' ``protocols``, ``window_ms`` and that ``dt``."""
+    if is_recording(config["stimulus"]):
+        return {**simulation_stimulus(config["stimulus"]),
+                "window_ms": config["stimulus"].get("window_ms"),
+                "dt": config["simulators"]["hf"]["dt"]}
     amplitude = None if "amplitude" in config["prior"] else config["model"]["amplitude"]
     return {**config["stimulus"], "amplitude": amplitude,
             "dt": config["simulators"]["hf"]["dt"]}
@@ -139,7 +173,7 @@ def protocol(config: Mapping) -> dict:
 def observe_settings(config: Mapping) -> dict:
     """What the posteriors of a recording depend on besides the recording: the protocol,
     the features, every model (run and settings), the draw count and the master seed."""
-    return {
+    settings = {
         "protocol": protocol(config),
         "features": list(config["features"]),
         "models": [{"run": run, "settings": runs.model_settings(config, **run)}
@@ -147,6 +181,9 @@ def observe_settings(config: Mapping) -> dict:
         "posterior_samples": config["evaluation"]["posterior_samples"],
         "seed": config["seed"],
     }
+    if is_recording(config["stimulus"]):  # x's columns: every feature of every sweep
+        settings["feature_names"] = stimulus_names(config)
+    return settings
 
 
 def ppc_runs(config: Mapping) -> list[dict]:

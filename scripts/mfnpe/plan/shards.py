@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from mfnpe.observation.sweeps import simulation_stimulus
 from mfnpe.plan.config import simulator_settings
 
 POOLS = ("lf", "hf", "test")
@@ -62,14 +63,16 @@ def prior_settings(config: Mapping, pool: str, shard: int) -> dict:
 
 
 def simulation_settings(config: Mapping, pool: str) -> dict:
-    """Everything the simulations of ``pool`` depend on besides their parameters."""
+    """Everything the simulations of ``pool`` depend on besides their parameters. The
+    stimulus is the step's times, or a recording's chosen sweeps' protocols (plain floats,
+    ``mfnpe.observation.sweeps``), so editing the sweeps or the window re-runs the shards."""
     _check_pool(pool)
     inferred = set(config["prior"])
     keep_traces = pool in config["traces"]["pools"]
     return {
         "simulator": simulator_settings(config, FIDELITY[pool]),
         "model": {k: v for k, v in config["model"].items() if k not in inferred},
-        "stimulus": dict(config["stimulus"]),
+        "stimulus": simulation_stimulus(config["stimulus"]),
         "features": list(config["features"]),
         "trace_dt": config["traces"]["dt"] if keep_traces else None,
     }

@@ -37,14 +37,18 @@ def with_note(title: str, note: str) -> str:
 def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, np.ndarray],
                      x_observed: np.ndarray, x_simulated: Mapping[str, np.ndarray],
                      feature_names: Sequence[str], title: str,
-                     window: tuple[float, float] | None = None) -> Figure:
+                     window: tuple[float, float] | None = None,
+                     sweeps: Sequence[tuple[str, int, tuple[float, float]]] | None = None
+                     ) -> Figure:
     """Posterior predictive check of one recording.
 
     Top, one panel per method: simulated traces ``traces[method]`` (k, T') [mV] at
     posterior draws over the recorded trace ``observed`` (T',), times ``t`` (T',) [ms],
-    the stimulus ``window`` (t_on, t_off) [ms] shaded. Bottom, one panel per feature: the
-    5–95% (thin) and 25–75% (thick) predictive intervals and the median of the valid
-    simulations' features ``x_simulated[method]`` (n, f), and the observed value
+    the stimulus ``window`` (t_on, t_off) [ms] shaded. With ``sweeps`` [(label, samples,
+    window)] the traces are those sweeps joined in time: one row of panels per sweep, each
+    its ``samples`` of T' in sweep time, its ``window`` shaded. Bottom, one panel per
+    feature: the 5–95% (thin) and 25–75% (thick) predictive intervals and the median of
+    the valid simulations' features ``x_simulated[method]`` (n, f), and the observed value
     ``x_observed`` (f,) as a dashed line.
     """
     methods = list(traces)
@@ -57,13 +61,27 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
                              f"got {np.shape(x_simulated[method])}")
     columns = min(FEATURE_COLUMNS, f)
     rows = math.ceil(f / columns)
+    if sweeps is None:
+        sweeps = [("", len(t), window)]
+    if sum(n for _, n, _ in sweeps) != len(t):
+        raise ValueError(f"the sweeps' samples {[n for _, n, _ in sweeps]} do not add up to "
+                         f"the {len(t)} of the traces")
+    height = 2.4 * len(sweeps)
     with theme():
-        fig = Figure(figsize=(1.5 * columns + 0.9, 2.6 + 1.5 * rows), layout="constrained")
-        top, bottom = fig.subfigures(2, 1, height_ratios=[2.4, 1.5 * rows])
-        axes = top.subplots(1, len(methods), sharey=True, squeeze=False)[0]
-        for ax, method in zip(axes, methods):
-            _traces_panel(ax, t, observed, traces[method], method, window)
-        axes[0].set_ylabel("V (mV)")
+        fig = Figure(figsize=(1.5 * columns + 0.9, 0.2 + height + 1.5 * rows),
+                     layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=[height, 1.5 * rows])
+        grid = top.subplots(len(sweeps), len(methods), sharey=True, squeeze=False)
+        start = 0
+        for axes, (label, n, shaded) in zip(grid, sweeps):
+            part = slice(start, start + n)
+            for ax, method in zip(axes, methods):
+                _traces_panel(ax, t[part] - t[start], observed[part],
+                              np.atleast_2d(traces[method])[:, part], method, shaded)
+                if label:
+                    ax.set_title(f"{label}, {ax.get_title(loc='left')}", loc="left")
+            axes[0].set_ylabel("V (mV)")
+            start += n
         panels = bottom.subplots(rows, columns, squeeze=False).ravel()
         for j, name in enumerate(feature_names):
             _feature_panel(panels[j], name, j, methods, x_observed[j], x_simulated)

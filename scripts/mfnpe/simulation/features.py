@@ -9,6 +9,7 @@ design; traces that diverged are flagged by :func:`valid_traces` and must be exc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -94,8 +95,9 @@ def _moments(v, start, stop):
 
 
 @numba.njit(cache=True, nogil=True)
-def _features_kernel(v, dt, on_step, off_step, threshold, merge_steps, out):
-    """Fill ``out`` (n, len(NAMES)) with all features of traces ``v`` (n, T)."""
+def _features_kernel(v, dt, rest_step, on_step, off_step, threshold, merge_steps, out):
+    """Fill ``out`` (n, len(NAMES)) with all features of traces ``v`` (n, T): rest on
+    samples ``[0, rest_step)``, the stimulus window on ``[on_step, off_step)``."""
     n, n_t = v.shape
     spikes = np.empty(n_t, dtype=np.int64)
     window_ms = (off_step - on_step) * dt
@@ -119,8 +121,8 @@ def _features_kernel(v, dt, on_step, off_step, threshold, merge_steps, out):
                 isi_sq += isi * isi
             last = step
             count += 1
-        rest_mean, rest_var, _, _ = _moments(trace, 0, on_step)
-        if on_step == 0:
+        rest_mean, rest_var, _, _ = _moments(trace, 0, rest_step)
+        if rest_step == 0:
             rest_mean = trace[0]
         mean, var, skew, kurt = _moments(trace, on_step, off_step)
         out[i, 0] = count
@@ -153,13 +155,25 @@ def _merge_steps(dt: float) -> int:
     return max(int(round(SPIKE_MERGE_MS / dt)), 1)
 
 
-def all_features(v: np.ndarray, dt: float, stimulus: Stimulus) -> np.ndarray:
-    """(n, len(NAMES)) float64 features of traces ``v`` (n, T) [mV] sampled every ``dt`` [ms]."""
+@dataclass(frozen=True)
+class Windows:
+    """Where the features of a trace are computed [ms]: rest on ``[0, rest_end)``, the
+    stimulus window on ``[t_on, t_off)`` (a recording's protocol:
+    ``mfnpe.observation.protocols.feature_windows``)."""
+
+    rest_end: float
+    t_on: float
+    t_off: float
+
+
+def all_features(v: np.ndarray, dt: float, stimulus: Stimulus | Windows) -> np.ndarray:
+    """(n, len(NAMES)) float64 features of traces ``v`` (n, T) [mV] sampled every ``dt`` [ms],
+    in the windows of ``stimulus``: a :class:`Windows`, or the step (rest before ``t_on``)."""
     traces = np.ascontiguousarray(np.atleast_2d(v), dtype=np.float32)
-    on_step = min(int(round(stimulus.t_on / dt)), traces.shape[1])
-    off_step = min(int(round(stimulus.t_off / dt)), traces.shape[1])
+    steps = [min(round(t / dt), traces.shape[1])
+             for t in (getattr(stimulus, "rest_end", stimulus.t_on), stimulus.t_on, stimulus.t_off)]
     out = np.empty((traces.shape[0], len(NAMES)))
-    _features_kernel(traces, dt, on_step, off_step, SPIKE_THRESHOLD_MV, _merge_steps(dt), out)
+    _features_kernel(traces, dt, *steps, SPIKE_THRESHOLD_MV, _merge_steps(dt), out)
     return out
 
 
@@ -174,7 +188,7 @@ def check_names(names: Sequence[str]) -> list[int]:
 
 
 def compute_features(
-    v: np.ndarray, dt: float, stimulus: Stimulus, names: Sequence[str] = NAMES
+    v: np.ndarray, dt: float, stimulus: Stimulus | Windows, names: Sequence[str] = NAMES
 ) -> np.ndarray:
     """(n, len(names)) float64: the named features of traces ``v`` (n, T)."""
     return all_features(v, dt, stimulus)[:, check_names(names)]

@@ -17,8 +17,9 @@ import numpy as np
 from mfnpe.simulation import features, simulators
 from mfnpe import seeds
 from mfnpe.hh.model import constants_table
-from mfnpe.hh.stimulus import Stimulus
 from mfnpe.io.shards import SimShard
+from mfnpe.observation.protocols import simulation_stimuli
+from mfnpe.observation.sweeps import feature_names
 from mfnpe.prior import BoxPrior
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,20 @@ def sample_prior_shard(settings: Mapping) -> tuple[np.ndarray, list[str]]:
     prior = BoxPrior.from_config(settings["prior"])
     rng = seeds.prior_rng(settings["seed"], settings["pool"], settings["shard"])
     return prior.sample(settings["shard_size"], rng), list(prior.names)
+
+
+def sweep_seeds_of(sim_seeds: np.ndarray, sweep: int) -> np.ndarray:
+    """(n,) uint32 seeds of the ``sweep``-th sweep (0-based position) of simulations seeded
+    ``sim_seeds`` (n,): the seeds themselves for the first (so a step stimulus is unchanged),
+    a per-simulation hash of (seed, position) for the others (independent channel noise)."""
+    sim_seeds = np.asarray(sim_seeds, dtype=np.uint32)
+    if sweep == 0:
+        return sim_seeds
+    mixed = sim_seeds.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(sweep)
+    mixed ^= mixed >> np.uint64(31)
+    mixed *= np.uint64(0xBF58476D1CE4E5B9)
+    mixed ^= mixed >> np.uint64(29)
+    return (mixed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
 
 def _batches(n: int, size: int) -> list[np.ndarray]:
@@ -55,14 +70,19 @@ def simulate_shard(
 
     Returns
     -------
-    SimShard with NaN feature rows where the simulation diverged (``valid`` False).
+    SimShard with NaN feature rows where the simulation diverged (``valid`` False). Under
+    a recording's sweeps (``settings["stimulus"]["protocols"]``) every row is simulated
+    under every sweep at the same theta (seeds :func:`sweep_seeds_of`): x holds the
+    features of every sweep, sweep after sweep (names ``spike_count@5``...), a row is valid
+    when every sweep's trace is, and the traces are the sweeps' joined in time.
     """
     start = time.perf_counter()
     n = theta.shape[0]
-    stimulus = Stimulus(**settings["stimulus"])
+    sweeps = simulation_stimuli(settings["stimulus"])
     constants = constants_table(settings["model"], theta, param_names)
     if sim_seeds is None:
         sim_seeds = seeds.simulation_seeds(settings["seed"], settings["pool"], settings["shard"], n)
+    sweep_seeds = [sweep_seeds_of(sim_seeds, j) for j in range(len(sweeps))]
     spec = simulators.spec(settings["simulator"])
     simulate = simulators.batch_function(settings["simulator"])
     feature_columns = features.check_names(settings["features"])
@@ -74,18 +94,26 @@ def simulate_shard(
         padded = rows
         if spec.fixed_shape and len(rows) < spec.batch_size:
             padded = np.concatenate([rows, np.full(spec.batch_size - len(rows), rows[0])])
-        out = simulate({k: v[padded] for k, v in constants.items()}, stimulus, seeds=sim_seeds[padded])
-        v = out.v[: len(rows)]
-        valid = features.valid_traces(v)
-        x = features.all_features(v, out.dt, stimulus)[:, feature_columns]
+        xs, valid, kept, events, steps = [], np.ones(len(rows), dtype=bool), [], None, 0
+        for (_, stimulus, windows), sweep_seed in zip(sweeps, sweep_seeds):
+            out = simulate({k: v[padded] for k, v in constants.items()}, stimulus,
+                           seeds=sweep_seed[padded])
+            v = out.v[: len(rows)]
+            valid &= features.valid_traces(v)
+            xs.append(features.all_features(v, out.dt, windows)[:, feature_columns])
+            if trace_stride:
+                kept.append(v[:, ::trace_stride].copy())
+            if out.n_events is not None:
+                events = (events or 0) + int(out.n_events[: len(rows)].sum())
+            steps += v.shape[1]
+        x = np.concatenate(xs, axis=1)
         x[~valid] = np.nan
-        kept = v[:, ::trace_stride].copy() if trace_stride else None
-        events = int(out.n_events[: len(rows)].sum()) if out.n_events is not None else None
-        return x, valid, kept, events, v.shape[1]
+        return x, valid, np.concatenate(kept, axis=1) if trace_stride else None, events, steps
 
     with ThreadPoolExecutor(max_workers=threads) as pool:  # a JAX batch runs on XLA's pool of `threads`
         results = list(pool.map(run, _batches(n, spec.batch_size)))
 
+    sweep_names = None if sweeps[0][0] is None else [sweep for sweep, _, _ in sweeps]
     x = np.concatenate([r[0] for r in results])
     valid = np.concatenate([r[1] for r in results])
     traces = np.concatenate([r[2] for r in results]) if trace_stride else None
@@ -107,7 +135,7 @@ def simulate_shard(
         x=x,
         valid=valid,
         param_names=list(param_names),
-        feature_names=list(settings["features"]),
+        feature_names=feature_names(settings["features"], sweep_names),
         settings=dict(settings),
         stats=stats,
         traces=traces,

@@ -1,0 +1,73 @@
+"""A recording as the workflow's stimulus: its chosen sweeps' protocols, read and checked
+once at startup.
+
+``resolve`` turns the config's ``stimulus: {recording, sweeps | amplitudes_pA, window_ms}``
+into plain per-sweep protocols (``mfnpe.observation.sweeps``);
+``mfnpe.observation.protocols.simulation_stimuli`` turns them back into simulator stimuli.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from mfnpe.io.ephys import open_ephys
+from mfnpe.observation import protocols as protocol_tools
+from mfnpe.observation.recordings import RecordingError
+
+
+def resolve(config: Mapping) -> list[dict]:
+    """The chosen sweeps' protocols of the config's recording stimulus, cropped to
+    ``window_ms`` and in window time, as plain data (``mfnpe.observation.protocols.to_settings``).
+
+    Raises
+    ------
+    RecordingError whose message starts with ``config key stimulus/<key>`` and names the
+    file and sweep: a missing or unreadable file, a voltage-clamp sweep, an index out of
+    range, no sweep at an amplitude, a command that is missing or not piecewise constant,
+    sampling below 10 kHz, a window outside the sweep or holding no epoch.
+    """
+    section = config["stimulus"]
+    path = Path(section["recording"])
+    with _opened(path) as ephys:
+        if section.get("sweeps") is not None:
+            chosen = [(f"stimulus/sweeps/{k}", index) for k, index in enumerate(section["sweeps"])]
+        else:
+            chosen = []
+            for k, amplitude in enumerate(section["amplitudes_pA"]):
+                found = ephys.find(float(amplitude))
+                if not found:
+                    raise RecordingError(
+                        f"config key stimulus/amplitudes_pA/{k}={amplitude:g}: {path}: no "
+                        f"current-clamp sweep has an epoch at {amplitude:g} pA")
+                chosen.append((f"stimulus/amplitudes_pA/{k}", found[0]))
+        indices = [index for _, index in chosen]
+        for key, index in chosen:
+            if indices.count(index) > 1:
+                raise RecordingError(f"config key {key}: {path}: sweep {index} is chosen twice")
+        settings = []
+        for key, index in chosen:
+            try:
+                protocol = ephys.protocol(index)
+            except RecordingError as err:
+                raise type(err)(f"config key {key}={index}: {err}") from None
+            window = section.get("window_ms")
+            try:
+                cropped = protocol_tools.crop(protocol, window)
+                protocol_tools.feature_windows(cropped)
+            except ValueError as err:
+                raise RecordingError(f"config key stimulus/window_ms={window}: {path}: sweep "
+                                     f"{index}: {err}") from None
+            settings.append(protocol_tools.to_settings(cropped, index))
+    return settings
+
+
+def _opened(path: Path):
+    if not path.is_file():
+        raise RecordingError(f"config key stimulus/recording={str(path)!r}: {path}: file does "
+                             f"not exist (a relative path is relative to the working directory "
+                             f"{Path.cwd()})")
+    try:
+        return open_ephys(path)
+    except RecordingError as err:
+        raise type(err)(f"config key stimulus/recording={str(path)!r}: {err}") from None

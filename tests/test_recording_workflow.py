@@ -1,0 +1,248 @@
+"""A recording as the workflow's stimulus: the config's recording form is checked before
+any job (each fault named by file, sweep and config key), its sweeps' protocols become the
+shards' settings, and the names of x carry their sweep."""
+
+import copy
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from mfnpe.observation.stimulus import resolve
+from mfnpe.observation.sweeps import feature_names, split_name, stimulus_names
+from mfnpe.plan import shards
+from mfnpe.plan.config import ConfigError, resolve_recording, validate_config
+from test_ephys import DT, N_SAMPLES, REAL_ABF, write_abf, write_nwb, written_sweeps
+from workflow_helpers import ROOT, TINY, scheduled_jobs, snakemake
+
+TINY_RECORDING = ROOT / "tests" / "configs" / "tiny_recording.yaml"
+
+FEATURES = ["spike_count", "stim_mean"]
+
+
+def recording_config(**stimulus):
+    """A validated config whose stimulus is the real ABF's sweeps (``stimulus`` overrides)."""
+    return validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": [2, 4],
+                                         "window_ms": [0.0, 700.0], **stimulus},
+                            "features": FEATURES})
+
+
+def resolved(config, paths=()):
+    resolve_recording(config, list(paths), resolve)
+    return config
+
+
+def test_the_chosen_sweeps_protocols_are_the_shards_stimulus():
+    config = resolved(recording_config())
+    stimulus = shards.simulation_settings(config, "hf")["stimulus"]
+    assert stimulus == {"protocols": [
+        {"sweep": 2, "duration": 700.0, "holding": 0.0, "epochs": [[146.85, 500.0, 100.0]]},
+        {"sweep": 4, "duration": 700.0, "holding": 0.0, "epochs": [[146.85, 500.0, 300.0]]}]}
+    assert stimulus_names(config) == ["spike_count@2", "stim_mean@2", "spike_count@4",
+                                      "stim_mean@4"]
+    by_amplitude = resolved(recording_config(sweeps=None, amplitudes_pA=[300.0, 100.0]))
+    assert [p["sweep"] for p in by_amplitude["stimulus"]["protocols"]] == [4, 2]
+    # another window is other shard settings (Snakemake re-runs the shards)
+    other = resolved(recording_config(window_ms=[0.0, 600.0]))
+    assert shards.shard_settings(other, "hf", 0) != shards.shard_settings(config, "hf", 0)
+
+
+def test_the_step_stimulus_keeps_its_settings_and_plain_names():
+    config = validate_config({"features": FEATURES})
+    before = copy.deepcopy(shards.simulation_settings(config, "lf"))
+    resolve_recording(config, [], resolve)
+    assert shards.simulation_settings(config, "lf") == before
+    assert before["stimulus"] == {"duration": 120.0, "t_on": 10.0, "t_off": 110.0}
+    assert stimulus_names(config) == FEATURES
+
+
+def test_feature_names_carry_their_sweep():
+    assert feature_names(FEATURES, [5, 7]) == ["spike_count@5", "stim_mean@5",
+                                              "spike_count@7", "stim_mean@7"]
+    assert feature_names(FEATURES) == FEATURES
+    assert split_name("isi_cv@12") == ("isi_cv", 12) and split_name("isi_cv") == ("isi_cv", None)
+
+
+def refused(config, *words, paths=()):
+    with pytest.raises(ConfigError) as caught:
+        resolved(config, paths)
+    for word in words:
+        assert word in str(caught.value), str(caught.value)
+    return str(caught.value)
+
+
+def test_a_missing_file_is_refused_before_any_job(tmp_path):
+    with pytest.raises(ConfigError, match=r"config key stimulus/recording=.*missing\.abf.*"
+                                          r"file does not exist"):
+        recording_config(recording=str(tmp_path / "missing.abf"))
+    with pytest.raises(ConfigError, match="stimulus/recording.*not an ABF"):
+        recording_config(recording=str(tmp_path / "cell.h5"))
+
+
+def test_an_unreadable_file_is_refused(tmp_path):
+    path = tmp_path / "broken.abf"
+    path.write_bytes(b"not an abf file at all" * 100)
+    refused(recording_config(recording=str(path)), "config key stimulus/recording", str(path))
+
+
+def test_a_voltage_clamp_file_is_refused(tmp_path):
+    _, command = written_sweeps(1)
+    path = write_abf(tmp_path / "vc.abf", [command], ["pA"])
+    refused(recording_config(recording=str(path), sweeps=[0], window_ms=None),
+            "config key stimulus/recording", str(path), "voltage-clamp")
+
+
+def test_a_sweep_out_of_range_is_refused_naming_its_key():
+    refused(recording_config(sweeps=[2, 22]), "config key stimulus/sweeps/1=22", str(REAL_ABF),
+            "out of range", "22 sweeps")
+    refused(recording_config(sweeps=None, amplitudes_pA=[150.0]),
+            "config key stimulus/amplitudes_pA/0=150", "no current-clamp sweep", "150 pA")
+
+
+def test_a_command_that_is_not_piecewise_constant_is_refused(tmp_path):
+    voltage, _ = written_sweeps(1)
+    ramp = -31.25 + np.clip(np.arange(N_SAMPLES) * DT - 20.0, 0.0, None) * 2.0
+    path = write_nwb(tmp_path / "ramp.nwb", [{"voltage": voltage[0], "command": ramp}])
+    refused(recording_config(recording=str(path), sweeps=[0], window_ms=None),
+            "config key stimulus/sweeps/0=0", str(path), "sweep 0", "not piecewise constant")
+
+
+def test_sampling_below_10_khz_is_refused(tmp_path):
+    voltage, command = written_sweeps(1)
+    path = write_abf(tmp_path / "slow.abf", [voltage[:, ::4], command[:, ::4]], ["mV", "pA"],
+                     rate=5000.0)
+    refused(recording_config(recording=str(path), sweeps=[0], window_ms=None),
+            "config key stimulus/sweeps/0=0", str(path), "sweep 0", "5000 Hz")
+
+
+def test_a_window_outside_the_sweep_or_without_an_epoch_is_refused():
+    refused(recording_config(window_ms=[0.0, 4000.0]), "config key stimulus/window_ms",
+            "sweep 2", "not inside the 3000 ms sweep")
+    refused(recording_config(window_ms=[0.0, 100.0]), "config key stimulus/window_ms",
+            "sweep 2", "no epoch")
+    with pytest.raises(ConfigError, match="stimulus/window_ms.*start < stop"):
+        recording_config(window_ms=[300.0, 100.0])
+    with pytest.raises(ConfigError, match="stimulus/window_ms/1=700.005 is not a multiple"):
+        recording_config(window_ms=[0.0, 700.005])
+
+
+def test_the_recording_keys_are_checked_against_each_other():
+    with pytest.raises(ConfigError, match="stimulus/sweeps: .*give exactly one"):
+        recording_config(amplitudes_pA=[100.0])
+    with pytest.raises(ConfigError, match="stimulus/sweeps: .*give exactly one"):
+        recording_config(sweeps=None)
+    with pytest.raises(ConfigError, match="stimulus/window_ms: only used with stimulus/recording"):
+        validate_config({"stimulus": {"window_ms": [0.0, 100.0]}})
+    with pytest.raises(ConfigError, match="prior/amplitude: under a recording stimulus"):
+        validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": [2]},
+                         "prior": {"gNa": [50.0, 200.0], "amplitude": [1.0, 10.0]}})
+
+
+def test_an_error_names_the_config_file_that_set_the_key(tmp_path):
+    overlay = tmp_path / "mine.yaml"
+    overlay.write_text("stimulus: {sweeps: [2, 30]}\n")
+    message = refused(recording_config(sweeps=[2, 30]), "config key stimulus/sweeps/1=30",
+                      paths=[overlay])
+    assert message.startswith(f"{overlay}: ")
+
+
+# ---- end to end: tests/configs/tiny_recording.yaml through Snakemake (about 2-3 min) ----
+
+TARGETS = ("results/summary/observations.csv",
+           "results/figures/observations/171116sh_0019_ppc.png")
+"""Every shard, model, observation and one predictive-check figure (the test-set
+evaluation and its figures are the step's, tested by test_workflow.py)."""
+
+
+def workdir_with_the_abf(path):
+    """A working directory where the config's relative recording path finds the ABF."""
+    folder = path / "tests" / "data" / "recordings"
+    folder.mkdir(parents=True)
+    os.symlink(REAL_ABF, folder / REAL_ABF.name)
+    return path
+
+
+@pytest.fixture(scope="module")
+def recording_run(tmp_path_factory):
+    workdir = workdir_with_the_abf(tmp_path_factory.mktemp("recording"))
+    run = snakemake(workdir, "--cores", "1", *TARGETS, configfile=[TINY, TINY_RECORDING])
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def tiny_recording_config(workdir):
+    from mfnpe.plan.config import read_yaml, replace_sets
+    config = read_yaml(TINY)
+    for section, values in read_yaml(TINY_RECORDING).items():
+        config[section] = {**config.get(section, {}), **values} if isinstance(values, dict) \
+            else values
+    replace_sets(config, [TINY_RECORDING])
+    cwd = os.getcwd()
+    try:
+        os.chdir(workdir)
+        return resolved(validate_config(config))
+    finally:
+        os.chdir(cwd)
+
+
+def test_the_workflow_simulates_and_observes_the_recordings_sweeps(recording_run):
+    from mfnpe.io.shards import read_sim_shard
+    from mfnpe.observation.posterior import read_observation, read_predictive
+    from mfnpe.observation.sweep_recordings import observed_features, read_observed
+    from mfnpe.plan import observations
+    config = tiny_recording_config(recording_run)
+    names = stimulus_names(config)
+    assert names[:2] == ["spike_count@3", "rest_mean@3"] and names[10] == "spike_count@4"
+    for pool in shards.POOLS:
+        shard = read_sim_shard(recording_run / f"results/sims/{pool}/shard-0.h5",
+                               expected_settings=shards.shard_settings(config, pool, 0))
+        assert shard.feature_names == names and shard.x.shape[1] == 20
+        assert shard.valid.mean() > 0.9
+        assert shard.settings["stimulus"]["protocols"][1] == {
+            "sweep": 4, "duration": 150.0, "holding": 0.0, "epochs": [[46.85, 103.15, 300.0]]}
+    test = read_sim_shard(recording_run / "results/sims/test/shard-0.h5")
+    assert test.traces.shape == (20, 2 * 1500)  # both 150 ms sweeps every 0.1 ms
+    table = pd.read_csv(recording_run / "results/summary/observations.csv")
+    assert set(table["recording"]) == {"171116sh_0019", "tiny-rec"}
+    posterior = read_observation(recording_run / "results/observations/171116sh_0019/posterior.h5")
+    assert posterior.feature_names == names
+    cell = read_observed(REAL_ABF, observations.protocol(config))
+    np.testing.assert_allclose(posterior.x, observed_features(cell, config["features"],
+                                                              observations.protocol(config)))
+    assert posterior.x[names.index("spike_count@4")] == 3  # the 300 pA step in [100, 250) ms
+    check = read_predictive(recording_run / "results/observations/171116sh_0019/ppc.h5")
+    assert check.trace.shape == (3000,) and check.sets["npe"].traces.shape == (4, 3000)
+    assert (recording_run / TARGETS[1]).stat().st_size > 0
+
+
+def test_a_finished_run_is_up_to_date_and_a_new_window_re_simulates(recording_run, tmp_path):
+    run = snakemake(recording_run, "-n", *TARGETS, configfile=[TINY, TINY_RECORDING])
+    assert run.returncode == 0 and scheduled_jobs(run.stdout) == {}, run.stdout[-3000:]
+    overlay = tmp_path / "window.yaml"
+    overlay.write_text("stimulus: {window_ms: [100.0, 260.0]}\n")
+    run = snakemake(recording_run, "-n", *TARGETS, configfile=[TINY, TINY_RECORDING, overlay])
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = scheduled_jobs(run.stdout)
+    assert jobs["simulate"] == 3 and jobs["example_recording"] == 1 and jobs["observe"] == 2
+
+
+def test_the_shipped_recording_config_plans(tmp_path):
+    """config/recording.yaml over the default: a dry run plans every job (not run here)."""
+    workdir = workdir_with_the_abf(tmp_path)
+    run = snakemake(workdir, "-n", configfile=[ROOT / "config" / "config.yaml",
+                                               ROOT / "config" / "recording.yaml"])
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = scheduled_jobs(run.stdout)
+    assert jobs["observe"] == 2 and jobs["simulate"] > 0
+
+
+def test_a_bad_sweep_stops_the_workflow_before_any_job(tmp_path):
+    workdir = workdir_with_the_abf(tmp_path)
+    overlay = tmp_path / "bad.yaml"
+    overlay.write_text("stimulus: {sweeps: [3, 40]}\n")
+    run = snakemake(workdir, "--cores", "1", configfile=[TINY, TINY_RECORDING, overlay])
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert f"{overlay}: config key stimulus/sweeps/1=40: " in output
+    assert "171116sh_0019.abf: sweep index 40 out of range" in output
+    assert not (workdir / "results").exists()  # no job ran
