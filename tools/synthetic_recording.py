@@ -1,0 +1,102 @@
+"""An NWB file of one HF simulation at a known theta under a real recording's sweeps: a
+recording with a known answer, read by the workflow like any other.
+
+    .venv/bin/python tools/synthetic_recording.py --out cell.nwb \
+        [--like tests/data/recordings/171116sh_0019.abf] [--sweeps 0 1 2 3 4] \
+        [--window 0 700] [--theta gNa=120 gK=36 gL=0.3 area=2000] [--model-name classic] \
+        [--simulator binomial] [--dt 0.01] [--seed 7]
+
+Each chosen sweep's protocol is read from ``--like`` (cropped to ``--window`` [ms]),
+simulated at ``theta`` with the HF simulator at ``dt`` [ms] (seed ``--seed``, one per
+sweep), sampled down to the recording's own rate and written in the Allen/DANDI NWB
+layout: per sweep a ``CurrentClampSeries`` (volts, conversion 1e-3: mV) and its
+``CurrentClampStimulusSeries`` (amperes, conversion 1e-12: pA) with the sweep's number,
+paired in the intracellular-recordings table. Sweep numbers are the source's, so a config
+choosing ``sweeps: [2, 3, 4]`` of the source chooses the same sweeps here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from datetime import datetime, timezone
+
+import numpy as np
+from pynwb import NWBHDF5IO, NWBFile
+from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
+
+from mfnpe.hh.model import constants_table
+from mfnpe.io.ephys import open_ephys
+from mfnpe.observation import protocols
+from mfnpe.simulation import simulators
+
+
+def simulate_sweeps(like, sweeps, window, theta, model, simulator, dt, seed):
+    """``(rate_hz, [(sweep, voltage (T,) mV, command (T,) pA)])`` at the source's rate."""
+    with open_ephys(like) as source:
+        rate = source.info(sweeps[0]).rate_hz
+        chosen = [(s, protocols.crop(source.protocol(s), window)) for s in sweeps]
+    stride = int(round(1000.0 / rate / dt))
+    if abs(stride * dt - 1000.0 / rate) > 1e-9:
+        raise ValueError(f"dt {dt} ms does not divide the recording's interval {1000 / rate} ms")
+    names = list(theta)
+    constants = constants_table(model, np.array([[theta[n] for n in names]]), names)
+    simulate = simulators.batch_function({"name": simulator, "dt": dt})
+    out = []
+    for k, (sweep, protocol) in enumerate(chosen):
+        v = simulate(constants, protocol, seeds=np.array([seed + k], dtype=np.uint32)).v[0]
+        command = protocols.current_pA(protocol, 1000.0 / rate)
+        out.append((sweep, v[::stride][: command.size], command))
+    return rate, out
+
+
+def write_nwb(path, rate, sweeps, description):
+    """Write ``sweeps`` [(number, voltage mV, command pA)] at ``rate`` [Hz] to ``path``."""
+    nwb = NWBFile(description, "mfnpe-synthetic", datetime(2026, 1, 1, tzinfo=timezone.utc))
+    device = nwb.create_device("simulator")
+    electrode = nwb.create_icephys_electrode(name="electrode_0", description=description,
+                                             device=device)
+    for number, voltage, command in sweeps:
+        response = CurrentClampSeries(
+            name=f"data_{number:05d}_AD0", data=np.asarray(voltage, dtype=np.float32),
+            rate=float(rate), electrode=electrode, gain=1.0, sweep_number=np.uint32(number),
+            conversion=1e-3, starting_time=0.0)
+        stimulus = CurrentClampStimulusSeries(
+            name=f"data_{number:05d}_DA0", data=np.asarray(command, dtype=np.float32),
+            rate=float(rate), electrode=electrode, gain=1.0, sweep_number=np.uint32(number),
+            conversion=1e-12, starting_time=0.0)
+        nwb.add_acquisition(response)
+        nwb.add_stimulus(stimulus)
+        nwb.add_intracellular_recording(electrode=electrode, stimulus=stimulus,
+                                        response=response)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBHDF5IO(str(path), "w") as io:
+            io.write(nwb)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--like", default="tests/data/recordings/171116sh_0019.abf")
+    parser.add_argument("--sweeps", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--window", type=float, nargs=2, default=[0.0, 700.0])
+    parser.add_argument("--theta", nargs="+", default=["gNa=120", "gK=36", "gL=0.3",
+                                                      "area=2000"])
+    parser.add_argument("--model-name", default="classic")
+    parser.add_argument("--simulator", default="binomial")
+    parser.add_argument("--dt", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    theta = {k: float(v) for k, v in (item.split("=") for item in args.theta)}
+    model = {} if args.model_name == "classic" else {"name": args.model_name}
+    rate, sweeps = simulate_sweeps(args.like, args.sweeps, args.window, theta, model,
+                                   args.simulator, args.dt, args.seed)
+    description = (f"{args.simulator} simulation at {theta} ({args.model_name}) under sweeps "
+                   f"{args.sweeps} of {args.like}, window {args.window} ms, seed {args.seed}")
+    write_nwb(args.out, rate, sweeps, description)
+    print(f"wrote {args.out}: {len(sweeps)} sweeps at {rate:g} Hz; {description}")
+
+
+if __name__ == "__main__":
+    main()
