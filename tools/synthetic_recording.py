@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
-from pynwb import NWBHDF5IO, NWBFile
-from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
-
 from mfnpe.hh.model import constants_table
 from mfnpe.io.ephys import open_ephys
 from mfnpe.observation import protocols
 from mfnpe.simulation import simulators
+from pynwb import NWBHDF5IO, NWBFile
+from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
 
 
 def simulate_sweeps(like, sweeps, window, theta, model, simulator, dt, seed):
@@ -52,7 +51,7 @@ def simulate_sweeps(like, sweeps, window, theta, model, simulator, dt, seed):
 
 def write_nwb(path, rate, sweeps, description):
     """Write ``sweeps`` [(number, voltage mV, command pA)] at ``rate`` [Hz] to ``path``."""
-    nwb = NWBFile(description, "mfnpe-synthetic", datetime(2026, 1, 1, tzinfo=timezone.utc))
+    nwb = NWBFile(description, "mfnpe-synthetic", datetime(2026, 1, 1, tzinfo=UTC))
     device = nwb.create_device("simulator")
     electrode = nwb.create_icephys_electrode(name="electrode_0", description=description,
                                              device=device)
