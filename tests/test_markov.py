@@ -11,10 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
 from hh_reference import reference_rest, reference_trace
-from scipy.linalg import expm
-from mfnpe.simulation.features import spike_times
 from mfnpe.hh import markov, membrane
 from mfnpe.hh.kinetics import (
     K_OPEN,
@@ -27,7 +24,12 @@ from mfnpe.hh.kinetics import (
     rate_vector,
 )
 from mfnpe.hh.model import constants_table
+from mfnpe.hh.models import MODELS
 from mfnpe.hh.stimulus import Stimulus
+from mfnpe.simulation.features import spike_times
+from scipy.linalg import expm
+
+CLASSIC_TABLES = markov.tables(MODELS["classic"])
 
 DT = 0.01  # ms
 METHODS = {"markov": markov.simulate_markov, "binomial": markov.simulate_binomial}
@@ -65,11 +67,11 @@ def _check_binomial_fraction(samples: np.ndarray, p: float, n_channels: int, lab
 
 
 def test_compiled_stationary_probs_match_kinetics():
-    rates, probs = np.empty(6), np.empty(markov.N_STATES)
+    rates, probs = np.empty(6), np.empty(13)
     for v in (-90.0, -65.0, -40.0, -55.0, 0.0, 30.0):
-        markov._rates_at(v, rates)
+        markov._rates_at(0, v, np.empty(0), rates)
         np.testing.assert_allclose(rates, rate_vector(v), rtol=1e-12)
-        markov._stationary_probs(rates, probs)
+        markov._stationary_probs(rates, probs, np.empty(3), CLASSIC_TABLES)
         np.testing.assert_allclose(probs[:8], na_state_probs(v), rtol=1e-12, atol=1e-300)
         np.testing.assert_allclose(probs[8:], k_state_probs(v), rtol=1e-12, atol=1e-300)
 
@@ -155,9 +157,9 @@ def _generator(table: np.ndarray, v: float) -> np.ndarray:
 @pytest.mark.parametrize("dt", [0.01, 0.5])
 def test_binomial_transition_probs_are_the_matrix_exponential(v, dt):
     """The closed-form step probabilities equal scipy's expm(Q dt) of the 28-edge schemes."""
-    rates, probs = np.empty(6), np.zeros((markov.N_STATES, markov.N_NA_STATES))
-    markov._rates_at(v, rates)
-    markov._transition_probs(rates, dt, np.zeros((5, 5)), np.zeros((5, 5)), probs)
+    rates, probs = np.empty(6), np.zeros((13, 8))
+    markov._rates_at(0, v, np.empty(0), rates)
+    markov._transition_probs(rates, dt, np.zeros((4, 5, 5)), probs, CLASSIC_TABLES)
     np.testing.assert_allclose(probs[:8], expm(_generator(NA_TRANSITIONS, v) * dt), atol=1e-13)
     np.testing.assert_allclose(probs[8:, :5], expm(_generator(K_TRANSITIONS, v) * dt),
                                atol=1e-13)
@@ -206,6 +208,11 @@ def test_kernels_step_v_by_the_exact_frozen_conductance_solution():
         compiled = np.array([markov._voltage_step(*(a[i] if np.ndim(a) else a for a in args))
                              for i in range(n)])
         np.testing.assert_allclose(compiled, exp_euler_np(*args), rtol=1e-13, atol=1e-12)
+        # the kernels' any-channel step gives the two-channel step bit for bit
+        generic = np.array([markov._voltage_step_channels(
+            v[i], np.array([g_na[i], g_k[i]]), np.array([50.0, -77.0]), g_l[i], e_l[i],
+            current[i], cap[i], dt) for i in range(n)])
+        np.testing.assert_array_equal(generic, compiled)
         g_tot = g_na + g_k + g_l
         v_inf = (current + g_na * 50.0 - g_k * 77.0 + g_l * e_l) / g_tot
         exact = v_inf + (v - v_inf) * np.exp(-dt * g_tot / cap)

@@ -9,7 +9,10 @@ Measures, on one thread and after JIT warm-up:
   the default neuron under the default 10 µA/cm² step);
 - training: seconds per epoch per 10 000 simulations of the default network (3
   parameters, 10 features, batch 200), and seconds to draw 1000 posterior samples for each
-  of 200 test observations (the evaluate rule's load).
+  of 200 test observations (the evaluate rule's load);
+- ``neuron_models``: the same LF and HF rows for every other neuron model
+  (``mfnpe.hh.models``: the Pospischil RS and FS neurons), each row naming its ``neuron``
+  (``lf`` and ``hf`` are the classic model's, in the format ``tools/bench_table.py`` reads).
 
 The results go to a JSON file; ``tools/bench_table.py`` turns them into the table of
 docs/results.md (``make bench`` runs both).
@@ -27,11 +30,17 @@ from mfnpe.names import LF_SIMULATORS
 from mfnpe.runtime import limit_threads
 
 
-
-def _config(simulator: dict, area: float) -> dict:
+def _config(simulator: dict, area: float, neuron: str = "classic") -> dict:
     from mfnpe.plan.config import validate_config
 
-    return validate_config({"model": {"area": area}, "simulators": {"lf": simulator, "hf": simulator}})
+    config = {"simulators": {"lf": simulator, "hf": simulator}, "model": {"area": area}}
+    if neuron != "classic":  # the default prior box is the classic model's: ±50% here
+        from mfnpe.hh.model import model_defaults
+
+        defaults = model_defaults(neuron)
+        config["model"]["name"] = neuron
+        config["prior"] = {k: [0.5 * defaults[k], 1.5 * defaults[k]] for k in ("gNa", "gK", "gL")}
+    return validate_config(config)
 
 
 def _shard(config: dict, n: int, pool: str, threads: int):
@@ -45,8 +54,9 @@ def _shard(config: dict, n: int, pool: str, threads: int):
     return simulate_shard(theta, names, settings, threads=threads)
 
 
-def bench_lf(model: str, dt: float, n: int, threads: int) -> dict:
-    config = _config({"name": model, "dt": dt}, area=100.0)
+def bench_lf(model: str, dt: float, n: int, threads: int, neuron: str = "classic") -> dict:
+    """LF simulator ``model`` on the neuron model ``neuron`` (its defaults, 100 µm²)."""
+    config = _config({"name": model, "dt": dt}, area=100.0, neuron=neuron)
     _shard(config, 500, "lf", threads)  # compile
     shard = _shard(config, n, "lf", threads)
     wall = shard.stats["wall_time_s"]
@@ -56,16 +66,18 @@ def bench_lf(model: str, dt: float, n: int, threads: int) -> dict:
     }
 
 
-def bench_hf(method: str, area: float, n: int) -> dict:
-    """The default neuron (all constants at their defaults, 10 µA/cm² step) at ``area``."""
+def bench_hf(method: str, area: float, n: int, neuron: str = "classic") -> dict:
+    """The neuron model ``neuron`` (all constants at its defaults, 10 µA/cm² step) at
+    ``area``."""
     import numpy as np
 
-    from mfnpe.simulation import simulators
     from mfnpe.hh.model import constants_table
     from mfnpe.hh.stimulus import Stimulus
+    from mfnpe.simulation import simulators
 
     simulate = simulators.batch_function({"name": method, "dt": 0.01})
-    constants = constants_table({"area": area}, np.zeros((n, 0)), ())
+    fixed = {"area": area} if neuron == "classic" else {"name": neuron, "area": area}
+    constants = constants_table(fixed, np.zeros((n, 0)), ())
     seeds = np.arange(n, dtype=np.uint32)
     simulate({k: v[:1] for k, v in constants.items()}, Stimulus(), seeds=seeds[:1])  # compile
     start = time.perf_counter()
@@ -100,7 +112,23 @@ def bench_training(n: int = 10_000, epochs: int = 5, n_test: int = 200) -> dict:
             "n_test": n_test, "s_sampling_1000_per_test": time.perf_counter() - start}
 
 
+def bench_neurons(n_lf: int, n_markov: int, n_binomial: int, threads: int,
+                  neurons: tuple[str, ...]) -> list[dict]:
+    """The LF and HF rows of :func:`run` for each neuron model in ``neurons``."""
+    rows = []
+    for neuron in neurons:
+        rows += [{"neuron": neuron, "fidelity": "lf",
+                  **bench_lf(model, 0.025, n_lf, threads, neuron)} for model in LF_SIMULATORS]
+        rows += [{"neuron": neuron, "fidelity": "hf", **bench_hf(method, area, n, neuron)}
+                 for method, area, n in (("markov", 100.0, n_markov),
+                                         ("binomial", 100.0, n_binomial),
+                                         ("binomial", 1000.0, n_binomial))]
+    return rows
+
+
 def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
+    from mfnpe.hh.models import DEFAULT_MODEL, MODELS
+
     results = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "threads": threads},
@@ -108,6 +136,8 @@ def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
         "hf": [bench_hf("markov", 100.0, n_markov), bench_hf("binomial", 100.0, n_binomial),
                bench_hf("binomial", 1000.0, n_binomial)],
         "training": bench_training(),
+        "neuron_models": bench_neurons(n_lf, n_markov, n_binomial, threads,
+                                       tuple(name for name in MODELS if name != DEFAULT_MODEL)),
     }
     return results
 

@@ -1,6 +1,9 @@
 """The stochastic Hodgkin–Huxley neuron: kinetics, constants, stimulus and simulators.
 
-- ``kinetics``: the six gate rates and the Na/K Markov schemes (shared by all simulators);
+- ``channels``: a neuron model as data (constants, channels of gates, rate functions);
+- ``models``: the registry of models, one module each (``classic``: squid-axon HH;
+  ``pospischil``: the Pospischil et al. 2008 RS and FS cortical neurons);
+- ``kinetics``: the classic model's six gate rates and its Na/K Markov schemes;
 - ``model``, ``stimulus``, ``output``: the constants table, the current step, the result;
 - ``rest``: the resting potential every simulation starts from;
 - ``membrane``: per-simulation constants and the exponential-Euler voltage step;

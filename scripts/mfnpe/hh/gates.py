@@ -1,30 +1,31 @@
-"""HH gates ``m, h, n`` in JAX: rates, steady state and their step at fixed V.
+"""Gates in JAX (any model of :mod:`mfnpe.hh.models`): rates, steady state, their step.
 
 Each gate ``x`` obeys ``dx/dt = α(V)(1−x) − β(V)x``; over a step of ``dt`` [ms] with V
-held it relaxes exactly by exponential Euler (:func:`gate_relax`). Open fractions
-``f_Na = m³h``, ``f_K = n⁴``. Two channel models use them:
+held it relaxes exactly by exponential Euler (:func:`gate_relax`). A channel's open
+fraction is ``Π x^power`` over its gates (classic: ``f_Na = m³h``, ``f_K = n⁴``). Two
+channel models use them:
 
 - ``deterministic`` / ``current_noise``: the plain update (:func:`gates_step`);
 - ``subunit_langevin`` (Fox 1997): the update plus noise of diffusion
-  ``(α(1−x) + βx) / N``, ``N = N_Na`` for ``m, h`` and ``N_K`` for ``n``, with the exact
-  Ornstein–Uhlenbeck variance for the frozen rate ``α + β``
-  (:func:`mfnpe.hh.membrane.ou_time`); gates clipped to ``[0, 1]`` (:func:`subunit_step`).
+  ``(α(1−x) + βx) / N``, ``N`` the channel number of the gate's channel (classic:
+  ``N_Na`` for ``m, h``, ``N_K`` for ``n``), with the exact Ornstein–Uhlenbeck variance
+  for the frozen rate ``α + β`` (:func:`mfnpe.hh.membrane.ou_time`); gates clipped to
+  ``[0, 1]`` (:func:`subunit_step`).
 
-A step function has the signature ``(gates, v, noise, mem, dt) -> gates`` of
-:class:`mfnpe.hh.langevin._Model`; all arrays are (n,) float32, one entry per simulation.
+The gate state is a tuple of (n,) float32 arrays, one per gate type in the model's order
+(:attr:`mfnpe.hh.channels.NeuronModel.gate_names`). A step function has the signature
+``(model, gates, v, noise, mem, dt) -> gates`` of :class:`mfnpe.hh.langevin._Model`.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 
-from mfnpe.hh.kinetics import RATE_NAMES, make_rates
+from mfnpe.hh.channels import NeuronModel
 from mfnpe.hh.membrane import Membrane, ou_time
 
-_rates = make_rates(jnp)
+_RATES: dict[str, object] = {}
 
 
 def clip_fraction(x: jax.Array) -> jax.Array:
@@ -37,38 +38,19 @@ def noise_sd(propensity, inv_n, dt):
     return jnp.sqrt(jnp.maximum(propensity, 0.0) * (dt * inv_n))
 
 
-class Rates(NamedTuple):
-    """The six HH rates [1/ms], each (n,), order of :data:`RATE_NAMES`."""
-
-    alpha_m: jax.Array
-    beta_m: jax.Array
-    alpha_h: jax.Array
-    beta_h: jax.Array
-    alpha_n: jax.Array
-    beta_n: jax.Array
+def gate_rates(model: NeuronModel, v: jax.Array, kinetic=()) -> tuple:
+    """All ``2 G`` rates [1/ms] of ``model`` at ``v`` (n,) [mV], order ``model.rate_names``;
+    ``kinetic``: the model's kinetic constants, each (n,)."""
+    if model.name not in _RATES:
+        _RATES[model.name] = model.make_rates(jnp)
+    rates = _RATES[model.name]
+    return tuple(getattr(rates, name)(v, *kinetic) for name in model.rate_names)
 
 
-def gate_rates(v: jax.Array) -> Rates:
-    """All six HH rates [1/ms] at ``v`` (n,) [mV]."""
-    return Rates(*(getattr(_rates, name)(v) for name in RATE_NAMES))
-
-
-class Gates(NamedTuple):
-    """HH gate variables, each (n,) in [0, 1]."""
-
-    m: jax.Array
-    h: jax.Array
-    n: jax.Array
-
-
-def gates_steady(v: jax.Array) -> Gates:
-    """Steady-state gates ``x_inf = α / (α + β)`` at ``v`` (n,) [mV]."""
-    r = gate_rates(v)
-    return Gates(
-        r.alpha_m / (r.alpha_m + r.beta_m),
-        r.alpha_h / (r.alpha_h + r.beta_h),
-        r.alpha_n / (r.alpha_n + r.beta_n),
-    )
+def gates_steady(model: NeuronModel, v: jax.Array, kinetic=()) -> tuple:
+    """Steady-state gates ``x_inf = α / (α + β)`` at ``v`` (n,) [mV], one per gate type."""
+    r = gate_rates(model, v, kinetic)
+    return tuple(r[2 * g] / (r[2 * g] + r[2 * g + 1]) for g in range(len(model.gate_names)))
 
 
 def gate_relax(x, alpha, beta, dt):
@@ -83,31 +65,38 @@ def gate_relax(x, alpha, beta, dt):
     return x_inf + (x - x_inf) * decay, rate, decay
 
 
-def gates_step(gates: Gates, v, noise, mem: Membrane, dt) -> Gates:
+def gates_step(model: NeuronModel, gates: tuple, v, noise, mem: Membrane, dt) -> tuple:
     """Deterministic gate update at ``v`` (n,) [mV]; ``noise`` is ignored."""
-    r = gate_rates(v)
-    return Gates(
-        gate_relax(gates.m, r.alpha_m, r.beta_m, dt)[0],
-        gate_relax(gates.h, r.alpha_h, r.beta_h, dt)[0],
-        gate_relax(gates.n, r.alpha_n, r.beta_n, dt)[0],
-    )
+    r = gate_rates(model, v, mem.kinetic)
+    return tuple(gate_relax(x, r[2 * g], r[2 * g + 1], dt)[0] for g, x in enumerate(gates))
 
 
-def subunit_step(gates: Gates, v, noise, mem: Membrane, dt) -> Gates:
-    """Fox (1997) subunit Langevin update at ``v`` (n,) [mV]; ``noise`` (3, n) for m, h, n."""
-    r = gate_rates(v)
+def subunit_step(model: NeuronModel, gates: tuple, v, noise, mem: Membrane, dt) -> tuple:
+    """Fox (1997) subunit Langevin update at ``v`` (n,) [mV]; ``noise`` (G, n), one row per
+    gate type."""
+    r = gate_rates(model, v, mem.kinetic)
     updated = []
-    for x, alpha, beta, inv_n, xi in (
-        (gates.m, r.alpha_m, r.beta_m, mem.inv_n_na, noise[0]),
-        (gates.h, r.alpha_h, r.beta_h, mem.inv_n_na, noise[1]),
-        (gates.n, r.alpha_n, r.beta_n, mem.inv_n_k, noise[2]),
-    ):
+    for g, (name, x) in enumerate(zip(model.gate_names, gates, strict=True)):
+        alpha, beta = r[2 * g], r[2 * g + 1]
+        inv_n = mem.inv_n[model.gate_channel(name)]
         relaxed, rate, decay = gate_relax(x, alpha, beta, dt)
         sd = noise_sd(alpha * (1.0 - x) + beta * x, inv_n, ou_time(rate, decay, jnp))
-        updated.append(clip_fraction(relaxed + sd * xi))
-    return Gates(*updated)
+        updated.append(clip_fraction(relaxed + sd * noise[g]))
+    return tuple(updated)
 
 
-def gates_open(gates: Gates):
-    """Open fractions ``(m³h, n⁴)``, each (n,)."""
-    return gates.m**3 * gates.h, gates.n**4
+def _power(x, power: int):
+    return x if power == 1 else x**power
+
+
+def gates_open(model: NeuronModel, gates: tuple) -> tuple:
+    """Open fraction ``Π x^power`` of each channel (classic ``(m³h, n⁴)``), each (n,)."""
+    by_name = dict(zip(model.gate_names, gates, strict=True))
+    opens = []
+    for channel in model.channels:
+        (first, power), *rest = channel.gates
+        f = _power(by_name[first], power)
+        for gate, power in rest:
+            f = f * _power(by_name[gate], power)
+        opens.append(f)
+    return tuple(opens)

@@ -1,9 +1,12 @@
-"""Hodgkin–Huxley gate kinetics and the Markov channel schemes built on them.
+"""The classic Hodgkin–Huxley model's kinetics and Markov channel schemes.
 
 Voltages are in mV, rates in 1/ms. The rate formulas are written once, over an array
-namespace ``xp`` (``numpy`` or ``jax.numpy``), and compiled for numba by
-:func:`make_rates` with ``jit=numba.njit``; so the exact, Langevin and deterministic
-simulators share one definition of the physics.
+namespace ``xp`` (``numpy`` or ``jax.numpy``), in :mod:`mfnpe.hh.models.classic`
+(:func:`make_rates`, re-exported here), and compiled for numba with ``jit=numba.njit``;
+so the exact, Langevin and deterministic simulators share one definition of the
+physics. Every model's schemes are built the same way from its channels
+(:meth:`mfnpe.hh.channels.NeuronModel.transitions`); the tables here are the classic
+model's, kept for its tests.
 
 Channel schemes (docs/method.md, "Fidelities"):
 
@@ -15,12 +18,13 @@ Channel schemes (docs/method.md, "Fidelities"):
 from __future__ import annotations
 
 from math import comb
-from types import SimpleNamespace
 
 import numpy as np
 
-RATE_NAMES = ("alpha_m", "beta_m", "alpha_h", "beta_h", "alpha_n", "beta_n")
-"""Order of the six rates in every rate vector (index = rate id in the tables below)."""
+from mfnpe.hh.channels import SINGLE_CHANNEL_PS
+from mfnpe.hh.models.classic import RATE_NAMES, make_rates
+
+__all__ = ["RATE_NAMES", "SINGLE_CHANNEL_PS", "make_rates"]  # re-exported
 
 NA_STATES = tuple(f"m{i}h{j}" for j in (0, 1) for i in range(4))
 K_STATES = tuple(f"n{i}" for i in range(5))
@@ -60,65 +64,6 @@ K_TRANSITIONS = _build_k_transitions()
 """(8, 4) int64: from_state, to_state, rate_id, multiplier (state indices within K_STATES)."""
 
 
-def make_rates(xp=np, jit=None) -> SimpleNamespace:
-    """The six HH rate functions over the array namespace ``xp``.
-
-    Parameters
-    ----------
-    xp : module
-        ``numpy`` (also what numba compiles) or ``jax.numpy``.
-    jit : callable, optional
-        Decorator applied to every function, e.g. ``numba.njit``.
-
-    Returns
-    -------
-    SimpleNamespace with ``alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n``
-    (each ``v [mV] -> rate [1/ms]``) and ``vtrap`` (the safe ``x / (1 - exp(-x))``).
-    """
-    wrap = jit if jit is not None else (lambda f: f)
-
-    @wrap
-    def vtrap(x):
-        """x / (1 - exp(-x)), continuous through its removable singularity at x = 0."""
-        small = xp.abs(x) < 1e-6
-        x_safe = xp.where(small, 1.0, x)
-        return xp.where(small, 1.0 + 0.5 * x, x_safe / -xp.expm1(-x_safe))
-
-    @wrap
-    def alpha_m(v):
-        return vtrap((v + 40.0) / 10.0)  # = 0.1 (V+40) / (1 - exp(-(V+40)/10))
-
-    @wrap
-    def beta_m(v):
-        return 4.0 * xp.exp(-(v + 65.0) / 18.0)
-
-    @wrap
-    def alpha_h(v):
-        return 0.07 * xp.exp(-(v + 65.0) / 20.0)
-
-    @wrap
-    def beta_h(v):
-        return 1.0 / (1.0 + xp.exp(-(v + 35.0) / 10.0))
-
-    @wrap
-    def alpha_n(v):
-        return 0.1 * vtrap((v + 55.0) / 10.0)  # = 0.01 (V+55) / (1 - exp(-(V+55)/10))
-
-    @wrap
-    def beta_n(v):
-        return 0.125 * xp.exp(-(v + 65.0) / 80.0)
-
-    return SimpleNamespace(
-        vtrap=vtrap,
-        alpha_m=alpha_m,
-        beta_m=beta_m,
-        alpha_h=alpha_h,
-        beta_h=beta_h,
-        alpha_n=alpha_n,
-        beta_n=beta_n,
-    )
-
-
 rates_np = make_rates(np)
 """NumPy rate functions (reference implementation used by tests and set-up code)."""
 
@@ -148,10 +93,6 @@ def k_state_probs(v: float) -> np.ndarray:
     """(5,) stationary probabilities of the K states at a clamped ``v`` [mV]."""
     _, _, n = steady_state(v)
     return np.array([comb(4, i) * n**i * (1.0 - n) ** (4 - i) for i in range(5)])
-
-
-SINGLE_CHANNEL_PS = 20.0
-"""Single-channel conductance [pS] shared by Na and K channels (docs/method.md, "The neuron")."""
 
 
 def channel_counts(gNa, gK, area):

@@ -49,12 +49,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from mfnpe.hh.gates import gates_open, gates_steady, gates_step, subunit_step
-from mfnpe.hh.kinetics import channel_counts
 from mfnpe.hh.membrane import Membrane, voltage_step
-from mfnpe.hh.model import NAMES
+from mfnpe.hh.models import MODELS, model_of
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
-from mfnpe.hh.schemes import N_EDGE_NOISE, edge_step, states_open, states_steady
+from mfnpe.hh.schemes import edge_step, n_edge_noise, states_open, states_steady
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.hh.threefry import chunk_normals
 
@@ -70,45 +69,51 @@ XLA's vectorised code path and its rounding does not depend on the batch size.""
 
 
 class _Model(NamedTuple):
-    """A channel model: how its state starts, advances and opens (``n`` simulations)."""
+    """A channel model: how its state starts, advances and opens (``n`` simulations); each
+    function takes the neuron model (:mod:`mfnpe.hh.models`) first."""
 
-    init: Callable  # v (n,) [mV] -> channel state
-    step: Callable  # (state, v, noise (n_channel_noise, n), Membrane, dt) -> state
-    open: Callable  # state -> (f_na, f_k)
-    n_channel_noise: int  # normals per step for the channels
+    init: Callable  # (neuron, v (n,) [mV], kinetic) -> channel state
+    step: Callable  # (neuron, state, v, noise (n_channel_noise, n), Membrane, dt) -> state
+    open: Callable  # (neuron, state) -> open fraction per channel
+    n_channel_noise: Callable  # neuron -> normals per step for the channels
     voltage_noise: bool  # one more normal per step: white membrane current
 
 
 _MODELS = {
-    "deterministic": _Model(gates_steady, gates_step, gates_open, 0, False),
-    "current_noise": _Model(gates_steady, gates_step, gates_open, 0, True),
-    "subunit_langevin": _Model(gates_steady, subunit_step, gates_open, 3, False),
-    "edge_langevin": _Model(states_steady, edge_step, states_open, N_EDGE_NOISE, False),
+    "deterministic": _Model(gates_steady, gates_step, gates_open, lambda _: 0, False),
+    "current_noise": _Model(gates_steady, gates_step, gates_open, lambda _: 0, True),
+    "subunit_langevin": _Model(gates_steady, subunit_step, gates_open,
+                               lambda neuron: len(neuron.gate_names), False),
+    "edge_langevin": _Model(states_steady, edge_step, states_open, n_edge_noise, False),
 }
 
 
-@partial(jax.jit, static_argnames=("model", "n_steps", "clamped", "record_open"))
-def _simulate(mem, waveform, seeds, dt, sigma, clamp_mV, *, model, n_steps, clamped, record_open):
-    """Run ``n_steps`` steps (``waveform`` (n_steps,)) for all simulations (``seeds`` (n,)).
+@partial(jax.jit, static_argnames=("model", "neuron", "n_steps", "clamped", "record_open"))
+def _simulate(mem, waveform, seeds, dt, sigma, clamp_mV, *, model, neuron, n_steps, clamped,
+              record_open):
+    """Run ``n_steps`` steps (``waveform`` (n_steps,)) for all simulations (``seeds`` (n,))
+    of the neuron model named ``neuron``.
 
-    Returns ``(v,)`` or ``(v, open_na, open_k)``, each (n, n_steps) float32.
+    Returns ``(v,)`` or ``(v, open_0, open_1, ...)`` (one per channel), each (n, n_steps)
+    float32.
     """
     spec = _MODELS[model]
-    n_noise = spec.n_channel_noise + int(spec.voltage_noise)
+    cell = MODELS[neuron]
+    n_noise = spec.n_channel_noise(cell) + int(spec.voltage_noise)
     v0 = jnp.broadcast_to(clamp_mV, mem.v_start.shape) if clamped else mem.v_start  # mV
 
     def step(carry, inputs):
         v, channels = carry
         on, noise = inputs
-        channels_next = spec.step(channels, v, noise, mem, dt)
+        channels_next = spec.step(cell, channels, v, noise, mem, dt)
         if clamped:
             v_next = v
         else:
-            f_na, f_k = spec.open(channels_next)
+            f_open = spec.open(cell, channels_next)
             current_noise = sigma * noise[-1] if spec.voltage_noise else None  # µA/cm²·ms^½
-            v_next = voltage_step(v, f_na, f_k, mem.current_scale * on, mem, dt, current_noise,
+            v_next = voltage_step(v, f_open, mem.current_scale * on, mem, dt, current_noise,
                                   xp=jnp)
-        record = (v, *spec.open(channels)) if record_open else (v,)
+        record = (v, *spec.open(cell, channels)) if record_open else (v,)
         return (v_next, channels_next), record
 
     def chunk(carry, inputs):
@@ -119,7 +124,7 @@ def _simulate(mem, waveform, seeds, dt, sigma, clamp_mV, *, model, n_steps, clam
     n_chunks = -(-n_steps // NOISE_CHUNK)
     waveform = jnp.pad(waveform, (0, n_chunks * NOISE_CHUNK - n_steps)).reshape(n_chunks, NOISE_CHUNK)
     chunks = (jnp.arange(n_chunks, dtype=jnp.uint32), waveform)
-    _, records = jax.lax.scan(chunk, (v0, spec.init(v0)), chunks)
+    _, records = jax.lax.scan(chunk, (v0, spec.init(cell, v0, mem.kinetic)), chunks)
     # (n_chunks, NOISE_CHUNK, n) -> (n, n_steps)
     return tuple(r.reshape(-1, r.shape[-1])[:n_steps].T for r in records)
 
@@ -132,28 +137,38 @@ def _padded(a: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([a, np.repeat(a[-1:], size - a.shape[0])])
 
 
-def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int) -> Membrane:
+def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int, neuron) -> Membrane:
     """The constants table as float32 device arrays, padded to ``size`` simulations."""
-    arrays = {name: _padded(constants[name], size) for name in NAMES}
-    n = len(constants[NAMES[0]])
+    arrays = {name: _padded(constants[name], size) for name in neuron.names}
+    n = len(constants[neuron.names[0]])
     scale = np.broadcast_to(stimulus.current_scale(constants), (n,)).astype(np.float64)
     arrays["current_scale"] = _padded(scale, size)
-    arrays["v_start"] = resting_potential(arrays)
-    n_na, n_k = channel_counts(arrays["gNa"], arrays["gK"], arrays["area"])
+    if neuron.name != "classic":
+        arrays["model"] = np.full(size, neuron.name)
+    holding = stimulus.holding_current(constants)  # µA/cm² before the start, or None
+    if holding is not None:
+        holding = _padded(np.broadcast_to(np.asarray(holding, np.float64), (n,)), size)
+    arrays["v_start"] = resting_potential(arrays, holding)
+    counts = neuron.channel_counts(arrays)
     f32 = lambda a: jnp.asarray(a, dtype=jnp.float32)  # noqa: E731
     return Membrane(
-        **{name: f32(arrays[name]) for name in Membrane._fields if name in arrays},
-        inv_n_na=f32(1.0 / np.maximum(n_na, 1)),
-        inv_n_k=f32(1.0 / np.maximum(n_k, 1)),
+        g=tuple(f32(arrays[c.conductance]) for c in neuron.channels),
+        E=tuple(f32(arrays[c.reversal]) for c in neuron.channels),
+        **{name: f32(arrays[name]) for name in ("gL", "EL", "C", "v_start", "current_scale")},
+        inv_n=tuple(f32(1.0 / np.maximum(n_c, 1)) for n_c in counts),
+        kinetic=tuple(f32(arrays[name]) for name in neuron.kinetic),
     )
 
 
 def _run(model, constants, stimulus, dt, seeds, *, sigma=0.0, clamp_mV=None, record_open=False):
     """Check the arguments, run :func:`_simulate` on a padded batch, return numpy traces."""
-    missing = [name for name in NAMES if name not in constants]
+    neuron = model_of(constants)
+    names = neuron.names
+    missing = [name for name in names if name not in constants]
     if missing:
-        raise ValueError(f"constants lack {missing}; every name of {list(NAMES)} is needed")
-    constants = {name: np.asarray(constants[name], dtype=np.float64) for name in NAMES}
+        raise ValueError(f"constants lack {missing}; every constant of model {neuron.name!r} "
+                         f"{list(names)} is needed")
+    constants = {name: np.asarray(constants[name], dtype=np.float64) for name in names}
     shapes = sorted({a.shape for a in constants.values()})
     if len(shapes) != 1 or len(shapes[0]) != 1 or shapes[0][0] == 0:
         raise ValueError(f"constants must all have one shape (n,) with n >= 1, got {shapes}")
@@ -170,20 +185,20 @@ def _run(model, constants, stimulus, dt, seeds, *, sigma=0.0, clamp_mV=None, rec
     size = -(-n // BATCH_BLOCK) * BATCH_BLOCK
     sigma = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (n,))
     records = _simulate(
-        _membrane(constants, stimulus, size),
+        _membrane(constants, stimulus, size, neuron),
         jnp.asarray(stimulus.waveform(dt), dtype=jnp.float32),
         jnp.asarray(_padded(seeds.astype(np.uint32), size)),
         jnp.float32(dt),
         jnp.asarray(_padded(sigma, size), dtype=jnp.float32),
         jnp.float32(0.0 if clamp_mV is None else clamp_mV),
         model=model,
+        neuron=neuron.name,
         n_steps=stimulus.n_steps(dt),
         clamped=clamp_mV is not None,
         record_open=record_open,
     )
     v, *opens = (np.asarray(r)[:n].copy() for r in records)  # writable, unpadded
-    open_na, open_k = opens if record_open else (None, None)
-    return SimOutput(v=v, dt=dt, open_na=open_na, open_k=open_k)
+    return SimOutput.of(v, dt, [c.name for c in neuron.channels], opens if record_open else None)
 
 
 def simulate_deterministic(

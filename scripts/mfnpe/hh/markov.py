@@ -1,9 +1,10 @@
 """High-fidelity stochastic HH simulators: exact Markov channels and exact per-step moves.
 
-Both track the number of Na channels in each of the 8 states ``m{i}h{j}`` and of K
-channels in each of the 5 states ``n{i}`` (docs/method.md, "Fidelities") with the hybrid scheme of
-Chow & White (1996) / Goldwyn & Shea-Brown (2011). Within each step of length ``dt`` the
-voltage is held, so the 28 transition rates are constant and
+Both track the number of channels in each Markov state of each channel of the neuron
+model (:mod:`mfnpe.hh.models`; classic: Na in the 8 states ``m{i}h{j}``, K in the 5
+states ``n{i}``; docs/method.md, "Fidelities") with the hybrid scheme of Chow & White
+(1996) / Goldwyn & Shea-Brown (2011). Within each step of length ``dt`` the voltage is
+held, so the transition rates (classic: 28) are constant and
 
 - ``markov`` simulates every channel transition exactly by Gillespie's direct method:
   exponential waiting times from the total propensity, a state chosen in proportion to
@@ -16,14 +17,21 @@ voltage is held, so the 28 transition rates are constant and
   of a channel are independent, so ``P`` is in closed form (:func:`_transition_probs`):
   a channel with ``i`` of ``k`` like gates open ends with ``i'`` open with the probability
   of ``Binomial(i, p_oo) + Binomial(k − i, p_co)`` = ``i'``, ``p_oo, p_co`` the one-gate
-  exponential-Euler probabilities, and the Na matrix is the m-gate matrix times the h-gate
-  one. Given V, a step of ``binomial`` is thus distributed exactly as a step of
+  exponential-Euler probabilities, and a channel's matrix is the product over its gate
+  types of these (Na: the m-gate matrix times the h-gate one). Given V, a step of ``binomial`` is thus distributed exactly as a step of
   ``markov``; its noise-free limit (huge area) is the deterministic model.
 
 Then V is advanced by exponential Euler with the open fractions at the end of the step
 (:func:`mfnpe.hh.membrane.make_exp_euler`).
 Initial state: V at the simulation's resting potential (:mod:`mfnpe.hh.rest`), channel
 states drawn from the stationary multinomial there (at ``clamp_mV`` under a clamp).
+
+Models: the state layout and transition tables are kernel *arguments*, built per model
+(:func:`_tables`); the rates are the one compiled function :func:`_rates_at`, which
+dispatches on the model's ``kernel_id`` to each model's numba-compiled rates (kernels
+compiled per model through a closure would miss numba's on-disk cache every process). A
+model with new rate functions needs its branch there; ``tests/test_models.py`` runs every
+registered model through both simulators.
 
 Randomness: the compiled kernel seeds numba's (thread-local) generator with
 ``seeds[i]`` at the start of simulation ``i``, so each simulation depends only on its own
@@ -35,22 +43,14 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
+from functools import cache
 
 import numba
 import numpy as np
 
-from mfnpe.hh.kinetics import (
-    K_OPEN,
-    K_STATES,
-    K_TRANSITIONS,
-    NA_OPEN,
-    NA_STATES,
-    NA_TRANSITIONS,
-    channel_counts,
-    make_rates,
-)
-from mfnpe.hh.membrane import make_exp_euler
-from mfnpe.hh.model import NAMES
+from mfnpe.hh.channels import NeuronModel
+from mfnpe.hh.membrane import X_FLOOR, make_exp_euler
+from mfnpe.hh.models import classic, model_of, pospischil
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
@@ -76,7 +76,7 @@ _scalar_xp.expm1 = np.expm1
 _scalar_xp.maximum = max
 _scalar_xp.where = _scalar_where
 
-_rates = make_rates(_scalar_xp, jit=_jit)
+_rates = classic.make_rates(_scalar_xp, jit=_jit)  # kernel_id 0
 alpha_m = _rates.alpha_m
 beta_m = _rates.beta_m
 alpha_h = _rates.alpha_h
@@ -84,15 +84,18 @@ beta_h = _rates.beta_h
 alpha_n = _rates.alpha_n
 beta_n = _rates.beta_n
 
-# ---------------------------------------------------------------------------------------
-# State layout: one count vector of 13 states, Na states 0..7 (order NA_STATES), then K
-# states 8..12 (order K_STATES). Every state has 2 or 3 outgoing transitions.
+_pos = pospischil.make_rates(_scalar_xp, jit=_jit)  # kernel_id 1
+_pos_alpha_m = _pos.alpha_m
+_pos_beta_m = _pos.beta_m
+_pos_alpha_h = _pos.alpha_h
+_pos_beta_h = _pos.beta_h
+_pos_alpha_n = _pos.alpha_n
+_pos_beta_n = _pos.beta_n
+_pos_alpha_p = _pos.alpha_p
+_pos_beta_p = _pos.beta_p
 
-N_NA_STATES = len(NA_STATES)
-N_STATES = N_NA_STATES + len(K_STATES)
-OPEN_NA = NA_OPEN
-OPEN_K = N_NA_STATES + K_OPEN
-MAX_OUT = 3
+KERNEL_IDS = (0, 1)
+"""The ``kernel_id`` values :func:`_rates_at` has a branch for."""
 
 MAX_EXITS_PER_STEP = 100.0
 """A step in which one channel would expect more than this many transitions (exit rate x
@@ -103,49 +106,109 @@ methods apply it, so which simulations are valid does not depend on the method."
 MARKOV = 0
 BINOMIAL = 1
 
-_PARAMS = ("gNa", "gK", "gL", "ENa", "EK", "EL", "C")
-"""Column order of the per-simulation constants handed to the kernel (then the stimulus's
-current scale [µA/cm² per waveform unit] and V at rest [mV])."""
+
+@_jit
+def _rates_at(kernel_id, v, kinetic, rates):
+    """Fill ``rates`` (2 G,) [1/ms] with the model's rates at ``v`` [mV] (order of its
+    ``rate_names``); ``kinetic``: its kinetic constants (classic: none). The one place a
+    model's compiled rates are dispatched (``kernel_id`` of :mod:`mfnpe.hh.models`)."""
+    if kernel_id == 0:
+        rates[0] = alpha_m(v)
+        rates[1] = beta_m(v)
+        rates[2] = alpha_h(v)
+        rates[3] = beta_h(v)
+        rates[4] = alpha_n(v)
+        rates[5] = beta_n(v)
+    elif kernel_id == 1:
+        vt, tau_max = kinetic[0], kinetic[1]  # mV, ms
+        rates[0] = _pos_alpha_m(v, vt, tau_max)
+        rates[1] = _pos_beta_m(v, vt, tau_max)
+        rates[2] = _pos_alpha_h(v, vt, tau_max)
+        rates[3] = _pos_beta_h(v, vt, tau_max)
+        rates[4] = _pos_alpha_n(v, vt, tau_max)
+        rates[5] = _pos_beta_n(v, vt, tau_max)
+        rates[6] = _pos_alpha_p(v, vt, tau_max)
+        rates[7] = _pos_beta_p(v, vt, tau_max)
+    else:  # no branch: NaN rates mark every simulation diverged (Python refuses first)
+        rates[:] = np.nan
 
 
-def _outgoing_tables():
-    """Outgoing transitions per state of the 13-state layout.
+# ---------------------------------------------------------------------------------------
+# State layout of a model: one count vector over the states of all its channels, in
+# channel order (classic: Na states 0..7, order NA_STATES, then K states 8..12).
 
-    Returns
-    -------
-    n_out : (13,) int64 number of outgoing transitions.
-    dest, rate_id : (13, 3) int64 destination state and rate id (order RATE_NAMES).
-    mult : (13, 3) float64 rate multiplier; transition rate = mult * rates[rate_id].
+
+@cache
+def tables(model: NeuronModel) -> tuple:
+    """The kernel's tables of ``model`` (numba freezes nothing: they are arguments).
+
+    Returns the tuple
+    ``(n_out, dest, rate_id, mult, state_chan, chan_first, chan_size, chan_open, nearest,
+    slot_start, slot_gate, gate_power, state_count)``:
+    per state (S) the number of outgoing transitions, their destinations, rate ids and
+    multipliers ((S, max_out); rate = mult · rates[rate_id]) and its channel; per channel
+    its first state, number of states and open state (global indices); ``nearest`` (S,
+    max_states): per state the states of its channel (local index) ordered by the number
+    of gate changes to reach them, itself first; ``slot_start`` (channels + 1,) into
+    ``slot_gate`` (the gate type of each of a channel's gates); ``gate_power`` (G,) the
+    power of each gate type; ``state_count`` (S, max_gates): open gates per gate slot;
+    then ``(pair_src, pair_dst, pair_idx)``: for every (state, destination in its channel)
+    pair, the state, the destination (local index) and (P, max_gates) the flat indices
+    into the (G + 1, k + 1, k + 1) gate matrices of :func:`_transition_probs` whose
+    product is the pair's probability (padded with the cell holding 1.0, ``[G, 0, 0]``).
     """
-    n_out = np.zeros(N_STATES, dtype=np.int64)
-    dest = np.zeros((N_STATES, MAX_OUT), dtype=np.int64)
-    rate_id = np.zeros((N_STATES, MAX_OUT), dtype=np.int64)
-    mult = np.zeros((N_STATES, MAX_OUT))
-    for offset, table in ((0, NA_TRANSITIONS), (N_NA_STATES, K_TRANSITIONS)):
-        for source, target, rid, multiplier in table:
-            s = offset + source
-            j = n_out[s]
-            dest[s, j], rate_id[s, j], mult[s, j] = offset + target, rid, multiplier
-            n_out[s] += 1
-    return n_out, dest, rate_id, mult
-
-
-_N_OUT, _DEST, _RATE_ID, _MULT = _outgoing_tables()  # numba freezes these as constants
-
-
-def _nearest_first():
-    """(13, 8) int64: per state, the destinations of its channel type (index within the
-    type) ordered by the number of gate changes needed to reach them, itself first."""
-    na = [(i, j) for j in (0, 1) for i in range(4)]  # index 4 j + i
-    order = np.zeros((N_STATES, N_NA_STATES), dtype=np.int64)
-    for s, (i, j) in enumerate(na):
-        order[s] = sorted(range(N_NA_STATES), key=lambda d: abs(na[d][0] - i) + abs(na[d][1] - j))
-    for i in range(N_STATES - N_NA_STATES):
-        order[N_NA_STATES + i, :5] = sorted(range(5), key=lambda d: abs(d - i))
-    return order
-
-
-_NEAREST_FIRST = _nearest_first()
+    if model.kernel_id not in KERNEL_IDS:
+        raise ValueError(f"model {model.name!r} has kernel_id {model.kernel_id}, which "
+                         f"mfnpe.hh.markov._rates_at has no branch for ({KERNEL_IDS})")
+    channels = model.channels
+    sizes = [c.n_states for c in channels]
+    firsts = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+    n_states = int(sum(sizes))
+    out = [[] for _ in range(n_states)]
+    for first, channel in zip(firsts, channels, strict=True):
+        for source, target, rid, multiplier in model.transitions(channel):
+            out[first + source].append((first + target, rid, multiplier))
+    max_out = max(len(o) for o in out)
+    n_out = np.array([len(o) for o in out], dtype=np.int64)
+    dest = np.zeros((n_states, max_out), dtype=np.int64)
+    rate_id = np.zeros((n_states, max_out), dtype=np.int64)
+    mult = np.zeros((n_states, max_out))
+    for s, rows in enumerate(out):
+        for j, (d, rid, multiplier) in enumerate(rows):
+            dest[s, j], rate_id[s, j], mult[s, j] = d, rid, multiplier
+    state_chan = np.repeat(np.arange(len(channels)), sizes).astype(np.int64)
+    chan_open = np.array([f + c.open_state for f, c in zip(firsts, channels, strict=True)],
+                         dtype=np.int64)
+    nearest = np.zeros((n_states, max(sizes)), dtype=np.int64)
+    max_gates = max(len(c.gates) for c in channels)
+    state_count = np.zeros((n_states, max_gates), dtype=np.int64)
+    for first, channel in zip(firsts, channels, strict=True):
+        counts = channel.counts
+        for s, here in enumerate(counts):
+            distance = [sum(abs(a - b) for a, b in zip(there, here, strict=True))
+                        for there in counts]
+            nearest[first + s, :len(counts)] = sorted(range(len(counts)), key=distance.__getitem__)
+            state_count[first + s, :len(here)] = here
+    slot_start = np.cumsum([0] + [len(c.gates) for c in channels]).astype(np.int64)
+    slot_gate = np.array([model.gate_index(g) for c in channels for g, _ in c.gates],
+                         dtype=np.int64)
+    gate_power = np.array([p for c in channels for _, p in c.gates], dtype=np.int64)
+    side = int(gate_power.max()) + 1
+    one = len(gate_power) * side * side  # the cell [G, 0, 0], which holds 1.0
+    pair_src, pair_dst, pair_idx = [], [], []
+    for first, channel in zip(firsts, channels, strict=True):
+        gates = [model.gate_index(g) for g, _ in channel.gates]
+        for s, here in enumerate(channel.counts):
+            for d, there in enumerate(channel.counts):
+                index = [g * side * side + a * side + b
+                         for g, a, b in zip(gates, here, there, strict=True)]
+                pair_src.append(first + s)
+                pair_dst.append(d)
+                pair_idx.append(index + [one] * (max_gates - len(index)))
+    return (n_out, dest, rate_id, mult, state_chan, firsts, np.array(sizes, dtype=np.int64),
+            chan_open, nearest, slot_start, slot_gate, gate_power, state_count,
+            np.array(pair_src, dtype=np.int64), np.array(pair_dst, dtype=np.int64),
+            np.array(pair_idx, dtype=np.int64).reshape(len(pair_src), max_gates))
 
 
 # ---------------------------------------------------------------------------------------
@@ -153,23 +216,13 @@ _NEAREST_FIRST = _nearest_first()
 
 
 @_jit
-def _rates_at(v, rates):
-    """Fill ``rates`` (6,) [1/ms] with the six HH rates at ``v`` [mV] (order RATE_NAMES)."""
-    rates[0] = alpha_m(v)
-    rates[1] = beta_m(v)
-    rates[2] = alpha_h(v)
-    rates[3] = beta_h(v)
-    rates[4] = alpha_n(v)
-    rates[5] = beta_n(v)
-
-
-@_jit
-def _transition_rates(rates, q, exit_rate):
-    """Fill ``q`` (13, 3) transition rates and ``exit_rate`` (13,) totals [1/ms] from ``rates``."""
-    for s in range(N_STATES):
+def _transition_rates(rates, q, exit_rate, tab):
+    """Fill ``q`` (S, max_out) transition rates and ``exit_rate`` (S,) totals [1/ms]."""
+    n_out, rate_id, mult = tab[0], tab[2], tab[3]
+    for s in range(n_out.shape[0]):
         total = 0.0
-        for j in range(_N_OUT[s]):
-            q[s, j] = _MULT[s, j] * rates[_RATE_ID[s, j]]
+        for j in range(n_out[s]):
+            q[s, j] = mult[s, j] * rates[rate_id[s, j]]
             total += q[s, j]
         exit_rate[s] = total
 
@@ -177,27 +230,28 @@ def _transition_rates(rates, q, exit_rate):
 @_jit
 def _rates_ok(exit_rate, dt):
     """True when every exit rate is finite and ``exit_rate * dt <= MAX_EXITS_PER_STEP``."""
-    for s in range(N_STATES):
+    for s in range(exit_rate.shape[0]):
         if not exit_rate[s] * dt <= MAX_EXITS_PER_STEP:  # also False for NaN
             return False
     return True
 
 
 @_jit
-def _stationary_probs(rates, probs):
-    """Fill ``probs`` (13,) with the stationary Na (8) and K (5) state probabilities.
-
-    Same as ``kinetics.na_state_probs`` / ``k_state_probs``: binomial in the gates.
-    """
-    m = rates[0] / (rates[0] + rates[1])
-    h = rates[2] / (rates[2] + rates[3])
-    n = rates[4] / (rates[4] + rates[5])
-    for i in range(4):
-        p_m = _binom_pmf(3, i, m)
-        probs[i] = p_m * (1.0 - h)  # m{i}h0
-        probs[4 + i] = p_m * h  # m{i}h1
-    for i in range(5):
-        probs[N_NA_STATES + i] = _binom_pmf(4, i, n)
+def _stationary_probs(rates, probs, gate_inf, tab):
+    """Fill ``probs`` (S,) with the stationary state probabilities of every channel:
+    binomial in each gate type, product over a channel's gates (classic: as
+    ``kinetics.na_state_probs`` / ``k_state_probs``). ``gate_inf`` (G,) is workspace."""
+    state_chan, slot_start, slot_gate, gate_power, state_count = (
+        tab[4], tab[9], tab[10], tab[11], tab[12])
+    for g in range(gate_inf.shape[0]):
+        gate_inf[g] = rates[2 * g] / (rates[2 * g] + rates[2 * g + 1])
+    for s in range(probs.shape[0]):
+        c = state_chan[s]
+        p = 1.0
+        for j in range(slot_start[c], slot_start[c + 1]):
+            g = slot_gate[j]
+            p *= _binom_pmf(gate_power[g], state_count[s, j - slot_start[c]], gate_inf[g])
+        probs[s] = p
 
 
 @_jit
@@ -225,14 +279,16 @@ def _draw_multinomial(n_total, probs, start, stop, counts):
 
 
 @_jit
-def _gillespie_step(counts, q, exit_rate, propensity, dt):
-    """Advance ``counts`` (13,) exactly over ``dt`` [ms] at constant rates; return #events.
+def _gillespie_step(counts, q, exit_rate, propensity, dt, tab):
+    """Advance ``counts`` (S,) exactly over ``dt`` [ms] at constant rates; return #events.
 
-    ``propensity`` (13,) is workspace: exit rate x count per state, kept up to date
+    ``propensity`` (S,) is workspace: exit rate x count per state, kept up to date
     incrementally, as is their sum.
     """
+    n_out, dest = tab[0], tab[1]
+    n_states = counts.shape[0]
     total = 0.0  # 1/ms
-    for s in range(N_STATES):
+    for s in range(n_states):
         propensity[s] = exit_rate[s] * counts[s]
         total += propensity[s]
     events = 0
@@ -243,7 +299,7 @@ def _gillespie_step(counts, q, exit_rate, propensity, dt):
             break  # leftover time discarded: exact, the waiting time is memoryless
         target = np.random.random() * total
         s = 0
-        while s < N_STATES - 1 and target >= propensity[s]:
+        while s < n_states - 1 and target >= propensity[s]:
             target -= propensity[s]
             s += 1
         if propensity[s] <= 0.0:  # rounding pushed the target past the last live state
@@ -254,10 +310,10 @@ def _gillespie_step(counts, q, exit_rate, propensity, dt):
         # target / count is uniform over [0, exit_rate[s]): pick the transition with it
         x = min(target / counts[s], exit_rate[s])
         j = 0
-        while j < _N_OUT[s] - 1 and x >= q[s, j]:
+        while j < n_out[s] - 1 and x >= q[s, j]:
             x -= q[s, j]
             j += 1
-        d = _DEST[s, j]
+        d = dest[s, j]
         counts[s] -= 1
         counts[d] += 1
         propensity[s] = exit_rate[s] * counts[s]
@@ -270,7 +326,7 @@ def _gillespie_step(counts, q, exit_rate, propensity, dt):
 @_jit
 def _last_live_state(propensity):
     """Index of the last state with positive propensity, or -1."""
-    for s in range(N_STATES - 1, -1, -1):
+    for s in range(propensity.shape[0] - 1, -1, -1):
         if propensity[s] > 0.0:
             return s
     return -1
@@ -301,109 +357,165 @@ def _gate_count_matrix(n_gates, p_oo, p_co, out):
 
 
 @_jit
-def _transition_probs(rates, dt, m_matrix, h_matrix, probs):
-    """Fill ``probs`` (13, 8): row s holds P(state at the end of ``dt`` | s at its start).
-
-    Na rows 0..7 over the 8 Na states (index 4 j + i), K rows 8..12 over the 5 K states
-    (columns 0..4). ``m_matrix`` (5, 5) and ``h_matrix`` (2, 2) are workspace.
+def _transition_probs(rates, dt, gate_matrices, probs, tab):
+    """Fill ``probs`` (S, max_states): row s holds P(state at the end of ``dt`` | s at its
+    start) over the states of s's channel (local index; classic Na rows 0..7 over the 8 Na
+    states, index 4 j + i, K rows 8..12 over the 5 K states in columns 0..4): the product
+    over the channel's gates of the one-gate-type count matrices. ``gate_matrices``
+    (G + 1, k + 1, k + 1), k the largest gate power, C-contiguous, is workspace (the last
+    plane holds the 1.0 that pads channels with fewer gates).
     """
-    p_oo, p_co = _gate_probs(rates[0], rates[1], dt)
-    _gate_count_matrix(3, p_oo, p_co, m_matrix)
-    p_oo, p_co = _gate_probs(rates[2], rates[3], dt)
-    _gate_count_matrix(1, p_oo, p_co, h_matrix)
-    for j in range(2):
-        for i in range(4):
-            for j2 in range(2):
-                for i2 in range(4):
-                    probs[4 * j + i, 4 * j2 + i2] = m_matrix[i, i2] * h_matrix[j, j2]
-    p_oo, p_co = _gate_probs(rates[4], rates[5], dt)
-    _gate_count_matrix(4, p_oo, p_co, m_matrix)
-    for i in range(5):
-        for i2 in range(5):
-            probs[N_NA_STATES + i, i2] = m_matrix[i, i2]
+    chan_first, slot_start, slot_gate, gate_power = tab[5], tab[9], tab[10], tab[11]
+    n_gate_types = gate_power.shape[0]
+    for g in range(n_gate_types):
+        p_oo, p_co = _gate_probs(rates[2 * g], rates[2 * g + 1], dt)
+        _gate_count_matrix(gate_power[g], p_oo, p_co, gate_matrices[g])
+    for c in range(chan_first.shape[0]):
+        first, a = chan_first[c], slot_start[c]
+        n_slots = slot_start[c + 1] - a
+        if n_slots == 1:  # one gate type: its count matrix
+            g = slot_gate[a]
+            size = gate_power[g] + 1
+            probs[first:first + size, :size] = gate_matrices[g, :size, :size]
+        elif n_slots == 2:  # the Kronecker product, first gate fastest (Na: m x h)
+            g0, g1 = slot_gate[a], slot_gate[a + 1]
+            n0, n1 = gate_power[g0] + 1, gate_power[g1] + 1
+            m0, m1 = gate_matrices[g0], gate_matrices[g1]
+            for j in range(n1):
+                for i in range(n0):
+                    row = probs[first + n0 * j + i]
+                    for j2 in range(n1):
+                        x, start = m1[j, j2], n0 * j2
+                        for i2 in range(n0):
+                            row[start + i2] = m0[i, i2] * x
+        else:  # any number of gates: the pair tables
+            _pair_probs(c, gate_matrices, probs, tab)
 
 
 @_jit
-def _binomial_step(counts, probs, arrived):
-    """Move ``counts`` (13,) over one step: Multinomial(counts[s], probs[s]) per state s.
+def _pair_probs(c, gate_matrices, probs, tab):
+    """:func:`_transition_probs` for channel ``c`` with any number of gates, from the
+    tables' (state, destination) pairs."""
+    state_chan, gate_power, pair_src, pair_dst, pair_idx = (
+        tab[4], tab[11], tab[13], tab[14], tab[15])
+    gate_matrices[gate_power.shape[0], 0, 0] = 1.0
+    flat = gate_matrices.reshape(-1)
+    for q in range(pair_src.shape[0]):
+        if state_chan[pair_src[q]] != c:
+            continue
+        p = 1.0
+        for j in range(pair_idx.shape[1]):
+            p *= flat[pair_idx[q, j]]
+        probs[pair_src[q], pair_dst[q]] = p
 
-    ``probs`` from :func:`_transition_probs`; ``arrived`` (13,) is workspace: the counts at
+
+@_jit
+def _binomial_step(counts, probs, arrived, tab):
+    """Move ``counts`` (S,) over one step: Multinomial(counts[s], probs[s]) per state s.
+
+    ``probs`` from :func:`_transition_probs`; ``arrived`` (S,) is workspace: the counts at
     the end of the step. The multinomial is drawn as binomials over the destinations,
     nearest first (the likeliest), so it usually ends, nothing left to move, after 2–4.
     """
+    state_chan, chan_first, chan_size, nearest = tab[4], tab[5], tab[6], tab[8]
     arrived[:] = 0
-    for s in range(N_STATES):
-        first = 0 if s < N_NA_STATES else N_NA_STATES  # the block of s's channel type
-        size = N_NA_STATES if s < N_NA_STATES else N_STATES - N_NA_STATES
+    for s in range(counts.shape[0]):
+        c = state_chan[s]
+        first = chan_first[c]  # the block of s's channel
+        size = chan_size[c]
         remaining = counts[s]
         mass = 1.0  # probability of the destinations not yet served
         for k in range(size - 1):
             if remaining == 0:
                 break
-            d = _NEAREST_FIRST[s, k]
+            d = nearest[s, k]
             p = probs[s, d]
             moved = np.random.binomial(remaining, min(p / mass, 1.0)) if mass > p else remaining
             arrived[first + d] += moved
             remaining -= moved
             mass -= p
-        arrived[first + _NEAREST_FIRST[s, size - 1]] += remaining
-    for s in range(N_STATES):
+        arrived[first + nearest[s, size - 1]] += remaining
+    for s in range(counts.shape[0]):
         counts[s] = arrived[s]
 
 
-_voltage_step = make_exp_euler(_scalar_xp, jit=_jit)  # the membrane's step, compiled
+_voltage_step = make_exp_euler(_scalar_xp, jit=_jit)
+"""The membrane's two-channel step, compiled (tests compare :func:`_voltage_step_channels`)."""
 
 
 @_jit
-def _fill_nan(start, record, v_out, na_out, k_out):
+def _voltage_step_channels(v, g_open, e, g_l, e_l, current, cap, dt):
+    """The membrane's exponential-Euler step (:func:`mfnpe.hh.membrane.exp_euler_channels`)
+    for open conductances ``g_open`` (channels,) [mS/cm²] with reversals ``e`` [mV]."""
+    i_net = current  # µA/cm²
+    for c in range(g_open.shape[0]):
+        i_net = i_net - g_open[c] * (v - e[c])
+    i_net = i_net - g_l * (v - e_l)
+    g_tot = g_open[0]
+    for c in range(1, g_open.shape[0]):
+        g_tot = g_tot + g_open[c]
+    g_tot = g_tot + g_l
+    x = max(dt * g_tot / cap, X_FLOOR)
+    return v + dt / cap * i_net * (-np.expm1(-x) / x)
+
+
+@_jit
+def _fill_nan(start, record, v_out, open_out):
     """Mark a diverged simulation: NaN in its output rows from sample ``start`` on."""
     for k in range(start, v_out.shape[0]):
         v_out[k] = np.nan
         if record:
-            na_out[k] = np.nan
-            k_out[k] = np.nan
+            for c in range(open_out.shape[0]):
+                open_out[c, k] = np.nan
 
 
 @_jit
-def _channel_step(method, counts, rates, q, exit_rate, dt, ws):
+def _channel_step(method, counts, rates, q, exit_rate, dt, ws, tab):
     """Advance ``counts`` over one step with ``method``; return #transitions (markov only).
 
-    ``ws``: the workspaces ``(propensity (13,), probs (13, 8), gates (2, 5, 5),
-    arrived (13,))``.
+    ``ws``: the workspaces ``(propensity (S,), probs (S, max_states), gate matrices
+    (G + 1, k + 1, k + 1), arrived (S,))``.
     """
     propensity, probs, gates, arrived = ws
     if method == MARKOV:
-        return _gillespie_step(counts, q, exit_rate, propensity, dt)
-    _transition_probs(rates, dt, gates[0], gates[1], probs)
-    _binomial_step(counts, probs, arrived)
+        return _gillespie_step(counts, q, exit_rate, propensity, dt, tab)
+    _transition_probs(rates, dt, gates, probs, tab)
+    _binomial_step(counts, probs, arrived, tab)
     return 0
 
 
 @_jit
 def _simulate_one(
-    method, params, n_na, n_k, waveform, dt, clamp, v_clamp, record, v_out, na_out, k_out, ws_rates,
-    ws_q, ws_exit, ws_stationary, ws_counts, ws,
+    method, kernel_id, params, n_ch, waveform, dt, clamp, v_clamp, record, v_out, open_out,
+    ws_rates, ws_q, ws_exit, ws_stationary, ws_counts, ws_gate, ws_open, ws_inv, ws, tab,
 ):
-    """Simulate one neuron; write its rows ``v_out`` (T,) (and ``na_out, k_out`` if ``record``).
+    """Simulate one neuron; write its rows ``v_out`` (T,) (and ``open_out`` (channels, T)
+    if ``record``).
 
-    ``params`` (9,): the constants in the order of ``_PARAMS``, the current scale, then V
-    at rest [mV];
-    ``ws_*``, ``ws`` are preallocated workspaces. Returns the number of channel transitions
-    (``markov``; 0 for ``binomial``).
+    ``params``: the channels' conductances, their reversals, then gL, EL, C, the current
+    scale, V at rest [mV] and the kinetic constants (:func:`_kernel_inputs`); ``n_ch``
+    (channels,) channel numbers; ``ws_*``, ``ws`` preallocated workspaces. Returns the
+    number of channel transitions (``markov``; 0 for ``binomial``).
     """
-    g_na, g_k, g_l, e_na, e_k, e_l, cap, scale, v_rest = params[:9]
-    inv_na = 1.0 / n_na if n_na > 0 else 0.0
-    inv_k = 1.0 / n_k if n_k > 0 else 0.0
+    n_c = n_ch.shape[0]
+    chan_first, chan_size, chan_open = tab[5], tab[6], tab[7]
+    g_max = params[:n_c]
+    e_rev = params[n_c:2 * n_c]
+    g_l, e_l, cap, scale, v_rest = params[2 * n_c:2 * n_c + 5]
+    kinetic = params[2 * n_c + 5:]
+    for c in range(n_c):
+        ws_inv[c] = 1.0 / n_ch[c] if n_ch[c] > 0 else 0.0
     v = v_clamp if clamp else v_rest  # mV
 
-    _rates_at(v, ws_rates)  # initial channel states: stationary multinomial at the start
-    _transition_rates(ws_rates, ws_q, ws_exit)
+    _rates_at(kernel_id, v, kinetic, ws_rates)  # initial states: stationary multinomial
+    _transition_rates(ws_rates, ws_q, ws_exit, tab)
     if not _rates_ok(ws_exit, dt):
-        _fill_nan(0, record, v_out, na_out, k_out)
+        _fill_nan(0, record, v_out, open_out)
         return 0
-    _stationary_probs(ws_rates, ws_stationary)
-    _draw_multinomial(n_na, ws_stationary, 0, N_NA_STATES, ws_counts)
-    _draw_multinomial(n_k, ws_stationary, N_NA_STATES, N_STATES, ws_counts)
+    _stationary_probs(ws_rates, ws_stationary, ws_gate, tab)
+    for c in range(n_c):
+        first = chan_first[c]
+        _draw_multinomial(n_ch[c], ws_stationary, first, first + chan_size[c], ws_counts)
 
     v_rates = v  # V at which ws_rates, ws_q, ws_exit were last computed (once under clamp)
     events = 0
@@ -411,62 +523,73 @@ def _simulate_one(
     for k in range(n_steps):
         v_out[k] = v
         if record:
-            na_out[k] = ws_counts[OPEN_NA] * inv_na
-            k_out[k] = ws_counts[OPEN_K] * inv_k
+            for c in range(n_c):
+                open_out[c, k] = ws_counts[chan_open[c]] * ws_inv[c]
         if k == n_steps - 1:
             break
         if v != v_rates:
-            _rates_at(v, ws_rates)
-            _transition_rates(ws_rates, ws_q, ws_exit)
+            _rates_at(kernel_id, v, kinetic, ws_rates)
+            _transition_rates(ws_rates, ws_q, ws_exit, tab)
             v_rates = v
             if not _rates_ok(ws_exit, dt):
-                _fill_nan(k + 1, record, v_out, na_out, k_out)
+                _fill_nan(k + 1, record, v_out, open_out)
                 break
         # channels over [k dt, (k+1) dt] at fixed V, then V with the new open fractions
-        events += _channel_step(method, ws_counts, ws_rates, ws_q, ws_exit, dt, ws)
+        events += _channel_step(method, ws_counts, ws_rates, ws_q, ws_exit, dt, ws, tab)
         if not clamp:
-            g_na_open = g_na * ws_counts[OPEN_NA] * inv_na  # mS/cm²
-            g_k_open = g_k * ws_counts[OPEN_K] * inv_k
+            for c in range(n_c):
+                ws_open[c] = g_max[c] * ws_counts[chan_open[c]] * ws_inv[c]  # mS/cm²
             current = scale * waveform[k]  # µA/cm²
-            v = _voltage_step(v, g_na_open, g_k_open, g_l, e_na, e_k, e_l, current, cap, dt)
+            v = _voltage_step_channels(v, ws_open, e_rev, g_l, e_l, current, cap, dt)
             if not np.isfinite(v):
-                _fill_nan(k + 1, record, v_out, na_out, k_out)
+                _fill_nan(k + 1, record, v_out, open_out)
                 break
     return events
 
 
 @_jit
 def _simulate_batch(
-    method, params, n_channels, seeds, waveform, dt, clamp, v_clamp, record, v_out, na_out,
-    k_out, n_events,
+    method, kernel_id, params, n_channels, seeds, waveform, dt, clamp, v_clamp, record, v_out,
+    open_out, n_events, tab,
 ):
     """Simulate ``n`` neurons one after another, reseeding before each.
 
     Parameters
     ----------
     method : MARKOV or BINOMIAL.
-    params : (n, 9) float64 constants in the order of ``_PARAMS``, current scale, V at rest.
-    n_channels : (n, 2) int64 Na and K channel numbers.
+    kernel_id : the model's rates branch of :func:`_rates_at`.
+    params : (n, 2 channels + 5 + kinetic) float64 (:func:`_kernel_inputs`).
+    n_channels : (n, channels) int64 channel numbers.
     seeds : (n,) uint32.
     waveform : (T,) float64 stimulus waveform (current = scale * waveform[k] in step k).
     dt : step [ms]. clamp, v_clamp : hold V at ``v_clamp`` [mV] if ``clamp``.
-    record : write open fractions into ``na_out, k_out`` (n, T) float32.
+    record : write open fractions into ``open_out`` (channels, n, T) float32.
     v_out : (n, T) float32 output. n_events : (n,) int64 output.
+    tab : the model's :func:`tables`.
     """
-    rates = np.empty(6)
-    q = np.zeros((N_STATES, MAX_OUT))
-    exit_rate = np.empty(N_STATES)
-    stationary = np.empty(N_STATES)
-    counts = np.empty(N_STATES, dtype=np.int64)
-    ws = (np.empty(N_STATES), np.zeros((N_STATES, N_NA_STATES)), np.zeros((2, 5, 5)),
-          np.empty(N_STATES, dtype=np.int64))
+    n_states, max_out = tab[1].shape
+    n_gate_types = tab[11].shape[0]
+    k_max = 0
+    for g in range(n_gate_types):
+        k_max = max(k_max, tab[11][g])
+    n_c = n_channels.shape[1]
+    rates = np.empty(2 * n_gate_types)
+    q = np.zeros((n_states, max_out))
+    exit_rate = np.empty(n_states)
+    stationary = np.empty(n_states)
+    counts = np.empty(n_states, dtype=np.int64)
+    gate_inf = np.empty(n_gate_types)
+    g_open = np.empty(n_c)
+    inv = np.empty(n_c)
+    ws = (np.empty(n_states), np.zeros((n_states, tab[8].shape[1])),
+          np.zeros((n_gate_types + 1, k_max + 1, k_max + 1)), np.empty(n_states, dtype=np.int64))
     for i in range(params.shape[0]):
         np.random.seed(seeds[i])
-        row = i if record else 0  # open-fraction rows are a (1, T) dummy unless recorded
+        row = i if record else 0  # open-fraction rows are a (channels, 1, T) dummy unless recorded
         n_events[i] = _simulate_one(
-            method, params[i], n_channels[i, 0], n_channels[i, 1], waveform, dt, clamp, v_clamp,
-            record, v_out[i], na_out[row], k_out[row], rates, q, exit_rate, stationary, counts,
-            ws,
+            method, kernel_id, params[i], n_channels[i], waveform, dt, clamp, v_clamp, record,
+            v_out[i], open_out[:, row], rates, q, exit_rate, stationary, counts, gate_inf,
+            g_open, inv, ws, tab,
         )
 
 
@@ -474,59 +597,62 @@ def _simulate_batch(
 # Python entry points.
 
 
-def _kernel_inputs(constants: Mapping[str, np.ndarray], stimulus, seeds) -> tuple:
+def _kernel_inputs(constants: Mapping[str, np.ndarray], stimulus, seeds, model) -> tuple:
     """Validated ``(params, n_channels, seeds)`` for the kernel.
 
-    ``params`` (n, 9) float64: the ``_PARAMS`` columns, the stimulus's current scale,
-    then V at rest [mV];
-    ``n_channels`` (n, 2) int64 (Na, K); ``seeds`` (n,) uint32.
+    ``params`` (n, 2 channels + 5 + kinetic) float64: each channel's conductance, each
+    channel's reversal, ``gL, EL, C``, the stimulus's current scale, V at rest [mV], then
+    the model's kinetic constants; ``n_channels`` (n, channels) int64; ``seeds`` (n,) uint32.
     """
-    missing = [name for name in NAMES if name not in constants]
+    missing = [name for name in model.names if name not in constants]
     if missing:
-        raise ValueError(f"constants lack {missing}; every name of {list(NAMES)} is needed")
+        raise ValueError(f"constants lack {missing}; every constant of model {model.name!r} "
+                         f"{list(model.names)} is needed")
     seeds = np.asarray(seeds)
     if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer):
         raise ValueError(f"seeds must be a 1-d integer array, got {seeds.dtype} {seeds.shape}")
     if seeds.size and (seeds.min() < 0 or seeds.max() > np.iinfo(np.uint32).max):
         raise ValueError("seeds must lie in the uint32 range")
     n = seeds.shape[0]
-    columns = [np.asarray(constants[name], dtype=np.float64) for name in (*_PARAMS, "area")]
-    for name, column in zip((*_PARAMS, "area"), columns):
-        if column.shape != (n,):
-            raise ValueError(f"constants[{name!r}] has shape {column.shape}, expected ({n},)")
+    names = ([c.conductance for c in model.channels] + [c.reversal for c in model.channels]
+             + ["gL", "EL", "C"])
+    for name in (*model.names,):
+        if np.shape(constants[name]) != (n,):
+            raise ValueError(f"constants[{name!r}] has shape {np.shape(constants[name])}, "
+                             f"expected ({n},)")
+    columns = [np.asarray(constants[name], dtype=np.float64) for name in names]
+    kinetic = [np.asarray(constants[name], dtype=np.float64) for name in model.kinetic]
     scale = np.broadcast_to(stimulus.current_scale(constants), (n,))  # µA/cm² per waveform unit
+    holding = stimulus.holding_current(constants)  # µA/cm² before the start, or None
     params = np.ascontiguousarray(
-        np.stack([*columns[:-1], scale, resting_potential(constants)], axis=1))
-    n_na, n_k = channel_counts(constants["gNa"], constants["gK"], constants["area"])
-    if (n_na < 0).any() or (n_k < 0).any():
-        raise ValueError("gNa, gK and area must give non-negative channel numbers")
-    n_channels = np.ascontiguousarray(np.stack([n_na, n_k], axis=1), dtype=np.int64)
+        np.stack([*columns, scale, resting_potential(constants, holding), *kinetic], axis=1))
+    counts = model.channel_counts(constants)
+    if any((c < 0).any() for c in counts):
+        raise ValueError("conductances and area must give non-negative channel numbers")
+    n_channels = np.ascontiguousarray(np.stack(counts, axis=1), dtype=np.int64)
     return params, n_channels, seeds.astype(np.uint32)
 
 
 def _simulate(method, constants, stimulus: Stimulus, dt, seeds, clamp_mV, record_open):
     if not dt > 0:
         raise ValueError(f"dt must be positive, got {dt}")
-    params, n_channels, seeds = _kernel_inputs(constants, stimulus, seeds)
+    model = model_of(constants)
+    tab = tables(model)
+    params, n_channels, seeds = _kernel_inputs(constants, stimulus, seeds, model)
     waveform = np.ascontiguousarray(stimulus.waveform(dt), dtype=np.float64)
     n, n_steps = params.shape[0], waveform.shape[0]
+    n_c = len(model.channels)
     v = np.empty((n, n_steps), dtype=np.float32)
-    shape_open = (n, n_steps) if record_open else (1, n_steps)
-    open_na = np.zeros(shape_open, dtype=np.float32)
-    open_k = np.zeros(shape_open, dtype=np.float32)
+    open_out = np.zeros((n_c, n if record_open else 1, n_steps), dtype=np.float32)
     n_events = np.zeros(n, dtype=np.int64)
     clamp = clamp_mV is not None
     _simulate_batch(
-        method, params, n_channels, seeds, waveform, float(dt), clamp,
-        float(clamp_mV) if clamp else 0.0, bool(record_open), v, open_na, open_k, n_events,
+        method, model.kernel_id, params, n_channels, seeds, waveform, float(dt), clamp,
+        float(clamp_mV) if clamp else 0.0, bool(record_open), v, open_out, n_events, tab,
     )
-    return SimOutput(
-        v=v,
-        dt=dt,
-        open_na=open_na if record_open else None,
-        open_k=open_k if record_open else None,
-        n_events=n_events if method == MARKOV else None,
-    )
+    return SimOutput.of(v, dt, [c.name for c in model.channels],
+                        list(open_out) if record_open else None,
+                        n_events=n_events if method == MARKOV else None)
 
 
 def simulate_markov(constants, stimulus, dt, seeds, *, clamp_mV=None, record_open=False):
@@ -534,14 +660,16 @@ def simulate_markov(constants, stimulus, dt, seeds, *, clamp_mV=None, record_ope
 
     Parameters
     ----------
-    constants : {name: (n,) float64} every name of ``mfnpe.hh.model.NAMES``.
+    constants : {name: (n,) float64} every constant of the model, and ``"model"`` (n,) str
+        naming it (``mfnpe.hh.model.constants_table``; absent: classic).
     stimulus : a stimulus (:mod:`mfnpe.hh.stimulus`); current in step k of simulation i is
         ``current_scale[i] * waveform[k]`` [µA/cm²].
     dt : integration step and sampling interval [ms].
     seeds : (n,) uint32, one per simulation.
     clamp_mV : hold V at this value [mV] for the whole trace (channels start in the
         stationary distribution there); else V starts at rest (:mod:`mfnpe.hh.rest`).
-    record_open : also return the open fractions (Na ``m3h1``, K ``n4``).
+    record_open : also return the open fractions (``open``: every channel; ``open_na``,
+        ``open_k``: the first two, classic Na ``m3h1``, K ``n4``).
 
     Returns
     -------

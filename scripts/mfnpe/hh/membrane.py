@@ -23,19 +23,18 @@ if TYPE_CHECKING:
 
 
 class Membrane(NamedTuple):
-    """Per-simulation constants of the JAX models, each (n,) float32."""
+    """Per-simulation constants of the JAX models, each (n,) float32; per-channel tuples in
+    the order of the model's channels (:mod:`mfnpe.hh.models`)."""
 
-    gNa: jax.Array  # mS/cm²
-    gK: jax.Array  # mS/cm²
+    g: tuple  # mS/cm², maximal conductance of each channel
+    E: tuple  # mV, reversal potential of each channel
     gL: jax.Array  # mS/cm²
-    ENa: jax.Array  # mV
-    EK: jax.Array  # mV
     EL: jax.Array  # mV
     C: jax.Array  # µF/cm²
     v_start: jax.Array  # mV, the resting potential (mfnpe.hh.rest)
     current_scale: jax.Array  # µA/cm² per unit of the stimulus waveform
-    inv_n_na: jax.Array  # 1 / N_Na
-    inv_n_k: jax.Array  # 1 / N_K
+    inv_n: tuple  # 1 / N of each channel
+    kinetic: tuple  # the model's kinetic constants (e.g. VT [mV], tau_max [ms])
 
 
 def ou_time(rate, decay, xp):
@@ -73,20 +72,35 @@ def make_exp_euler(xp, jit=None):
     return exp_euler
 
 
-def voltage_step(v, f_na, f_k, current, mem: Membrane, dt, noise=None, *, xp):
+def exp_euler_channels(v, g_open, e, g_l, e_l, current, cap, dt, xp):
+    """:func:`make_exp_euler`'s step for any number of channels: open conductances
+    ``g_open`` [mS/cm²] and reversals ``e`` [mV] (sequences, one per channel), summed in
+    order, then the leak. Returns ``(v_next, g_tot)``, ``g_tot`` [mS/cm²]."""
+    i_net = current  # µA/cm²
+    for g_c, e_c in zip(g_open, e, strict=True):
+        i_net = i_net - g_c * (v - e_c)
+    i_net = i_net - g_l * (v - e_l)
+    g_tot = g_open[0]
+    for g_c in g_open[1:]:
+        g_tot = g_tot + g_c
+    g_tot = g_tot + g_l
+    x = xp.maximum(dt * g_tot / cap, X_FLOOR)
+    return v + dt / cap * i_net * (-xp.expm1(-x) / x), g_tot
+
+
+def voltage_step(v, f_open, current, mem: Membrane, dt, noise=None, *, xp):
     """Exponential Euler step of V [mV] over ``dt`` [ms] with conductances frozen (JAX).
 
-    ``v``: (n,) [mV]; ``f_na, f_k``: open fractions; ``current``: injected current
-    [µA/cm²]; all (n,). ``noise``: ``σ ξ`` [µA/cm²·ms^½], a white current integrated exactly
-    over the step (the Ornstein–Uhlenbeck variance of the membrane with these
-    conductances), or None. Returns V (n,) [mV] at the end of the step.
+    ``v``: (n,) [mV]; ``f_open``: the open fraction of each channel, each (n,);
+    ``current``: injected current [µA/cm²] (n,). ``noise``: ``σ ξ`` [µA/cm²·ms^½], a white
+    current integrated exactly over the step (the Ornstein–Uhlenbeck variance of the
+    membrane with these conductances), or None. Returns V (n,) [mV] at the end of the step.
     """
-    g_na = mem.gNa * f_na  # mS/cm²
-    g_k = mem.gK * f_k  # mS/cm²
-    v_next = make_exp_euler(xp)(v, g_na, g_k, mem.gL, mem.ENa, mem.EK, mem.EL, current,
-                                mem.C, dt)
+    g_open = [g * f for g, f in zip(mem.g, f_open, strict=True)]  # mS/cm²
+    v_next, g_tot = exp_euler_channels(v, g_open, mem.E, mem.gL, mem.EL, current, mem.C, dt,
+                                       xp)
     if noise is None:
         return v_next
-    rate = (g_na + g_k + mem.gL) / mem.C  # 1/ms
+    rate = g_tot / mem.C  # 1/ms
     decay = xp.exp(-dt * rate)
     return v_next + noise / mem.C * xp.sqrt(ou_time(rate, decay, xp))  # mV

@@ -1,9 +1,11 @@
 """Markov channel schemes in JAX: state fractions, their exact drift and edge noise.
 
-The ``edge_langevin`` model is the Orio & Soudry (2012) Langevin approximation of the 8 Na /
-5 K Markov chains: it tracks the state fractions ``x`` (:data:`mfnpe.hh.kinetics.NA_STATES`,
-``K_STATES``) with the master-equation drift plus one noise source per *reversible pair*
-``i ⇌ j`` (10 Na + 4 K = 14 normals per step) that moves
+The ``edge_langevin`` model is the Orio & Soudry (2012) Langevin approximation of the
+channels' Markov chains (classic: 8 Na / 5 K states): it tracks the state fractions ``x``
+of each channel (states of :class:`mfnpe.hh.channels.Channel`, classic
+:data:`mfnpe.hh.kinetics.NA_STATES`, ``K_STATES``) with the master-equation drift plus one
+noise source per *reversible pair* ``i ⇌ j`` (classic 10 Na + 4 K = 14 normals per step;
+Pospischil 10 Na + 4 Kd + 1 M = 15) that moves
 ``√(max(0, k_ij x_i + k_ji x_j) dt / N) ξ_ij`` from ``x_i`` to ``x_j``. (Pu & Thomas 2020
 instead draw one noise per *directed* edge, 28 normals: the two noises of a pair act along
 the same state change, so their sum has the same law; "edge" in the name is the graph's.)
@@ -18,12 +20,14 @@ where the expected number of channels in a state is of order one or less: the Na
 fraction at rest by +30% at 100 µm² (docs/method.md, "Where edge_langevin fails";
 :func:`mfnpe.hh.regimes.channel_count_warnings` warns of such configs).
 
-Open fractions ``f_Na = x_m3h1``, ``f_K = x_n4``; initial fractions the binomial
-stationary distribution (:func:`states_steady`, not drawn).
+Open fractions the all-gates-open states (classic ``f_Na = x_m3h1``, ``f_K = x_n4``);
+initial fractions the binomial stationary distribution (:func:`states_steady`, not drawn).
+The state is a tuple of (states, n) arrays, one per channel of the model.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from math import comb
 from typing import NamedTuple
 
@@ -31,8 +35,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mfnpe.hh.gates import Rates, clip_fraction, gate_rates, gate_relax, gates_steady, noise_sd
-from mfnpe.hh.kinetics import K_OPEN, K_TRANSITIONS, NA_OPEN, NA_TRANSITIONS
+from mfnpe.hh.channels import NeuronModel
+from mfnpe.hh.gates import clip_fraction, gate_rates, gate_relax, gates_steady, noise_sd
 from mfnpe.hh.membrane import Membrane
 
 
@@ -65,33 +69,36 @@ def _scheme(transitions: np.ndarray) -> Scheme:
     return Scheme(i, j, rate_fwd, column(mult_fwd), rate_bwd, column(mult_bwd), stoich)
 
 
-NA_SCHEME = _scheme(NA_TRANSITIONS)
-"""The 10 reversible pairs of the 8-state Na scheme."""
-K_SCHEME = _scheme(K_TRANSITIONS)
-"""The 4 reversible pairs of the 5-state K scheme."""
-N_EDGE_NOISE = len(NA_SCHEME.source) + len(K_SCHEME.source)
-"""Normals per step of :func:`edge_step`: 10 Na then 4 K pairs."""
+@cache
+def schemes(model: NeuronModel) -> tuple[Scheme, ...]:
+    """The reversible pairs of each channel of ``model`` (classic: 10 Na, 4 K)."""
+    return tuple(_scheme(model.transitions(channel)) for channel in model.channels)
 
 
-class States(NamedTuple):
-    """Markov state fractions, ``na`` (8, n) and ``k`` (5, n), each column summing to 1."""
-
-    na: jax.Array
-    k: jax.Array
+def n_edge_noise(model: NeuronModel) -> int:
+    """Normals per step of :func:`edge_step`: the pairs of every channel, in order."""
+    return sum(len(scheme.source) for scheme in schemes(model))
 
 
-def _binomial(p, n_gates: int):
-    """(n_gates + 1, n): probabilities of 0..n_gates open gates, each open w.p. ``p`` (n,)."""
+def _binomial(p, n_gates: int) -> list:
+    """n_gates + 1 arrays (n,): probabilities of 0..n_gates open gates, each open w.p. ``p``."""
+    if n_gates == 1:
+        return [1.0 - p, p]
     k = n_gates
-    return jnp.stack([comb(k, i) * p**i * (1.0 - p) ** (k - i) for i in range(k + 1)])
+    return [comb(k, i) * p**i * (1.0 - p) ** (k - i) for i in range(k + 1)]
 
 
-def states_steady(v: jax.Array) -> States:
-    """Stationary state fractions at ``v`` (n,) [mV] (order ``NA_STATES``, ``K_STATES``)."""
-    m, h, n = gates_steady(v)
-    m_states = _binomial(m, 3)
-    na = jnp.concatenate([m_states * (1.0 - h), m_states * h])  # index 4 j + i
-    return States(na, _binomial(n, 4))
+def states_steady(model: NeuronModel, v: jax.Array, kinetic=()) -> tuple:
+    """Stationary state fractions (states, n) of each channel at ``v`` (n,) [mV]."""
+    gates = dict(zip(model.gate_names, gates_steady(model, v, kinetic), strict=True))
+    fractions = []
+    for channel in model.channels:
+        (first, power), *rest = channel.gates
+        x = jnp.stack(_binomial(gates[first], power))
+        for gate, power in rest:  # later gates vary slower: index 4 j + i for m{i}h{j}
+            x = jnp.concatenate([x * b for b in _binomial(gates[gate], power)])
+        fractions.append(x)
+    return tuple(fractions)
 
 
 def to_simplex(x: jax.Array) -> jax.Array:
@@ -131,26 +138,32 @@ def propagate_gates(x: list[jax.Array], alpha, beta, dt) -> list[jax.Array]:
     return poly
 
 
-def markov_drift(states: States, r: Rates, dt) -> States:
+def markov_drift(model: NeuronModel, states: tuple, r: tuple, dt) -> tuple:
     """Master equations over ``dt`` at fixed V, solved exactly: ``x ← P(V, dt)ᵀ x``.
 
-    Na: the 3 m-gates move within each h state, then the h-gate within each m count (state
-    index ``4 j + i`` for ``m{i}h{j}``). On binomial (product-form) fractions this is exactly
-    the deterministic model's exponential Euler gate update.
+    Per channel, each gate type in turn moves within the states of the others (classic
+    Na: the 3 m-gates within each h state, then the h-gate within each m count; state
+    index ``4 j + i`` for ``m{i}h{j}``). On binomial (product-form) fractions this is
+    exactly the deterministic model's exponential Euler gate update. ``r``: the rates.
     """
-    na = states.na.reshape(2, 4, -1)  # (h state j, m count i, n)
-    by_m = list(jnp.moveaxis(na, 1, 0))  # 4 x (2, n): both h states at once
-    na = jnp.stack(propagate_gates(by_m, r.alpha_m, r.beta_m, dt), axis=1)
-    na = jnp.stack(propagate_gates(list(na), r.alpha_h, r.beta_h, dt))  # 2 x (4, n)
-    k = jnp.stack(propagate_gates(list(states.k), r.alpha_n, r.beta_n, dt))
-    return States(na.reshape(8, -1), k)
+    moved = []
+    for channel, x in zip(model.channels, states, strict=True):
+        n_gates = len(channel.gates)
+        x = x.reshape(*reversed(channel.shape), -1)  # (last gate, ..., first gate, n)
+        for slot, (gate, _) in enumerate(channel.gates):
+            g = model.gate_index(gate)
+            axis = n_gates - 1 - slot
+            parts = list(jnp.moveaxis(x, axis, 0))
+            x = jnp.stack(propagate_gates(parts, r[2 * g], r[2 * g + 1], dt), axis=axis)
+        moved.append(x.reshape(channel.n_states, -1))
+    return tuple(moved)
 
 
 def edge_noise(x, scheme: Scheme, rates: jax.Array, inv_n, noise, dt):
     """(states, n) Langevin increment of fractions ``x`` (states, n): one noise per pair.
 
     Pair ``i ⇌ j`` moves ``√(max(0, k_ij x_i + k_ji x_j) dt / N) ξ`` from ``x_i`` to ``x_j``;
-    ``rates`` (6, n) [1/ms], ``inv_n`` (n,) = 1/N, ``noise`` (P, n) standard normals.
+    ``rates`` (2 G, n) [1/ms], ``inv_n`` (n,) = 1/N, ``noise`` (P, n) standard normals.
     """
     flux_fwd = scheme.mult_fwd * rates[scheme.rate_fwd] * x[scheme.source]  # (P, n), 1/ms
     flux_bwd = scheme.mult_bwd * rates[scheme.rate_bwd] * x[scheme.target]  # (P, n), 1/ms
@@ -158,24 +171,27 @@ def edge_noise(x, scheme: Scheme, rates: jax.Array, inv_n, noise, dt):
     return jnp.asarray(scheme.stoich) @ moved  # per-column order fixed, as in to_simplex
 
 
-def edge_step(states: States, v, noise, mem: Membrane, dt) -> States:
+def edge_step(model: NeuronModel, states: tuple, v, noise, mem: Membrane, dt) -> tuple:
     """Orio & Soudry (2012) Langevin update (one noise per reversible pair) at ``v`` (n,)
     [mV] over ``dt`` [ms].
 
-    ``noise`` (14, n): 10 Na then 4 K pairs.
+    ``noise`` (:func:`n_edge_noise`, n): the pairs of each channel in order (classic 10
+    Na then 4 K).
     """
-    r = gate_rates(v)
-    rates = jnp.stack(r)  # (6, n), 1/ms
-    n_na = len(NA_SCHEME.source)
-    half = markov_drift(states, r, 0.5 * dt)
-    kicked = States(
-        half.na + edge_noise(half.na, NA_SCHEME, rates, mem.inv_n_na, noise[:n_na], dt),
-        half.k + edge_noise(half.k, K_SCHEME, rates, mem.inv_n_k, noise[n_na:], dt),
-    )
-    drift = markov_drift(kicked, r, 0.5 * dt)
-    return States(to_simplex(drift.na), to_simplex(drift.k))
+    r = gate_rates(model, v, mem.kinetic)
+    rates = jnp.stack(r)  # (2 G, n), 1/ms
+    half = markov_drift(model, states, r, 0.5 * dt)
+    kicked, start = [], 0
+    for scheme, x, inv_n in zip(schemes(model), half, mem.inv_n, strict=True):
+        stop = start + len(scheme.source)
+        kicked.append(x + edge_noise(x, scheme, rates, inv_n, noise[start:stop], dt))
+        start = stop
+    drift = markov_drift(model, tuple(kicked), r, 0.5 * dt)
+    return tuple(to_simplex(x) for x in drift)
 
 
-def states_open(states: States):
-    """Open fractions ``(x_m3h1, x_n4)``, each (n,)."""
-    return states.na[NA_OPEN], states.k[K_OPEN]
+def states_open(model: NeuronModel, states: tuple) -> tuple:
+    """Open fraction of each channel (its all-gates-open state; classic ``x_m3h1``,
+    ``x_n4``), each (n,)."""
+    return tuple(x[channel.open_state] for channel, x in zip(model.channels, states,
+                                                             strict=True))

@@ -3,7 +3,9 @@
 Every simulator takes a *stimulus*: any object with ``duration`` [ms], ``n_steps(dt)``,
 ``waveform(dt)`` ((n_steps,) float64, shared by all simulations) and
 ``current_scale(constants)`` ((n,) float64 per simulation), and injects the current
-``current_scale[i] · waveform[k]`` [µA/cm²] during step ``k`` of simulation ``i``. Here
+``current_scale[i] · waveform[k]`` [µA/cm²] during step ``k`` of simulation ``i``;
+``holding_current(constants)`` ((n,) µA/cm², or None for none) is the current held
+before the simulation starts, at whose steady state it starts (:mod:`mfnpe.hh.rest`). Here
 the step: waveform the 0/1 mask, scale the per-simulation ``amplitude`` [µA/cm²]. A
 recording's protocol in pA (:class:`mfnpe.observation.protocols.Protocol`) is another:
 waveform in pA, scale ``100 / area`` (1 pA on A µm² is 100/A µA/cm²).
@@ -53,3 +55,7 @@ class Stimulus:
     def current_scale(self, constants) -> np.ndarray:
         """(n,) float64 [µA/cm²]: each simulation's ``amplitude`` constant."""
         return np.asarray(constants["amplitude"], dtype=np.float64)
+
+    def holding_current(self, constants) -> None:
+        """None: no current before the step, so every simulation starts at rest."""
+        return None

@@ -164,8 +164,30 @@ def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError(_describe(errors[0]))
+    _fill_model(config, schema)
     check_config(config)
     return config
+
+
+def _fill_model(config: dict, schema: Mapping) -> None:
+    """Fill the neuron model's defaults into ``config["model"]`` (schema order) and refuse
+    constants, fixed or inferred, that the model (``model/name``, absent: classic) lacks.
+
+    The per-model defaults are the schema's ``x-model-defaults`` (equal to the registry
+    ``mfnpe.hh.models.MODELS``, which needs numpy: tests/test_models.py checks)."""
+    section = schema["properties"]["model"]
+    model = config["model"]
+    name = model.get("name", "classic")
+    defaults = section["x-model-defaults"][name]
+    for where, given in (("model", [k for k in model if k != "name"]),
+                         ("prior", list(config.get("prior", {})))):
+        unknown = [key for key in given if key not in defaults]
+        if unknown:
+            raise ConfigError(f"config key {where}/{unknown[0]}: not a constant of neuron model "
+                              f"{name!r}; its constants: {list(defaults)}")
+    filled = {**defaults, **model}
+    ordered = [key for key in section["properties"] if key in filled]
+    config["model"] = {key: filled[key] for key in ordered}
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
