@@ -211,3 +211,26 @@ def test_the_step_stimulus_shard_is_one_simulation_per_row_as_before():
     np.testing.assert_array_equal(shard.x, features.compute_features(
         v, 0.025, Stimulus(**step), ["spike_count", "rest_mean"]))
     np.testing.assert_array_equal(shard.traces, v[:, ::4])
+
+
+def test_a_holding_current_starts_every_simulator_at_its_steady_state():
+    """With -30 pA held on 300 µm² (-10 µA/cm²) and no epoch, V starts at the root of
+    I_ss(V) = I_hold and stays there (deterministic: within 0.01 mV over 20 ms), below the
+    zero-current rest; binomial at a huge area starts there too."""
+    from mfnpe.hh import langevin, markov
+    from mfnpe.hh.model import constants_table
+    from mfnpe.hh.rest import resting_potential
+    from mfnpe.observation.protocols import make_protocol
+
+    protocol = make_protocol(20.0, -30.0, [])
+    table = constants_table({"area": 300.0}, np.zeros((1, 0)))
+    held = protocol.holding_current(table)
+    np.testing.assert_allclose(held, [-10.0])
+    v_held, v_rest = resting_potential(table, held)[0], resting_potential(table)[0]
+    assert v_held < v_rest - 3.0  # hyperpolarised by the held current
+    det = langevin.simulate_deterministic(table, protocol, 0.01, np.zeros(1, np.uint32)).v[0]
+    assert abs(det[0] - v_held) < 1e-4 and np.abs(det - v_held).max() < 0.01
+    huge = constants_table({"area": 1e8}, np.zeros((1, 0)))
+    binomial = markov.simulate_binomial(huge, protocol, 0.01, np.zeros(1, np.uint32)).v[0]
+    expected = resting_potential(huge, protocol.holding_current(huge))[0]
+    assert abs(binomial[0] - expected) < 1e-4 and np.abs(binomial - expected).max() < 0.05

@@ -118,6 +118,13 @@ class Protocol:
             raise ValueError(f"membrane areas must be positive to convert pA, got {area}")
         return PA_TO_UA_PER_CM2 / area
 
+    def holding_current(self, constants) -> np.ndarray | None:
+        """(n,) float64 [µA/cm²]: the holding current on each membrane, held before the
+        sweep starts, so simulations start at the steady state under it; None at 0 pA."""
+        if self.holding == 0.0:
+            return None
+        return self.holding * self.current_scale(constants)
+
     def matches(self, other: Protocol, tolerance_pA: float = 1e-3,
                 tolerance_ms: float = 1e-6) -> bool:
         """Whether ``other`` is the same current: durations, epoch times within
