@@ -6,7 +6,10 @@ recording with a known answer, read by the workflow like any other.
         [--window 0 700] [--theta gNa=120 gK=36 gL=0.3 area=2000] [--model-name classic] \
         [--simulator binomial] [--dt 0.01] [--seed 7]
 
-Each chosen sweep's protocol is read from ``--like`` (cropped to ``--window`` [ms]),
+Each chosen sweep's protocol is read from ``--like`` (cropped to ``--window`` [ms]), or,
+with ``--like three-epoch``, is this tool's own: 200 ms at 20 kHz, holding −31.25 pA, a
+step of 62.5 + 125·s pA on [20, 70) ms in sweep s, −62.5 pA on [70, 100) and 250 pA on
+[120, 160) (sweeps 0, 1, 2);
 simulated at ``theta`` with the HF simulator at ``dt`` [ms] (seed ``--seed``, one per
 sweep), sampled down to the recording's own rate and written in the Allen/DANDI NWB
 layout: per sweep a ``CurrentClampSeries`` (volts, conversion 1e-3: mV) and its
@@ -30,11 +33,25 @@ from pynwb import NWBHDF5IO, NWBFile
 from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
 
 
+THREE_EPOCH_RATE_HZ = 20_000.0
+
+
+def three_epoch(sweep: int) -> protocols.Protocol:
+    """The ``three-epoch`` protocol of sweep ``sweep`` (a multi-epoch current clamp with a
+    non-zero holding current; the levels are on the ABF writer's 15.625 pA grid)."""
+    return protocols.make_protocol(200.0, -31.25, [(20.0, 50.0, 62.5 + 125.0 * sweep),
+                                                   (70.0, 30.0, -62.5), (120.0, 40.0, 250.0)])
+
+
 def simulate_sweeps(like, sweeps, window, theta, model, simulator, dt, seed):
     """``(rate_hz, [(sweep, voltage (T,) mV, command (T,) pA)])`` at the source's rate."""
-    with open_ephys(like) as source:
-        rate = source.info(sweeps[0]).rate_hz
-        chosen = [(s, protocols.crop(source.protocol(s), window)) for s in sweeps]
+    if like == "three-epoch":
+        rate = THREE_EPOCH_RATE_HZ
+        chosen = [(s, protocols.crop(three_epoch(s), window)) for s in sweeps]
+    else:
+        with open_ephys(like) as source:
+            rate = source.info(sweeps[0]).rate_hz
+            chosen = [(s, protocols.crop(source.protocol(s), window)) for s in sweeps]
     stride = int(round(1000.0 / rate / dt))
     if abs(stride * dt - 1000.0 / rate) > 1e-9:
         raise ValueError(f"dt {dt} ms does not divide the recording's interval {1000 / rate} ms")
