@@ -1,6 +1,7 @@
-"""ABF and NWB current-clamp readers: a real Clampex file, files written here with a known
-multi-epoch protocol, every named error, lazy reading, and features at any sampling rate."""
+"""ABF and NWB current-clamp readers: a real Clampex file, files written here (HF
+simulations at a known theta under a known multi-epoch protocol), every named error, lazy reading, and features at any sampling rate."""
 
+import functools
 import struct
 import warnings
 from contextlib import contextmanager
@@ -21,7 +22,8 @@ from mfnpe.hh.model import constants_table
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.io import ephys
 from mfnpe.observation.protocols import (Epoch, NotPiecewiseConstantError, Protocol,
-                                         ProtocolMismatchError, common_protocol, current_pA)
+                                         ProtocolMismatchError, common_protocol, current_pA,
+                                         feature_windows)
 from mfnpe.observation.recordings import RecordingError
 from mfnpe.simulation import features
 
@@ -42,19 +44,34 @@ def written_protocol(sweep: int) -> Protocol:
                                               Epoch(120.0, 40.0, 250.0)))
 
 
-def passive_voltage(command_pA: np.ndarray) -> np.ndarray:
-    """(T,) a passive membrane's response [mV]: rest -65 mV, 100 MΩ, τ = 10 ms."""
-    v, out = -65.0, np.empty(command_pA.size)
-    decay = np.exp(-DT / 10.0)
-    for k, current in enumerate(command_pA):
-        v = -65.0 + 0.1 * current + (v + 65.0 - 0.1 * current) * decay
-        out[k] = v
-    return out
+THETA_TRUE = {"gNa": 120.0, "gK": 36.0, "gL": 0.3, "area": 2000.0}
+"""The known parameters of the written files' HF simulations (mS/cm², µm²)."""
+HF_DT = 0.01  # ms: the HF simulator's step, sampled down 5x to the files' 20 kHz
+
+
+@functools.lru_cache
+def _simulated_sweeps(n_sweeps: int):
+    """HF (binomial) simulations at THETA_TRUE of the written protocol's sweeps, starting at
+    rest under the holding current: (voltage (S, T) mV at 20 kHz, 100 kHz traces, commands
+    (S, T) pA)."""
+    from mfnpe.hh import markov
+
+    table = constants_table({}, np.array([list(THETA_TRUE.values())]), list(THETA_TRUE))
+    fine, commands = [], []
+    for sweep in range(n_sweeps):
+        protocol = written_protocol(sweep)
+        seed = np.array([sweep], dtype=np.uint32)
+        fine.append(markov.simulate_binomial(table, protocol, HF_DT, seed).v[0].astype(float))
+        commands.append(current_pA(protocol, DT))
+    stride = round(DT / HF_DT)
+    fine = np.array(fine)
+    return fine[:, ::stride], fine, np.array(commands)
 
 
 def written_sweeps(n_sweeps=3):
-    commands = np.array([current_pA(written_protocol(s), DT) for s in range(n_sweeps)])
-    return np.array([passive_voltage(c) for c in commands]), commands
+    """The files' sweeps: HF simulations at THETA_TRUE [mV] and their commands [pA]."""
+    voltage, _, commands = _simulated_sweeps(n_sweeps)
+    return voltage.copy(), commands.copy()
 
 
 # ---------------------------------------------------------------------------- ABF writer
@@ -223,6 +240,27 @@ def test_a_written_file_gives_back_its_protocol_exactly(kind, abf_file, nwb_file
         assert cell.find(187.5) == [1]
         assert cell.find(-62.5) == [0, 1, 2]
         assert cell.find(HOLDING, at_ms=110.0) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("kind", ["abf", "nwb"])
+def test_a_written_hf_simulation_reads_back_with_its_features(kind, abf_file, nwb_file):
+    """The files hold HF simulations at THETA_TRUE: read at 20 kHz in the protocol's windows,
+    each sweep has the spike count of its 100 kHz simulation and the same rest (the
+    simulation starts at rest under the -31.25 pA holding current: no relaxation)."""
+    path = abf_file if kind == "abf" else nwb_file
+    _, fine, _ = _simulated_sweeps(3)
+    counts = []
+    with ephys.open_ephys(path) as cell:
+        for index in range(3):
+            windows = feature_windows(cell.protocol(index))
+            sweep = cell.read(index)
+            names = ["spike_count", "rest_mean", "rest_std"]
+            read = features.compute_features(sweep.voltage[None], DT, windows, names)[0]
+            simulated = features.compute_features(fine[index][None], HF_DT, windows, names)[0]
+            assert read[0] == simulated[0]
+            assert abs(read[1] - simulated[1]) < 0.05 and read[2] < 0.5
+            counts.append(read[0])
+    assert counts[0] < counts[2]  # the step rises by 125 pA a sweep
 
 
 def test_abf_and_nwb_protocols_of_the_same_sweeps_are_one_protocol(abf_file, nwb_file):
