@@ -66,17 +66,16 @@ def resting_potential(constants: Mapping[str, np.ndarray], holding=None) -> np.n
     for name in reversals[1:]:
         low, high = np.minimum(low, c[name]), np.maximum(high, c[name])
     low, high = low - 1.0, high + 1.0  # (n, 1) mV
-    if holding is not None:  # I_ss ≥ gL (V − EL) above every reversal: the root moves by ≤ I/gL
-        held = np.asarray(holding, dtype=np.float64)[:, None]  # (n, 1) µA/cm²
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reach = np.minimum(np.abs(held) / c["gL"], 500.0)  # mV; 500 where gL = 0
-        low, high = np.where(held < 0, low - reach, low), np.where(held > 0, high + reach, high)
-        c["_held"] = held
+    n = low.shape[0]
+    held = np.zeros((n, 1)) if holding is None else (  # (n, 1) µA/cm²
+        np.asarray(holding, dtype=np.float64).reshape(n, 1))
+    # I_ss ≥ gL (V − EL) above every reversal: the root moves by at most |I_hold| / gL
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.minimum(np.abs(held) / c["gL"], 500.0)  # mV; 500 where gL = 0
+    low, high = np.where(held < 0, low - reach, low), np.where(held > 0, high + reach, high)
     grid = low + (high - low) * np.linspace(0.0, 1.0, GRID_POINTS)  # (n, G)
     with np.errstate(invalid="ignore", over="ignore"):
-        current = steady_current(grid, c, model)
-        if holding is not None:
-            current = current - c["_held"]
+        current = steady_current(grid, c, model) - held
         upward = (current[:, :-1] <= 0.0) & (current[:, 1:] > 0.0)  # (n, G - 1)
     found = upward.any(axis=1)
     cell = np.argmax(upward, axis=1)  # first upward crossing (0 where none)
@@ -86,9 +85,8 @@ def resting_potential(constants: Mapping[str, np.ndarray], holding=None) -> np.n
     for _ in range(BISECTIONS):
         middle = 0.5 * (a + b)
         with np.errstate(invalid="ignore", over="ignore"):
-            net = steady_current(middle, flat, model)
-            above = (net - flat["_held"] if holding is not None else net) > 0.0
+            above = steady_current(middle, flat, model) - held[:, 0] > 0.0
         a, b = np.where(above, a, middle), np.where(above, middle, b)
     rest = np.where(found, 0.5 * (a + b), flat["EL"])
-    finite = np.all([np.isfinite(value) for value in flat.values()], axis=0)
+    finite = np.all([np.isfinite(value) for value in (*flat.values(), held[:, 0])], axis=0)
     return np.where(finite, rest, np.nan)

@@ -39,6 +39,11 @@ class Stimulus:
                 f"t_off={self.t_off}, duration={self.duration}"
             )
 
+    @property
+    def rest_end(self) -> float:
+        """End of the rest window of the features [ms]: the step's onset."""
+        return self.t_on
+
     def n_steps(self, dt: float) -> int:
         """Number of integration steps of size ``dt`` [ms] covering the trace."""
         return int(round(self.duration / dt))

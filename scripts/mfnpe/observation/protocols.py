@@ -211,7 +211,7 @@ def current_pA(protocol: Protocol, dt: float, n_steps: int | None = None) -> np.
     """(n_steps,) float64 command current [pA] of integration step k (time ``k * dt`` [ms]);
     ``n_steps`` defaults to ``round(duration / dt)``."""
     if n_steps is None:
-        n_steps = int(round(protocol.duration / dt))
+        n_steps = protocol.n_steps(dt)
     t = np.arange(n_steps) * dt
     current = np.full(n_steps, protocol.holding, dtype=np.float64)
     for epoch in protocol.epochs:

@@ -171,7 +171,7 @@ def all_features(v: np.ndarray, dt: float, stimulus: Stimulus | Windows) -> np.n
     in the windows of ``stimulus``: a :class:`Windows`, or the step (rest before ``t_on``)."""
     traces = np.ascontiguousarray(np.atleast_2d(v), dtype=np.float32)
     steps = [min(round(t / dt), traces.shape[1])
-             for t in (getattr(stimulus, "rest_end", stimulus.t_on), stimulus.t_on, stimulus.t_off)]
+             for t in (stimulus.rest_end, stimulus.t_on, stimulus.t_off)]
     out = np.empty((traces.shape[0], len(NAMES)))
     _features_kernel(traces, dt, *steps, SPIKE_THRESHOLD_MV, _merge_steps(dt), out)
     return out
