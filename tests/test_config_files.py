@@ -41,6 +41,17 @@ def test_an_overlay_prior_replaces_the_default_prior(tmp_path):
     assert config["observations"]["examples"] == {}
 
 
+def test_an_overlay_model_replaces_the_default_model(tmp_path):
+    overlay = tmp_path / "cortical.yaml"
+    overlay.write_text("model: {name: pospischil_rs, amplitude: 5.0}\n"
+                       "prior: {gNa: [0.5, 80.0]}\nobservations: {examples: {}}\n")
+    config = merged(DEFAULT, overlay)
+    assert config["model"]["EK"] == -77.0  # Snakemake's merge keeps the classic value
+    config = validate_config(replace_sets(config, [overlay]))
+    assert config["model"]["EK"] == -90.0 and config["model"]["EL"] == -70.3
+    assert config["model"]["amplitude"] == 5.0 and config["model"]["gM"] == 0.075
+
+
 def test_an_overlay_without_a_set_keeps_the_default(tmp_path):
     overlay = tmp_path / "budgets.yaml"
     overlay.write_text("budgets:\n  n_hf: [50]\n")

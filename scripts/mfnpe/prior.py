@@ -142,7 +142,8 @@ class BoxPrior(_Support):
             return self.low + (self.high - self.low) * rng.random((n, self.dim))
         lo, hi = self._log_bounds
         w = lo + (hi - lo) * rng.random((n, self.dim))
-        return np.where(self._log, np.exp(w), w).clip(self.low, self.high)
+        w[:, self._log] = np.exp(w[:, self._log])  # only there: exp(3000 ms) would overflow
+        return w.clip(self.low, self.high)
 
     def log_prob(self, theta) -> np.ndarray:
         """(n,) log density of rows theta (n, d) [nats, theta units]; -inf outside."""

@@ -55,10 +55,12 @@ _STRICT_INTEGERS = jsonschema.validators.extend(
 """JSON Schema counts 20.0 as an integer; a count written as a float (``n_hf: [20.0]``)
 would then name files ``nhf-20.0`` that no rule makes. Here an integer is an int."""
 
-SETS = (("prior",), ("observations", "examples"))
+SETS = (("model",), ("prior",), ("observations", "examples"))
 """Config sections that define a set: a config file that gives one replaces the default's
 whole (Snakemake merges mappings key by key, so a prior naming two parameters would still
-infer the default's third). Lists (budgets, features, seeds...) are always replaced."""
+infer the default's third, and a ``model`` naming the Pospischil cell would keep the classic
+model's reversal potentials). Names a ``model`` leaves out take that model's defaults.
+Lists (budgets, features, seeds...) are always replaced."""
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -407,6 +409,24 @@ def load_config(path: str | Path) -> dict:
         return validate_config(config)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from err
+
+
+def merge_files(paths: Sequence[str | Path]) -> dict:
+    """The config that ``snakemake --configfile PATHS...`` runs with (outside Snakemake, for
+    tools): the files merged in order as Snakemake merges them (mappings key by key, other
+    values replaced), each set of :data:`SETS` replaced whole, defaults filled and checked.
+    A recording's stimulus is not read (:func:`resolve_recording` does that)."""
+    def update(target: dict, source: Mapping) -> None:
+        for key, value in source.items():
+            if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+                update(target[key], value)
+            else:
+                target[key] = copy.deepcopy(value)
+
+    config: dict = {}
+    for path in paths:
+        update(config, read_yaml(path))
+    return validate_files(replace_sets(config, paths), paths)
 
 
 def simulator_settings(config: Mapping, fidelity: str) -> dict:
