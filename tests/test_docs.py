@@ -161,6 +161,7 @@ def test_every_number_of_the_results_has_its_command():
 
 @pytest.mark.parametrize("name, marker", [("docs/results.md", "bench"),
                                           ("docs/results.md", "paper-jobs"),
+                                          ("docs/results.md", "cortical-jobs"),
                                           ("docs/library.md", "example")])
 def test_generated_and_tested_blocks_have_their_markers(name, marker):
     text = (ROOT / name).read_text()
@@ -178,6 +179,10 @@ def test_bench_table_rewrites_only_the_table_between_its_markers(tmp_path):
                 "ns_per_event": 87.0, "events_per_simulation": 0.76e6}],
         "training": {"n_simulations": 10000, "s_per_epoch_per_10k": 1.23, "n_test": 200,
                      "s_sampling_1000_per_test": 4.5},
+        "neuron_models": [
+            {"neuron": "pospischil_rs", "fidelity": "hf", "method": "markov", "area_um2": 1000.0,
+             "s_per_simulation": 0.271, "s_per_simulated_s": 2.26, "ns_per_event": 64.0,
+             "events_per_simulation": 4.2e6}],
     }
     (tmp_path / "bench.json").write_text(json.dumps(results))
     doc = tmp_path / "results.md"
@@ -190,6 +195,8 @@ def test_bench_table_rewrites_only_the_table_between_its_markers(tmp_path):
     table = text.split("<!-- bench:start -->")[1].split("<!-- bench:end -->")[0]
     assert "12.3 M neuron-steps/s" in table and "87 ns per event" in table
     assert "0.066 s per 120 ms simulation" in table and "test-platform" in table
+    assert ("| pospischil_rs | `markov` (HF) | A = 1000 µm², dt 0.01 ms | 64 ns per event, "
+            "0.271 s per 120 ms simulation, 2.26 s per simulated s (4.20 M events) |") in table
     before, after = original.split("<!-- bench:start -->"), text.split("<!-- bench:start -->")
     assert before[0] == after[0]
     assert before[1].split("<!-- bench:end -->")[1] == after[1].split("<!-- bench:end -->")[1]

@@ -3,9 +3,7 @@ simulations at a known theta under a known multi-epoch protocol), every named er
 
 import functools
 import struct
-import warnings
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 import h5py
@@ -13,9 +11,6 @@ import numpy as np
 import pyabf
 import pyabf.abfWriter
 import pytest
-from pynwb import NWBHDF5IO, NWBFile
-from pynwb.icephys import (CurrentClampSeries, CurrentClampStimulusSeries, VoltageClampSeries,
-                           VoltageClampStimulusSeries)
 
 from mfnpe.hh import markov
 from mfnpe.hh.model import constants_table
@@ -107,43 +102,8 @@ def abf_file(tmp_path_factory):
 # ---------------------------------------------------------------------------- NWB writer
 
 def write_nwb(path, sweeps, table=True):
-    """An NWB 2 file in the Allen/DANDI layout: per sweep ``data_<n>_AD0`` in acquisition
-    and ``data_<n>_DA0`` in stimulus with its ``sweep_number``, paired in the intracellular
-    recordings table when ``table``. Voltages in mV (unit volts, conversion 1e-3),
-    currents in pA (unit amperes, conversion 1e-12).
-
-    ``sweeps``: dicts with ``voltage`` (T,) [mV], ``command`` (T,) [pA] or None (no
-    stimulus), optional ``rate`` [Hz] and ``clamp`` ("current" or "voltage").
-    """
-    nwb = NWBFile("test cell", "ephys-test", datetime(2024, 1, 1, tzinfo=timezone.utc))
-    device = nwb.create_device("amplifier")
-    electrode = nwb.create_icephys_electrode(name="electrode_0", description="patch",
-                                             device=device)
-    for number, sweep in enumerate(sweeps):
-        rate = sweep.get("rate", RATE)
-        voltage_clamp = sweep.get("clamp") == "voltage"
-        response_type = VoltageClampSeries if voltage_clamp else CurrentClampSeries
-        stimulus_type = VoltageClampStimulusSeries if voltage_clamp else CurrentClampStimulusSeries
-        response = response_type(
-            name=f"data_{number:05d}_AD0", data=np.asarray(sweep["voltage"], dtype=np.float32),
-            rate=rate, electrode=electrode, gain=1.0, sweep_number=np.uint32(number),
-            conversion=1e-12 if voltage_clamp else 1e-3, starting_time=0.0)
-        nwb.add_acquisition(response)
-        if sweep.get("command") is None:
-            continue
-        stimulus = stimulus_type(
-            name=f"data_{number:05d}_DA0", data=np.asarray(sweep["command"], dtype=np.float32),
-            rate=rate, electrode=electrode, gain=1.0, sweep_number=np.uint32(number),
-            conversion=1e-3 if voltage_clamp else 1e-12, starting_time=0.0)
-        nwb.add_stimulus(stimulus)
-        if table:
-            nwb.add_intracellular_recording(electrode=electrode, stimulus=stimulus,
-                                            response=response)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with NWBHDF5IO(str(path), "w") as io:
-            io.write(nwb)
-    return path
+    """:func:`mfnpe.io.ephys.write_nwb` at this file's rate (sweeps may set their own)."""
+    return ephys.write_nwb(path, sweeps, rate=RATE, description="test cell", paired=table)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""config/paper.yaml is valid and its job counts in docs/results.md are those Snakemake plans."""
+"""config/paper.yaml and config/cortical_cluster.yaml are valid, and their job counts in
+docs/results.md are those Snakemake plans."""
 
 import re
 import shutil
@@ -9,12 +10,14 @@ from mfnpe.plan.config import load_config
 from workflow_helpers import ROOT, scheduled_jobs, snakemake
 
 PAPER = ROOT / "config" / "paper.yaml"
+CORTICAL = [ROOT / "config" / name for name in ("config.yaml", "cortical.yaml",
+                                                "cortical_cluster.yaml")]
 
 
-def readme_job_counts() -> dict[str, int]:
-    """{rule: count} from the table between the paper-jobs markers of docs/results.md."""
+def readme_job_counts(marker: str = "paper-jobs") -> dict[str, int]:
+    """{rule: count} from the table between the ``marker`` markers of docs/results.md."""
     text = (ROOT / "docs" / "results.md").read_text()
-    block = text.split("<!-- paper-jobs:start -->", 1)[1].split("<!-- paper-jobs:end -->", 1)[0]
+    block = text.split(f"<!-- {marker}:start -->", 1)[1].split(f"<!-- {marker}:end -->", 1)[0]
     return {name: int(count) for name, count in re.findall(r"^\| `(\w+)` \| (\d+) \|", block,
                                                              re.MULTILINE)}
 
@@ -42,3 +45,16 @@ def test_readme_job_counts_are_the_dry_runs(tmp_path):
     assert planned.pop("example_recording") == 3
     assert planned == readme_job_counts()
     assert planned["finetune"] == 3 * 8 * 10 and planned["npe"] == 8 * 10
+
+
+def test_cortical_cluster_job_counts_are_the_dry_runs(tmp_path):
+    from mfnpe.plan.config import merge_files
+
+    config = merge_files(CORTICAL)
+    assert config["model"]["name"] == "pospischil_rs" and config["inference"]["seeds"] == 10
+    assert config["prior"] == merge_files(CORTICAL[:2])["prior"]  # the same task, larger
+    run = snakemake(tmp_path, "-n", configfile=CORTICAL)
+    assert run.returncode == 0, run.stderr[-2000:]
+    planned = scheduled_jobs(run.stdout + run.stderr)
+    assert planned == readme_job_counts("cortical-jobs")
+    assert planned["finetune"] == 2 * 6 * 10 and planned["npe"] == 8 * 10

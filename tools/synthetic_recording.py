@@ -14,23 +14,21 @@ simulated at ``theta`` with the HF simulator at ``dt`` [ms] (seed ``--seed``, on
 sweep), sampled down to the recording's own rate and written in the Allen/DANDI NWB
 layout: per sweep a ``CurrentClampSeries`` (volts, conversion 1e-3: mV) and its
 ``CurrentClampStimulusSeries`` (amperes, conversion 1e-12: pA) with the sweep's number,
-paired in the intracellular-recordings table. Sweep numbers are the source's, so a config
-choosing ``sweeps: [2, 3, 4]`` of the source chooses the same sweeps here.
+paired in the intracellular-recordings table (``mfnpe.io.ephys.write_nwb``). The NWB
+sweep numbers are the source's, but a config's ``sweeps`` are positions in the file: with
+the default ``--sweeps 0 1 2 3 4`` they coincide, so ``sweeps: [2, 3, 4]`` chooses the
+same sweeps here as in the source.
 """
 
 from __future__ import annotations
 
 import argparse
-import warnings
-from datetime import UTC, datetime
 
 import numpy as np
 from mfnpe.hh.model import constants_table
-from mfnpe.io.ephys import open_ephys
+from mfnpe.io.ephys import open_ephys, write_nwb
 from mfnpe.observation import protocols
 from mfnpe.simulation import simulators
-from pynwb import NWBHDF5IO, NWBFile
-from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
 
 
 THREE_EPOCH_RATE_HZ = 20_000.0
@@ -66,31 +64,6 @@ def simulate_sweeps(like, sweeps, window, theta, model, simulator, dt, seed):
     return rate, out
 
 
-def write_nwb(path, rate, sweeps, description):
-    """Write ``sweeps`` [(number, voltage mV, command pA)] at ``rate`` [Hz] to ``path``."""
-    nwb = NWBFile(description, "mfnpe-synthetic", datetime(2026, 1, 1, tzinfo=UTC))
-    device = nwb.create_device("simulator")
-    electrode = nwb.create_icephys_electrode(name="electrode_0", description=description,
-                                             device=device)
-    for number, voltage, command in sweeps:
-        response = CurrentClampSeries(
-            name=f"data_{number:05d}_AD0", data=np.asarray(voltage, dtype=np.float32),
-            rate=float(rate), electrode=electrode, gain=1.0, sweep_number=np.uint32(number),
-            conversion=1e-3, starting_time=0.0)
-        stimulus = CurrentClampStimulusSeries(
-            name=f"data_{number:05d}_DA0", data=np.asarray(command, dtype=np.float32),
-            rate=float(rate), electrode=electrode, gain=1.0, sweep_number=np.uint32(number),
-            conversion=1e-12, starting_time=0.0)
-        nwb.add_acquisition(response)
-        nwb.add_stimulus(stimulus)
-        nwb.add_intracellular_recording(electrode=electrode, stimulus=stimulus,
-                                        response=response)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with NWBHDF5IO(str(path), "w") as io:
-            io.write(nwb)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -110,7 +83,9 @@ def main(argv=None) -> None:
                                    args.simulator, args.dt, args.seed)
     description = (f"{args.simulator} simulation at {theta} ({args.model_name}) under sweeps "
                    f"{args.sweeps} of {args.like}, window {args.window} ms, seed {args.seed}")
-    write_nwb(args.out, rate, sweeps, description)
+    write_nwb(args.out, [{"number": number, "voltage": voltage, "command": command}
+                         for number, voltage, command in sweeps],
+              rate=rate, description=description)
     print(f"wrote {args.out}: {len(sweeps)} sweeps at {rate:g} Hz; {description}")
 
 

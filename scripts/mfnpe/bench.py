@@ -4,9 +4,10 @@ Measures, on one thread and after JIT warm-up:
 
 - LF models: neuron-steps per second of a whole shard run (simulation + features, traces
   discarded per batch), at the default LF dt;
-- HF ``markov``: nanoseconds per channel event and seconds per 120 ms simulation at
-  A = 100 µm²; ``binomial``: seconds per simulation at A = 100 and 1000 µm² (one thread,
-  the default neuron under the default 10 µA/cm² step);
+- HF ``markov``: nanoseconds per channel event; ``markov`` and ``binomial``: seconds per
+  120 ms simulation and per second of simulated time, at A = 100 µm² (the default
+  experiment) and 1000 µm² (the cortical experiment's largest), one thread, the neuron at
+  its defaults under the default 10 µA/cm² step;
 - training: seconds per epoch per 10 000 simulations of the default network (3
   parameters, 10 features, batch 200), and seconds to draw 1000 posterior samples for each
   of 200 test observations (the evaluate rule's load);
@@ -79,12 +80,13 @@ def bench_hf(method: str, area: float, n: int, neuron: str = "classic") -> dict:
     fixed = {"area": area} if neuron == "classic" else {"name": neuron, "area": area}
     constants = constants_table(fixed, np.zeros((n, 0)), ())
     seeds = np.arange(n, dtype=np.uint32)
-    simulate({k: v[:1] for k, v in constants.items()}, Stimulus(), seeds=seeds[:1])  # compile
+    stimulus = Stimulus()
+    simulate({k: v[:1] for k, v in constants.items()}, stimulus, seeds=seeds[:1])  # compile
     start = time.perf_counter()
-    out = simulate(constants, Stimulus(), seeds=seeds)
+    out = simulate(constants, stimulus, seeds=seeds)
     wall = time.perf_counter() - start
     result = {"method": method, "area_um2": area, "n_simulations": n, "s_per_simulation": wall / n,
-              "wall_s": wall}
+              "s_per_simulated_s": wall / n / (stimulus.duration / 1000.0), "wall_s": wall}
     if out.n_events is not None:
         result["events_per_simulation"] = float(out.n_events.mean())
         result["ns_per_event"] = 1e9 * wall / float(out.n_events.sum())
@@ -112,6 +114,17 @@ def bench_training(n: int = 10_000, epochs: int = 5, n_test: int = 200) -> dict:
             "n_test": n_test, "s_sampling_1000_per_test": time.perf_counter() - start}
 
 
+HF_AREAS_UM2 = (100.0, 1000.0)
+"""Areas of the HF rows: the default experiment's and the cortical experiment's largest."""
+
+
+def bench_hf_rows(n_markov: int, n_binomial: int, neuron: str = "classic") -> list[dict]:
+    """:func:`bench_hf` of ``markov`` and ``binomial`` at every area of :data:`HF_AREAS_UM2`."""
+    return [bench_hf(method, area, n, neuron) for method, n in (("markov", n_markov),
+                                                                ("binomial", n_binomial))
+            for area in HF_AREAS_UM2]
+
+
 def bench_neurons(n_lf: int, n_markov: int, n_binomial: int, threads: int,
                   neurons: tuple[str, ...]) -> list[dict]:
     """The LF and HF rows of :func:`run` for each neuron model in ``neurons``."""
@@ -119,10 +132,8 @@ def bench_neurons(n_lf: int, n_markov: int, n_binomial: int, threads: int,
     for neuron in neurons:
         rows += [{"neuron": neuron, "fidelity": "lf",
                   **bench_lf(model, 0.025, n_lf, threads, neuron)} for model in LF_SIMULATORS]
-        rows += [{"neuron": neuron, "fidelity": "hf", **bench_hf(method, area, n, neuron)}
-                 for method, area, n in (("markov", 100.0, n_markov),
-                                         ("binomial", 100.0, n_binomial),
-                                         ("binomial", 1000.0, n_binomial))]
+        rows += [{"neuron": neuron, "fidelity": "hf", **row}
+                 for row in bench_hf_rows(n_markov, n_binomial, neuron)]
     return rows
 
 
@@ -133,8 +144,7 @@ def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "threads": threads},
         "lf": [bench_lf(model, 0.025, n_lf, threads) for model in LF_SIMULATORS],
-        "hf": [bench_hf("markov", 100.0, n_markov), bench_hf("binomial", 100.0, n_binomial),
-               bench_hf("binomial", 1000.0, n_binomial)],
+        "hf": bench_hf_rows(n_markov, n_binomial),
         "training": bench_training(),
         "neuron_models": bench_neurons(n_lf, n_markov, n_binomial, threads,
                                        tuple(name for name in MODELS if name != DEFAULT_MODEL)),

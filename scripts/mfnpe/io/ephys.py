@@ -533,6 +533,57 @@ def open_ephys(path) -> EphysFile:
                          f"(expected one of {', '.join(SUFFIXES)})")
 
 
+def write_nwb(path, sweeps: Sequence[dict], *, rate: float | None = None,
+              description: str = "mfnpe", paired: bool = True) -> Path:
+    """Write sweeps to an NWB 2 file in the Allen Cell Types/DANDI layout (what
+    :class:`NwbFile` reads): per sweep ``data_<n>_AD0`` in acquisition and ``data_<n>_DA0``
+    in stimulus with its ``sweep_number``, paired in the intracellular-recordings table
+    when ``paired``. Returns ``path``.
+
+    ``sweeps``: dicts with ``voltage`` (T,) [mV] and ``command`` (T,) [pA] or None (no
+    stimulus series); optional ``number`` (default: the position), ``rate`` [Hz] (default
+    ``rate``) and ``clamp`` ("current", or "voltage": then ``voltage`` holds the measured
+    current [pA] and ``command`` the command voltage [mV]). Written as float32 in volts
+    and amperes with conversions 1e-3 (mV) and 1e-12 (pA).
+    """
+    from datetime import UTC, datetime
+
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.icephys import (CurrentClampSeries, CurrentClampStimulusSeries,
+                               VoltageClampSeries, VoltageClampStimulusSeries)
+
+    nwb = NWBFile(description, "mfnpe", datetime(2026, 1, 1, tzinfo=UTC))
+    device = nwb.create_device("amplifier")
+    electrode = nwb.create_icephys_electrode(name="electrode_0", description=description,
+                                             device=device)
+    for position, sweep in enumerate(sweeps):
+        number = int(sweep.get("number", position))
+        voltage_clamp = sweep.get("clamp") == "voltage"
+        response_type, stimulus_type = ((VoltageClampSeries, VoltageClampStimulusSeries)
+                                        if voltage_clamp else
+                                        (CurrentClampSeries, CurrentClampStimulusSeries))
+        common = {"rate": float(sweep.get("rate", rate)), "electrode": electrode, "gain": 1.0,
+                  "sweep_number": np.uint32(number), "starting_time": 0.0}
+        response = response_type(
+            name=f"data_{number:05d}_AD0", data=np.asarray(sweep["voltage"], dtype=np.float32),
+            conversion=1e-12 if voltage_clamp else 1e-3, **common)
+        nwb.add_acquisition(response)
+        if sweep.get("command") is None:
+            continue
+        stimulus = stimulus_type(
+            name=f"data_{number:05d}_DA0", data=np.asarray(sweep["command"], dtype=np.float32),
+            conversion=1e-3 if voltage_clamp else 1e-12, **common)
+        nwb.add_stimulus(stimulus)
+        if paired:
+            nwb.add_intracellular_recording(electrode=electrode, stimulus=stimulus,
+                                            response=response)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pynwb's notes on the icephys tables
+        with NWBHDF5IO(str(path), "w") as io:
+            io.write(nwb)
+    return Path(path)
+
+
 def list_sweeps(path) -> list[SweepInfo]:
     """Every sweep of the file, without reading samples."""
     with open_ephys(path) as ephys:
