@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 
-from mfnpe.plan.config import (ConfigError, read_yaml, replace_sets, validate_config,
-                               validate_files)
+from mfnpe.plan.config import (ConfigError, read_yaml, replace_sets, snakemake_merge,
+                               validate_config, validate_files)
 from workflow_helpers import ROOT, TINY, snakemake
 
 DEFAULT = ROOT / "config" / "config.yaml"
@@ -17,16 +17,7 @@ DEFAULT = ROOT / "config" / "config.yaml"
 
 def merged(*paths):
     """What Snakemake's merge gives: mappings merged key by key, other values replaced."""
-    def update(target, source):
-        for key, value in source.items():
-            if isinstance(value, dict) and isinstance(target.get(key), dict):
-                update(target[key], value)
-            else:
-                target[key] = copy.deepcopy(value)
-    config = {}
-    for path in paths:
-        update(config, yaml.safe_load(path.read_text()) or {})
-    return config
+    return snakemake_merge(paths)
 
 
 def test_an_overlay_prior_replaces_the_default_prior(tmp_path):

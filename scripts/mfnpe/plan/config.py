@@ -411,11 +411,9 @@ def load_config(path: str | Path) -> dict:
         raise ConfigError(f"{path}: {err}") from err
 
 
-def merge_files(paths: Sequence[str | Path]) -> dict:
-    """The config that ``snakemake --configfile PATHS...`` runs with (outside Snakemake, for
-    tools): the files merged in order as Snakemake merges them (mappings key by key, other
-    values replaced), each set of :data:`SETS` replaced whole, defaults filled and checked.
-    A recording's stimulus is not read (:func:`resolve_recording` does that)."""
+def snakemake_merge(paths: Sequence[str | Path]) -> dict:
+    """The files merged in order as ``snakemake --configfile PATHS...`` merges them:
+    mappings key by key, other values replaced (sets not yet replaced, nothing checked)."""
     def update(target: dict, source: Mapping) -> None:
         for key, value in source.items():
             if isinstance(value, Mapping) and isinstance(target.get(key), dict):
@@ -426,7 +424,14 @@ def merge_files(paths: Sequence[str | Path]) -> dict:
     config: dict = {}
     for path in paths:
         update(config, read_yaml(path))
-    return validate_files(replace_sets(config, paths), paths)
+    return config
+
+
+def merge_files(paths: Sequence[str | Path]) -> dict:
+    """The config that ``snakemake --configfile PATHS...`` runs with (outside Snakemake, for
+    tools): :func:`snakemake_merge`, each set of :data:`SETS` replaced whole, defaults
+    filled and checked. A recording's stimulus is not read (:func:`resolve_recording`)."""
+    return validate_files(replace_sets(snakemake_merge(paths), paths), paths)
 
 
 def simulator_settings(config: Mapping, fidelity: str) -> dict:
