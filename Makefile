@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 SNAKEMAKE := $(BIN)/snakemake --snakefile workflow/Snakefile --configfile $(CONFIG)
+# Snakemake reads --configfile files before the workflow's code runs, and reports a YAML
+# syntax error, an empty file or a top-level list without naming the file: every file is
+# checked first (errors name the file, line and column; config/README.md).
+CHECK_CONFIG = $(BIN)/python -m mfnpe.plan.config config/config.yaml $(CONFIG)
 
 .PHONY: run test bench lint report install clean
 
@@ -23,6 +27,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	$(CHECK_CONFIG)
 	$(SNAKEMAKE) --cores all
 	@echo "Results are in results/: figures in results/figures/, tables in results/summary/."
 
@@ -34,11 +39,13 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_table.py results/bench/simulators.json docs/results.md
 
 lint: $(STAMP)
+	$(CHECK_CONFIG)
 	$(SNAKEMAKE) --lint
 	$(BIN)/snakefmt --check workflow
 
 # After `make run` (same CONFIG): figures with captions, the workflow and its provenance.
 report: $(STAMP)
+	$(CHECK_CONFIG)
 	$(SNAKEMAKE) --report results/report.html
 	@echo "Report: results/report.html (one self-contained HTML file)."
 

@@ -63,8 +63,8 @@ def pytest_sessionstart(session):
                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_lint", "test_sequential_workflow",
-                    "test_slurm")
+TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_reliability", "test_lint",
+                    "test_sequential_workflow", "test_slurm")
 """Modules whose tests use the session's tiny run (or a SLURM run compared with it)."""
 
 

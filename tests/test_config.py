@@ -1,6 +1,7 @@
 """Config validation: defaults, and errors that name the key at fault."""
 
 import copy
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -172,3 +173,125 @@ def test_the_library_defaults_are_the_workflows():
     assert TrainingSettings.from_dict(inference["pretrain"]) == TrainingSettings()
     assert TrainingSettings.from_dict(inference["npe"]) == TrainingSettings()
     assert TrainingSettings.from_dict(inference["finetune"]) == FINETUNING
+
+
+# ---- channel numbers: round(g · area · 10 / 20 pS) per channel type ----
+
+def test_the_schemas_channels_are_the_models():
+    from mfnpe.hh.models import MODELS
+
+    channels = load_schema()["properties"]["model"]["x-model-channels"]
+    assert channels == {name: {c.name: [c.conductance, c.single_pS] for c in model.channels}
+                        for name, model in MODELS.items()}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"model": {"area": 0.0001}},
+     (r"config key model/area=0.0001: leaves neuron model 'classic' with no Na channel for "
+      r"every draw of the prior: .* is 0.01 rounded to 0 .* so markov \(simulators/hf\)")),
+    ({"model": {"gK": 0.001}, "prior": {"gNa": [50.0, 200.0]}},
+     (r"config key model/gK=0.001: leaves neuron model 'classic' with no K channel: "
+      r".*gK=0.001 mS/cm² and area=100 µm²")),
+    ({"prior": {"gNa": [50.0, 200.0], "area": [1e-5, 1e-4]}},
+     r"config key prior/area=\[1e-05, 0.0001\]: leaves .* no Na channel for every draw"),
+])
+def test_a_channel_type_with_no_channel_is_refused_naming_the_constant(change, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config({**change, "observations": {"examples": {}}})
+
+
+def test_a_conductance_fixed_at_zero_or_no_channel_simulator_is_not_refused():
+    from mfnpe.plan.config import channel_warnings
+
+    # a channel left out on purpose, as tests/test_pipeline.py does
+    config = validate_config({"model": {"gNa": 0.0, "gK": 0.0}, "prior": {"gL": [0.1, 1.0]},
+                              "observations": {"examples": {}}})
+    assert channel_warnings(config) == []
+    # the Langevin and ODE simulators keep the conductance whatever the channel number
+    deterministic = {"name": "deterministic", "dt": 0.01}
+    assert validate_config({"model": {"area": 0.0001}, "simulators": {
+        "lf": deterministic, "hf": deterministic}})["model"]["area"] == 0.0001
+
+
+@pytest.mark.parametrize("prior, share", [
+    ({"gM": [0.0, 0.6]}, "1.7%"),  # gM ≤ 1 / 100 µm²: 0.01 / 0.6
+    ({"gM": {"low": 0.001, "high": 1.0, "scale": "log"}}, "33%"),  # log(10) / log(1000)
+    ({"gM": [0.0, 1.0], "area": [1.0, 2.0]}, "69%"),  # P(gM · area ≤ 1) = E[1 / area] = ln 2
+])
+def test_a_prior_with_some_draws_at_no_channel_gets_a_warning_with_their_share(prior, share):
+    from mfnpe.plan.config import channel_warnings
+
+    config = validate_config({"model": {"name": "pospischil_rs"}, "prior": prior,
+                              "observations": {"examples": {}}})
+    (message,) = channel_warnings(config)
+    assert message.startswith(f"prior: {share} of the prior's draws leave neuron model "
+                              "'pospischil_rs' with no M channel"), message
+
+
+def test_the_shipped_default_config_gets_no_channel_warning():
+    from mfnpe.plan.config import channel_warnings
+
+    assert channel_warnings(load_config(ROOT / "config" / "config.yaml")) == []
+
+
+# ---- simulate jobs' resources and the simulated-time ceiling ----
+
+def test_the_resource_model_batches_as_the_simulators_do():
+    from mfnpe.plan import resources
+    from mfnpe.simulation.simulators import BATCH_SIZE, REGISTRY
+
+    assert resources.FIDELITY == shards.FIDELITY
+    assert {name: resources.batch_size(name) for name in REGISTRY} == {
+        name: spec.batch_size for name, spec in REGISTRY.items()}
+    assert resources.BATCH == BATCH_SIZE
+    assert set(resources.STEPS_PER_S) == set(names.LF_SIMULATORS)
+
+
+def test_simulate_resources_keep_the_defaults_and_scale_with_the_simulated_time():
+    from mfnpe.plan import resources
+
+    config = validate_config({})
+    requests = {pool: (resources.simulate_mem_mb(config, pool),
+                       resources.simulate_runtime(config, pool)) for pool in shards.POOLS}
+    assert requests == {"lf": (1500, 60), "hf": (600, 120), "test": (600, 120)}
+    base = resources.simulate_peak_mb(config, "lf")
+    long = validate_config({"stimulus": {"duration": 12000.0, "t_on": 10.0, "t_off": 110.0}})
+    # 100x the steps of a batch of 500 JAX simulations held whole
+    grown = resources.simulate_peak_mb(long, "lf") - resources.BASE_MB["jax"]
+    assert grown == pytest.approx(100 * (base - resources.BASE_MB["jax"]))
+    assert resources.simulate_mem_mb(long, "lf") == math.ceil(3 * resources.simulate_peak_mb(
+        long, "lf"))
+    assert resources.simulate_peak_mb(long, "lf", threads=2) > resources.simulate_peak_mb(
+        long, "lf")
+    def work(c):  # the simulations' part of a job's minutes
+        return resources.simulate_minutes(c, "hf") - resources.STARTUP_S / 60
+
+    assert work(long) == pytest.approx(100 * work(config))
+
+
+def test_a_recordings_simulated_time_is_every_sweeps():
+    from mfnpe.plan import resources
+
+    config = validate_config({})
+    config["stimulus"]["protocols"] = [{"sweep": 2, "duration": 700.0},
+                                       {"sweep": 3, "duration": 700.0}]
+    config["stimulus"]["recording"] = "cell.abf"
+    assert resources.simulated_ms(config) == 1400.0
+    one = copy.deepcopy(config)
+    one["stimulus"]["protocols"] = one["stimulus"]["protocols"][:1]
+    assert resources.simulate_peak_mb(config, "lf") > resources.simulate_peak_mb(one, "lf")
+    del config["stimulus"]["protocols"]
+    assert resources.simulated_ms(config) is None  # not read yet: no estimate, no refusal
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"stimulus": {"duration": 1e7}},
+     (r"config key stimulus/duration=1e\+07: a simulate job of pool lf would need about "
+      r"1,800,467 MB .* more than the ceiling of 16,000 MB")),
+    ({"stimulus": {"duration": 12000.0, "t_on": 10.0, "t_off": 110.0},
+      "shards": {"test": 100_000}, "budgets": {"n_test": 100_000}},
+     r"config key shards/test=100000: a simulate job of pool test would need .* kept traces"),
+])
+def test_a_simulated_time_beyond_the_memory_ceiling_is_refused(change, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(change)

@@ -2,6 +2,11 @@
 file and line, counts and bounds refused before any job runs."""
 
 import copy
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import h5py
 import json
@@ -113,13 +118,160 @@ def test_the_smallest_trainable_budget_passes():
 
 
 def test_a_failed_jobs_named_fault_reaches_the_console(tmp_path):
+    """A whole prior shard of the right kind whose theta has a column too many (the startup
+    check passes it; the simulate job's reader refuses it)."""
+    from mfnpe.io.shards import write_prior_shard
+
     shard = tmp_path / "results" / "prior" / "test" / "shard-0.h5"
-    shard.parent.mkdir(parents=True)
-    with h5py.File(shard, "w") as handle:  # a whole HDF5 file, but not a prior shard
-        handle["theta"] = [[1.0, 2.0, 3.0]]
+    write_prior_shard(shard, [[1.0, 2.0, 3.0]], ["gNa", "gK"], {"seed": -1})
     run = snakemake(tmp_path, "results/sims/test/shard-0.h5", "--cores", "1")
     assert run.returncode != 0
     console = run.stdout + run.stderr
     # the job's own message (file and fault), from its log, not only the log's path
-    assert "ShardError: results/prior/test/shard-0.h5: " in console, console[-3000:]
-    assert "kind" in console.split("ShardError: results/prior/test/shard-0.h5: ")[1][:200]
+    assert "ShardError: results/prior/test/shard-0.h5: theta has 3 columns for names" \
+        in console, console[-3000:]
+
+
+# ---- every config error names the file: `python -m mfnpe.plan.config`, make, snakemake ----
+
+BAD_FILES = [
+    ("budgets:\n  n_hf: [50, 100\n  n_test: 20\n", r"bad\.yaml, line 3, column \d+: not valid YAML"),
+    ("budgets:\n\tn_hf: [50]\n", r"bad\.yaml, line 2, column 1: not valid YAML.*never tabs"),
+    ("", r"bad\.yaml: the config file is empty"),
+    ("# only a comment\n", r"bad\.yaml: the config file is empty"),
+    ("- budgets\n- shards\n", r"bad\.yaml, line 1: a config file must be a mapping.*got a list"),
+    ("budgetz:\n  n_hf: [50]\n",
+     r"bad\.yaml: config key budgetz: unknown key 'budgetz' at the top level"),
+    ("budgets:\n  n_hff: [50]\n", r"bad\.yaml: config key budgets/n_hff: unknown key"),
+]
+
+
+def check_command(*paths):
+    """``python -m mfnpe.plan.config PATHS...`` (output captured)."""
+    return subprocess.run([sys.executable, "-m", "mfnpe.plan.config", *map(str, paths)],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+@pytest.mark.parametrize("text, message", BAD_FILES)
+def test_the_check_command_names_the_bad_file_among_several(tmp_path, text, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    run = check_command(DEFAULT, bad, TINY)
+    assert run.returncode == 1
+    assert re.search(message, run.stderr), run.stderr
+    assert check_command(DEFAULT, TINY).returncode == 0
+
+
+def test_an_explicitly_empty_mapping_is_a_valid_overlay(tmp_path):
+    empty = tmp_path / "nothing.yaml"
+    empty.write_text("{}\n")
+    assert read_yaml(empty) == {}
+    assert check_command(DEFAULT, empty).returncode == 0
+
+
+def make_run(tmp_path, *configs):
+    """``make run CONFIG=...`` with this interpreter's environment, its install step taken
+    as done and Snakemake replaced by ``true``: only the recipe's config check runs."""
+    prefix = Path(sys.executable).parent.parent
+    return subprocess.run(
+        ["make", "-o", f"{prefix}/.installed", "run", f"VENV={prefix}",
+         f"CONFIG={' '.join(map(str, configs))}", "SNAKEMAKE=true"],
+        capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make on this machine")
+def test_make_run_checks_every_config_file_before_snakemake(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_FILES[0][0])
+    run = make_run(tmp_path, TINY, bad)
+    assert run.returncode != 0
+    assert re.search(BAD_FILES[0][1], run.stderr), run.stdout + run.stderr
+    assert "Results are in" not in run.stdout  # the (stand-in) Snakemake never ran
+    good = make_run(tmp_path, TINY)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "Results are in" in good.stdout
+
+
+def test_snakemake_names_the_file_that_gave_an_unknown_key(tmp_path):
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text("budgets:\n  n_test: 20\n")
+    second.write_text("budgetz:\n  n_hf: [50]\n")
+    run = snakemake(tmp_path / "work", "-n", configfile=[TINY, first, second])
+    assert run.returncode != 0
+    assert f"{second}: config key budgetz: unknown key 'budgetz'" in run.stdout + run.stderr
+    assert not (tmp_path / "work" / "results").exists()
+
+
+# ---- channel numbers and simulated time: refused or scaled before any job ----
+
+def test_snakemake_refuses_a_fixed_area_with_no_channel_before_any_job(tmp_path):
+    overlay = tmp_path / "small.yaml"
+    overlay.write_text("model: {area: 0.0001}\n")
+    run = snakemake(tmp_path / "work", "-n", configfile=[TINY, overlay])
+    console = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert f"{overlay}: config key model/area=0.0001: leaves neuron model 'classic' with no " \
+           "Na channel" in console, console[-3000:]
+    assert not (tmp_path / "work" / "results").exists()
+
+
+def test_a_dry_run_warns_of_prior_draws_with_no_channel(tmp_path):
+    overlay = tmp_path / "gm.yaml"
+    overlay.write_text("model: {name: pospischil_rs}\nprior: {gNa: [40.0, 80.0], gM: [0.0, 0.6]}\n"
+                       "observations: {examples: {}}\n")
+    run = snakemake(tmp_path / "work", "-n", configfile=[TINY, overlay])
+    assert run.returncode == 0, run.stderr[-3000:]
+    # gM · 100 µm² · 10 / 20 pS rounds to 0 below gM = 0.01: 0.01 / 0.6 of the draws
+    assert "warning: prior: 1.7% of the prior's draws leave neuron model 'pospischil_rs' " \
+           "with no M channel" in run.stdout
+    plain = snakemake(tmp_path / "work", "-n")
+    assert plain.returncode == 0 and "no Na channel" not in plain.stdout + plain.stderr
+
+
+def dry_run_resources(workdir, configfiles, *targets):
+    """{(rule, wildcards): {resource: value}} of a dry run's jobs."""
+    run = snakemake(workdir, "-n", *targets, configfile=configfiles)
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs, rule, wildcards = {}, None, ""
+    for line in (run.stdout + run.stderr).splitlines():
+        if match := re.match(r"\s*(local)?rule (\w+):", line):
+            rule, wildcards = match.group(2), ""
+        elif match := re.match(r"\s*wildcards: (.*)", line):
+            wildcards = match.group(1)
+        elif (match := re.match(r"\s*resources: (.*)", line)) and rule:
+            jobs[rule, wildcards] = dict(re.findall(r"(\w+)=([^,]+)", match.group(1)))
+    return jobs
+
+
+def test_simulate_jobs_ask_for_resources_that_grow_with_the_simulated_time(tmp_path):
+    from mfnpe.plan import resources
+    from mfnpe.plan.config import merge_files
+
+    long = tmp_path / "long.yaml"  # 20x the simulated time, 200x the HF shard
+    long.write_text("stimulus: {duration: 2400.0, t_on: 10.0, t_off: 2390.0}\n"
+                    "shards: {hf: 4000}\n")
+    targets = ("results/sims/lf/shard-0.h5", "results/sims/hf/shard-0.h5")
+    default = dry_run_resources(tmp_path / "a", [TINY], *targets)
+    scaled = dry_run_resources(tmp_path / "b", [TINY, long], *targets)
+    config = merge_files([DEFAULT, TINY, long])
+    for pool, floor_mb, floor_min in (("lf", 1500, 60), ("hf", 600, 120)):
+        before, after = default["simulate", f"pool={pool}, shard=0"], \
+            scaled["simulate", f"pool={pool}, shard=0"]
+        assert (int(before["mem_mb"]), int(before["runtime"])) == (floor_mb, floor_min)
+        assert int(after["mem_mb"]) == resources.simulate_mem_mb(config, pool)
+        assert int(after["runtime"]) == resources.simulate_runtime(config, pool)
+    lf, hf = scaled["simulate", "pool=lf, shard=0"], scaled["simulate", "pool=hf, shard=0"]
+    assert int(lf["mem_mb"]) > 1500  # 500 simulations of 96 000 steps in memory
+    assert int(hf["runtime"]) > 120  # 4000 markov simulations of 2.4 s
+
+
+def test_snakemake_refuses_an_absurd_duration_before_any_job(tmp_path):
+    overlay = tmp_path / "long.yaml"
+    overlay.write_text("stimulus: {duration: 10000000}\n")
+    run = snakemake(tmp_path / "work", "-n", configfile=[TINY, overlay])
+    console = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert f"{overlay}: config key stimulus/duration=1e+07: a simulate job of pool lf would " \
+           "need about" in console, console[-3000:]
+    assert "more than the ceiling of 16,000 MB" in console
+    assert not (tmp_path / "work" / "results").exists()

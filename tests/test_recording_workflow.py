@@ -146,6 +146,39 @@ def test_an_error_names_the_config_file_that_set_the_key(tmp_path):
     assert message.startswith(f"{overlay}: ")
 
 
+def nwb_with_nan(path, nan_at_ms: float):
+    """An NWB file of one current-clamp sweep (200 ms at 20 kHz, 200 pA on [20, 70) ms)
+    whose voltage holds 10 NaN samples from ``nan_at_ms`` [ms]."""
+    time_ms = np.arange(N_SAMPLES) * DT
+    voltage = np.full(N_SAMPLES, -65.0)
+    first = round(nan_at_ms / DT)
+    voltage[first:first + 10] = np.nan
+    command = np.where((time_ms >= 20.0) & (time_ms < 70.0), 200.0, 0.0)
+    return write_nwb(path, [{"voltage": voltage, "command": command}])  # at 20 kHz
+
+
+def test_a_nan_in_the_observed_window_is_refused_at_startup(tmp_path):
+    path = nwb_with_nan(tmp_path / "nan.nwb", nan_at_ms=150.0)
+    refused(recording_config(recording=str(path), sweeps=[0], window_ms=[0.0, 200.0]),
+            "config key stimulus/sweeps/0=0", str(path), "sweep 0", "10 NaN", "voltage",
+            "t = 150 ms", "NonFiniteSamplesError")
+    # outside the window the samples are never observed: not read, not refused
+    assert resolved(recording_config(recording=str(path), sweeps=[0], window_ms=[0.0, 100.0]))
+
+
+def test_snakemake_refuses_a_nan_in_the_window_before_any_job(tmp_path):
+    path = nwb_with_nan(tmp_path / "nan.nwb", nan_at_ms=150.0)
+    overlay = tmp_path / "nan.yaml"
+    overlay.write_text(f"stimulus: {{recording: {path}, sweeps: [0], window_ms: [0.0, 200.0]}}\n")
+    run = snakemake(tmp_path / "work", "-n", configfile=[TINY, TINY_RECORDING, overlay])
+    console = run.stdout + run.stderr
+    assert run.returncode != 0
+    for word in (f"{overlay}: config key stimulus/sweeps/0=0", str(path), "sweep 0", "NaN",
+                 "NonFiniteSamplesError"):
+        assert word in console, console[-3000:]
+    assert not (tmp_path / "work" / "results").exists()
+
+
 # ---- end to end: tests/configs/tiny_recording.yaml through Snakemake (about 2-3 min) ----
 
 TARGETS = ("results/summary/observations.csv",

@@ -22,6 +22,10 @@ LF_SIMULATORS = tuple(name for name in SIMULATORS if name not in MARKOV_SIMULATO
 """Vectorised JAX simulators (``mfnpe.hh.langevin``): the deterministic ODE and the noisy
 approximations."""
 
+FIDELITY = {"lf": "lf", "hf": "hf", "test": "hf"}
+"""Simulation pool -> the fidelity (``simulators.<fidelity>``) that fills it: the test set
+is simulated at high fidelity."""
+
 METHODS = ("lf_npe", "mf_npe", "npe")
 """Amortized methods: LF-pretrained NPE, MF-NPE (fine-tuned on HF) and HF-only NPE."""
 SEQUENTIAL_METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")

@@ -6,6 +6,8 @@ import re
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
 
 from mfnpe import names
@@ -15,6 +17,7 @@ from mfnpe.plan import sequential as sequential_runs
 from mfnpe.plan import shards
 from mfnpe.plan import config as config_checks
 from mfnpe.plan import integrity
+from mfnpe.io import kinds
 
 # sets (the prior, the examples) a --configfile gives replace the default's; every file
 # is read strictly (duplicate keys) and an error names the file that set the key
@@ -113,31 +116,84 @@ def model_pattern(method):
     return MODEL.format(method=method, run=model_runs.run_name(n_lf, n_hf, "{seed}"))
 
 
-def remove_broken_intermediates():
-    """Intermediates under results/ that exist but no job could read (truncated, random
-    bytes) are named and removed before anything is scheduled, so the run makes exactly
-    them again (the data are deterministic) and what depends on them, and keeps every
-    other output. A dry run only names them."""
+# every file the workflow writes that a later job reads, with the kind it holds
+INTERMEDIATES = {
+    PRIOR_SHARD: kinds.PRIOR_SHARD,
+    SIM_SHARD: kinds.SIM_SHARD,
+    MODEL: kinds.MODEL,
+    EVALUATION: kinds.EVALUATION,
+    LF_TRACES: kinds.SIM_SHARD,
+    OBSERVATION_POSTERIOR: kinds.OBSERVATION_POSTERIOR,
+    OBSERVATION_PPC: kinds.PREDICTIVE_CHECK,
+    OBSERVATION_TYPICALITY: kinds.MISSPECIFICATION,
+    OBSERVATION_SEQUENTIAL: kinds.OBSERVATION_POSTERIOR,
+    EXAMPLE_RECORDING: None,  # the recording format users write too: no kind of ours
+    SEQ_THETA: kinds.PRIOR_SHARD,
+    SEQ_SIMS: kinds.SIM_SHARD,
+    SEQ_MEMBER: kinds.MODEL,
+}
+
+
+def find_broken_intermediates():
+    """Files at the workflow's own output paths (``INTERMEDIATES``) that no job could read:
+    truncated, of another kind (a foreign HDF5 file), changed on disk since they were
+    written (checksums), a model that does not load as weights. Only judged and named here
+    (parsing changes nothing on disk); their jobs are forced, so the run makes them again
+    and re-runs what depends on them, and ``move_broken_aside`` (at the start of a real
+    run only) moves them to the quarantine first. Returns ``{path: fault}``."""
     if not workflow.is_main_process:
-        return
-    paths = sorted(
-        str(path)
-        for path in Path("results").rglob("*")
-        if path.suffix in integrity.CHECKS and not path.name.startswith(".")
+        return {}
+    found = integrity.broken(
+        integrity.workflow_files(observations.RESULTS, INTERMEDIATES)
     )
-    for path, fault in integrity.broken(paths).items():
-        if workflow.dryrun:
-            print(f"{path}: {fault}; a run (without -n) removes and rebuilds it")
-        else:
-            print(f"{path}: {fault}; removed, to be made again with its dependants")
-            os.remove(path)
+    for path, fault in found.items():
+        print(
+            f"{path}: {fault}; a run (not -n) moves it to "
+            f"{observations.RESULTS}/{integrity.QUARANTINE}/ and makes it again with its "
+            "dependants"
+        )
+    return found if found and force_jobs_of(found) else {}
 
 
-remove_broken_intermediates()
+def force_jobs_of(paths):
+    """Have Snakemake re-run the jobs that write ``paths`` (as ``--forcerun PATH...``);
+    True when it will, False when no DAG is built (``--list-rules``, ``--lint``).
+
+    The DAG settings are not the workflow's yet while the Snakefile is parsed: Snakemake's
+    DAG API assigns its own right after. Find that object up the stack and add to its
+    ``forcerun`` (tests/test_reliability.py checks this against the pinned Snakemake).
+    """
+    import inspect
+
+    for frame in inspect.stack(context=0):
+        dag_settings = getattr(frame.frame.f_locals.get("self"), "dag_settings", None)
+        if dag_settings is not None and hasattr(dag_settings, "forcerun"):
+            dag_settings.forcerun = frozenset(dag_settings.forcerun) | set(paths)
+            return True
+    return False
+
+
+def move_broken_aside():
+    """At the start of a real run (``onstart``; never a dry run, ``--unlock``, ``--list``
+    or ``--summary``): move the broken intermediates found at parse to the quarantine,
+    with a line each in its log. A folder that is not writable stops the run with a
+    message naming it."""
+    if not BROKEN or workflow.dryrun or workflow.touch:
+        return
+    try:
+        moved = integrity.quarantine(BROKEN, observations.RESULTS)
+    except integrity.QuarantineError as err:
+        raise WorkflowError(str(err)) from None
+    for item in moved:
+        print(f"{item.source}: moved to {item.target} ({item.fault}); making it again")
+
+
 # the examples and the user's recordings (observations/dir: checked here, only ever read)
 RECORDINGS = observations.recordings(config)
 SEQUENTIAL_RECORDINGS = sequential_runs.recordings(config, RECORDINGS)
 SEQUENTIAL = sequential_runs.enabled(config) and bool(SEQUENTIAL_RECORDINGS)
+# judged only after the whole config is valid: a refused config never reaches this line
+BROKEN = find_broken_intermediates()
 
 
 # ---- targets ----
@@ -271,16 +327,26 @@ def simulation_params(wildcards):
     return shards.simulation_settings(config, wildcards.pool)
 
 
-def simulate_mem_mb(wildcards, attempt):
-    """Memory of a simulation job [MB]: about 3x the peak measured on the default config
-    (467 MB for a JAX LF shard, 184 MB for a numba HF shard; benchmark max_rss), times
-    the attempt number (a retried job gets more)."""
-    return (1500 if shards.FIDELITY[wildcards.pool] == "lf" else 600) * attempt
+def simulate_mem_mb(wildcards, attempt, threads):
+    """Memory of a simulation job [MB]: 3x its peak estimated from measured per-unit costs
+    (467 MB for a JAX LF shard, 184 MB for a numba HF shard of the default config's 120 ms
+    simulations, plus 9-17 bytes per simulator step of every simulation of the batches in
+    flight, one per thread, and the kept traces; ``mfnpe.plan.resources``), so it grows
+    with the simulated time, the sweeps of a recording and the shard size; at least 1500
+    (LF) or 600 (HF); times the attempt number (a retried job gets more)."""
+    from mfnpe.plan import resources as job_resources
+
+    return job_resources.simulate_mem_mb(config, wildcards.pool, threads) * attempt
 
 
 def simulate_runtime(wildcards):
-    """Wall-time limit of a simulation job [min], generous for the default simulators."""
-    return 60 if wildcards.pool == "lf" else 120
+    """Wall-time limit of a simulation job [min]: 3x its time estimated from measured
+    per-unit costs (simulator speed, for ``markov`` growing with the membrane area, times
+    the shard's simulated time; ``mfnpe.plan.resources``), at least 60 (LF) or 120 (HF).
+    """
+    from mfnpe.plan import resources as job_resources
+
+    return job_resources.simulate_runtime(config, wildcards.pool)
 
 
 def training_benchmark(run):

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from mfnpe.evaluation import metrics
+from mfnpe.io import kinds
 from mfnpe.io.hdf5 import ShardError, atomic_write, canonical, check_file, open_file, read_dataset, read_names
 
-EVAL_KIND = "mfnpe/eval/2"
+EVAL_KIND = kinds.EVALUATION
 
 
 @dataclass

@@ -19,10 +19,11 @@ import torch
 
 from mfnpe.inference.networks import NetworkSettings
 from mfnpe.inference.transform import SupportTransform
+from mfnpe.io import kinds
 from mfnpe.io.hdf5 import canonical, first_difference
 from mfnpe.prior import BoxPrior, prior_from_spec, prior_spec
 
-MODEL_KIND = "mfnpe/posterior/1"
+MODEL_KIND = kinds.MODEL
 
 
 def _rng_devices(device: torch.device) -> list[int]:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mfnpe.io import kinds
 from mfnpe.io.hdf5 import ShardError, atomic_write, canonical, check_file, open_file, read_dataset, read_names
 
-PRIOR_KIND = "mfnpe/prior-shard/1"
-SIM_KIND = "mfnpe/sim-shard/1"
+PRIOR_KIND = kinds.PRIOR_SHARD
+SIM_KIND = kinds.SIM_SHARD
 
 
 @dataclass

@@ -33,10 +33,11 @@ import numpy as np
 from scipy import stats
 from scipy.spatial import cKDTree
 
+from mfnpe.io import kinds
 from mfnpe.io.hdf5 import (ShardError, atomic_write, canonical, check_file, open_file,
                             read_dataset, read_names)
 
-KIND = "mfnpe/misspecification/1"
+KIND = kinds.MISSPECIFICATION
 NEIGHBOURS = 5
 """k of the k-nearest-neighbour score (fewer when the reference is smaller)."""
 LINEAR_SDS = 2.0

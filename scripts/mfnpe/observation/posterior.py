@@ -19,12 +19,13 @@ import numpy as np
 
 from mfnpe import seeds
 from mfnpe.names import RUN_KEYS
+from mfnpe.io import kinds
 from mfnpe.io.hdf5 import ShardError, atomic_write, canonical, check_file, open_file, read_dataset, read_names
 
 log = logging.getLogger(__name__)
 
-POSTERIOR_KIND = "mfnpe/observation-posterior/1"
-PPC_KIND = "mfnpe/predictive-check/1"
+POSTERIOR_KIND = kinds.OBSERVATION_POSTERIOR
+PPC_KIND = kinds.PREDICTIVE_CHECK
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""A recording as the workflow's stimulus: its chosen sweeps' protocols, read and checked
-once at startup.
+"""A recording as the workflow's stimulus: its chosen sweeps' protocols and samples, read
+and checked once at startup.
 
 ``resolve`` turns the config's ``stimulus: {recording, sweeps | amplitudes_pA, window_ms}``
 into plain per-sweep protocols (``mfnpe.observation.sweeps``);
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from mfnpe.io.ephys import open_ephys
+from mfnpe.io.ephys import NonFiniteSamplesError, open_ephys
 from mfnpe.observation import protocols as protocol_tools
 from mfnpe.observation.recordings import RecordingError
 
@@ -25,7 +25,9 @@ def resolve(config: Mapping) -> list[dict]:
     RecordingError whose message starts with ``config key stimulus/<key>`` and names the
     file and sweep: a missing or unreadable file, a voltage-clamp sweep, an index out of
     range, no sweep at an amplitude, a command that is missing or not piecewise constant,
-    sampling below 10 kHz, a window outside the sweep or holding no epoch.
+    sampling below 10 kHz, a window outside the sweep or holding no epoch, a NaN or
+    infinite voltage or command sample inside the window (every chosen sweep's window
+    is read, as the observation job reads it).
     """
     section = config["stimulus"]
     path = Path(section["recording"])
@@ -58,8 +60,26 @@ def resolve(config: Mapping) -> list[dict]:
             except ValueError as err:
                 raise RecordingError(f"config key stimulus/window_ms={window}: {path}: sweep "
                                      f"{index}: {err}") from None
+            _read_window(ephys, key, index, window)
             settings.append(protocol_tools.to_settings(cropped, index))
     return settings
+
+
+def _read_window(ephys, key: str, index: int, window) -> None:
+    """Read sweep ``index``'s voltage and command over ``window`` [ms] (None: the whole
+    sweep) as the observation job will (``mfnpe.observation.sweep_recordings``), so that a
+    NaN or infinite sample there (:class:`NonFiniteSamplesError`), or any other fault of
+    the samples, stops the workflow at startup and not in a job."""
+    try:
+        ephys.read(index, tuple(window) if window is not None else None)
+    except NonFiniteSamplesError as err:
+        where = f"stimulus/window_ms={window}" if window is not None else "the sweep"
+        raise type(err)(f"config key {key}={index}: {err}, inside {where} "
+                        "(NonFiniteSamplesError: every sample the workflow observes must be "
+                        "a finite number; choose another sweep or a window without them)"
+                        ) from None
+    except RecordingError as err:
+        raise type(err)(f"config key {key}={index}: {err}") from None
 
 
 def _opened(path: Path):

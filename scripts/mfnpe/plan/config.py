@@ -16,7 +16,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from mfnpe.names import SIMULATOR_OPTIONS
+from mfnpe.names import MARKOV_SIMULATORS, SIMULATOR_OPTIONS
+from mfnpe.plan import resources
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
@@ -82,24 +83,47 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _n
 
 
 def read_yaml(path: str | Path) -> dict:
-    """A config file's mapping; a syntax error or a duplicate key raises :class:`ConfigError`
-    naming the file and line."""
+    """A config file's mapping. Raises :class:`ConfigError` naming the file (and line and
+    column where there is one) for what Snakemake's ``--configfile`` would refuse without
+    naming it: a YAML syntax error, a file that is not UTF-8 text, an empty file (nothing
+    or only comments), a top level that is not a mapping (a list, a scalar); and for a key
+    given twice in one mapping (Snakemake keeps the last)."""
     path = Path(path)
     try:
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:  # as Snakemake opens it
             data = yaml.load(handle, Loader=_StrictLoader)  # noqa: S506 (a safe loader)
     except OSError as err:
         raise ConfigError(f"{path}: cannot read config: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {err.start}: {err.reason}); "
+                          "a config file is YAML text") from err
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {err.problem}") from err
+        raise ConfigError(f"{path}{where}: not valid YAML: {err.problem}"
+                          + (" (YAML indents with spaces, never tabs)"
+                             if r"'\t'" in str(err.problem) else "")) from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
     if data is None:
-        return {}
+        raise ConfigError(f"{path}: the config file is empty (no setting, at most comments); "
+                          "the workflow refuses an empty config file: give at least one setting, "
+                          "or write {} for a file that changes nothing")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must be a mapping of sections, "
-                          f"got {type(data).__name__}")
+        line = _top_level_line(path)
+        raise ConfigError(f"{path}{f', line {line}' if line else ''}: a config file must be a "
+                          f"mapping of sections (e.g. 'budgets:' at the start of a line), "
+                          f"got a {type(data).__name__} at the top level")
     return data
+
+
+def _top_level_line(path: Path) -> int | None:
+    """The 1-based line where the top-level node of a YAML file starts (None if unknown)."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    return node.start_mark.line + 1 if node is not None else None
 
 
 def replace_sets(config: dict, overlays: Sequence[str | Path]) -> dict:
@@ -125,8 +149,18 @@ def validate_files(config: dict, paths: Sequence[str | Path]) -> dict:
     try:
         return validate_config(config)
     except ConfigError as err:
-        source = _source_of(str(err), paths)
-        raise ConfigError(f"{source}: {err}" if source else str(err)) from None
+        raise ConfigError(_with_source(str(err), paths)) from None
+
+
+def _with_source(message: str, paths: Sequence[str | Path]) -> str:
+    """``message`` after the file that set the key it names (:func:`_source_of`), else
+    after every file of the merge (the key kept its schema default, or the fault lies
+    between keys); unchanged without files."""
+    if not paths:
+        return message
+    source = _source_of(message, paths) or (
+        "config files " + ", ".join(map(str, paths)) + " (merged)")
+    return f"{source}: {message}"
 
 
 def _source_of(message: str, paths: Sequence[str | Path]) -> str | None:
@@ -193,7 +227,17 @@ def _fill_model(config: dict, schema: Mapping) -> None:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+    """``config key <path>: <what is wrong>``; an unknown key's path ends with that key, so
+    :func:`_source_of` finds the file that gave it."""
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        known = list(error.schema.get("properties", {}))
+        unknown = [str(key) for key in error.instance if key not in known]
+        if unknown:
+            section = "/".join(path) or "the top level"
+            return (f"config key {'/'.join([*path, unknown[0]])}: unknown key "
+                    f"{', '.join(map(repr, unknown))} at {section}; the keys there: {known}")
+    where = "/".join(path) or "(top level)"
     return f"config key {where}: {error.message}"
 
 
@@ -208,8 +252,10 @@ def check_config(config: Mapping) -> None:
             raise ConfigError(f"config key prior/{name}: a log-uniform prior needs low > 0, "
                               f"got {low}")
     _check_physical(config)
+    _check_channels(config)
     _check_counts(config)
     _check_stimulus(config)
+    _check_memory(config)
     for n_hf in config["evaluation"]["calibration_budgets"]:
         if n_hf not in config["budgets"]["n_hf"]:
             raise ConfigError(f"config key evaluation/calibration_budgets: {n_hf} is not one of "
@@ -296,9 +342,24 @@ def resolve_recording(config: dict, paths: Sequence[str | Path], resolve) -> Non
         return
     try:
         stimulus["protocols"] = resolve(config)
+        _check_memory(config)  # the simulated time is known now: every sweep's
     except ValueError as err:  # RecordingError: every fault of the file or a sweep
-        source = _source_of(str(err), paths)
-        raise ConfigError(f"{source}: {err}" if source else str(err)) from None
+        raise ConfigError(_with_source(str(err), paths)) from None
+
+
+def _check_memory(config: Mapping) -> None:
+    """Refuse a simulated time (or a shard of kept traces) whose simulate jobs would need
+    more memory than :data:`mfnpe.plan.resources.MAX_SIMULATE_PEAK_MB`."""
+    stimulus = config["stimulus"]
+    if stimulus.get("recording") is None:
+        key = f"stimulus/duration={stimulus['duration']:g}"
+    elif stimulus.get("window_ms") is not None:
+        key = f"stimulus/window_ms={stimulus['window_ms']}"
+    else:
+        key = f"stimulus/recording={stimulus['recording']!r}"
+    fault = resources.memory_fault(config, key)
+    if fault:
+        raise ConfigError(fault)
 
 
 def _prior_entries(config: Mapping) -> list[tuple[str, tuple[float, float, str]]]:
@@ -325,6 +386,135 @@ def _check_physical(config: Mapping) -> None:
         if "exclusiveMinimum" in domain and low <= domain["exclusiveMinimum"]:
             raise ConfigError(f"config key prior/{name}: low bound {low} must be above "
                               f"{domain['exclusiveMinimum']} ({domain['description']})")
+
+
+def _constant_box(config: Mapping, name: str) -> tuple[float, float, str | None]:
+    """(low, high, scale) of constant ``name``: its prior box, or (value, value, None) for
+    a fixed value (the filled ``model`` section)."""
+    prior = dict(_prior_entries(config))
+    if name in prior:
+        return prior[name]
+    value = float(config["model"][name])
+    return value, value, None
+
+
+def _cdf(x: float, low: float, high: float, scale: str | None) -> float:
+    """P(θ ≤ x) for θ uniform (``linear``) or log-uniform (``log``) on [low, high], or
+    fixed at ``low`` (``None``)."""
+    if scale is None:
+        return 1.0 if x >= low else 0.0
+    if x <= low:
+        return 0.0
+    if x >= high:
+        return 1.0
+    if scale == "log":
+        return math.log(x / low) / math.log(high / low)
+    return (x - low) / (high - low)
+
+
+def _quantile(u: float, low: float, high: float, scale: str | None) -> float:
+    if scale is None:
+        return low
+    return low * (high / low) ** u if scale == "log" else low + u * (high - low)
+
+
+SHARE_POINTS = 4096
+"""Points of the midpoint rule over the area's prior for :func:`_zero_share`."""
+
+
+def _zero_share(g: tuple, area: tuple, limit: float) -> float:
+    """Share of prior draws with ``g · area ≤ limit`` (a channel type rounded to zero
+    channels), ``g`` and ``area`` each a :func:`_constant_box`: exact when either is fixed,
+    else a midpoint rule over the area's quantiles (error far below 0.1%)."""
+    if g[2] is None:
+        return _cdf(limit / g[0], *area) if g[0] > 0 else 1.0
+    if area[2] is None:
+        return _cdf(limit / area[0], *g)
+    points = ((k + 0.5) / SHARE_POINTS for k in range(SHARE_POINTS))
+    return sum(_cdf(limit / _quantile(u, *area), *g) for u in points) / SHARE_POINTS
+
+
+def _channel_checks(config: Mapping) -> list[tuple[str, str, float, dict]]:
+    """For every channel type of the configured model whose count can round to zero, while
+    a channel-number simulator (``mfnpe.names.MARKOV_SIMULATORS``) is configured:
+    ``(kind, key, share, facts)``, ``kind`` "refuse" (every draw, or the fixed values, give
+    no channel) or "warn" (some draws), ``key`` the constant to name, ``share`` the share of
+    the prior's draws with no channel. A conductance fixed at exactly 0 is a channel left
+    out on purpose: never named."""
+    counting = [f"{config['simulators'][f]['name']} (simulators/{f})" for f in ("lf", "hf")
+                if config["simulators"][f]["name"] in MARKOV_SIMULATORS]
+    if not counting:
+        return []
+    schema = load_schema()["properties"]["model"]
+    name = config["model"].get("name", "classic")
+    defaults = schema["x-model-defaults"][name]
+    found = []
+    for channel, (conductance, single_pS) in schema["x-model-channels"][name].items():
+        g, area = _constant_box(config, conductance), _constant_box(config, "area")
+        if g[2] is None and g[0] == 0:
+            continue
+        per_um2 = 10.0 / single_pS  # channels per µm² per mS/cm², as hh.channels.Channel
+        most = round(g[1] * per_um2 * area[1])  # numpy's rint: half to even, as Python's
+        share = 1.0 if most == 0 else _zero_share(g, area, 0.5 / per_um2)
+        if share <= 0:
+            continue
+        area_first = area[2] is not None or area[0] != defaults["area"]
+        lead = "area" if area_first else conductance
+        box = _constant_box(config, lead)
+        key = (f"model/{lead}={box[0]:g}" if box[2] is None
+               else f"prior/{lead}=[{box[0]:g}, {box[1]:g}]")
+        facts = {"model": name, "channel": channel, "conductance": conductance,
+                 "pS": single_pS, "limit": 0.5 / per_um2, "g": g, "area": area,
+                 "simulators": counting}
+        found.append(("refuse" if most == 0 else "warn", key, share, facts))
+    return found
+
+
+def _range_text(name: str, box: tuple, unit: str) -> str:
+    low, high, scale = box
+    return (f"{name}={low:g} {unit}" if scale is None
+            else f"{name} in [{low:g}, {high:g}] {unit}")
+
+
+def _check_channels(config: Mapping) -> None:
+    """A channel type that the fixed constants (or every draw of the prior) leave with no
+    channel, under a channel-number simulator, is refused naming the constant: that
+    simulator would simulate none of its current while the others (which keep the
+    conductance) would."""
+    for kind, key, _, f in _channel_checks(config):
+        if kind != "refuse":
+            continue
+        g, area = f["g"], f["area"]
+        every = "" if g[2] is None and area[2] is None else " for every draw of the prior"
+        raise ConfigError(
+            f"config key {key}: leaves neuron model {f['model']!r} with no {f['channel']} "
+            f"channel{every}: the channel number round({f['conductance']} · area · 10 / "
+            f"{f['pS']:g} pS) is {g[1] * 10.0 / f['pS'] * area[1]:.3g} rounded to 0 "
+            f"at {_range_text(f['conductance'], g, 'mS/cm²')} and "
+            f"{_range_text('area', area, 'µm²')}, so {' and '.join(f['simulators'])} would "
+            f"simulate no {f['channel']} current; one channel needs {f['conductance']} · "
+            f"area > {f['limit']:g} mS/cm²·µm² (to leave the channel out on purpose, fix "
+            f"model/{f['conductance']}: 0)")
+
+
+def channel_warnings(config: Mapping) -> list[str]:
+    """Warnings (empty if none) for a prior under which some draws leave a channel type
+    with no channel (:func:`_channel_checks`), each with the share of such draws: it may be
+    intended (a conductance whose prior reaches 0, e.g. ḡM), so it does not stop the run."""
+    messages = []
+    for kind, _, share, f in _channel_checks(config):
+        if kind != "warn":
+            continue
+        percent = f"{100 * share:.2g}%"
+        messages.append(
+            f"prior: {percent} of the prior's draws leave neuron model {f['model']!r} with "
+            f"no {f['channel']} channel (round({f['conductance']} · area · 10 / {f['pS']:g} "
+            f"pS) = 0 where {f['conductance']} · area ≤ {f['limit']:g} mS/cm²·µm²; "
+            f"{_range_text(f['conductance'], f['g'], 'mS/cm²')}, "
+            f"{_range_text('area', f['area'], 'µm²')}): for them "
+            f"{' and '.join(f['simulators'])} simulates no {f['channel']} current; if that "
+            f"is not intended, raise the low bound of {f['conductance']} or area")
+    return messages
 
 
 def _check_counts(config: Mapping) -> None:
@@ -465,3 +655,41 @@ def describe_prior(config: Mapping) -> str:
         lines.append(f"  {name}: [{low}, {high}]" + (f" {unit.group(1)}" if unit else "")
                      + (" (log-uniform)" if scale == "log" else ""))
     return "\n".join(lines)
+
+
+def check_files(paths: Sequence[str | Path]) -> dict:
+    """Read every file strictly (:func:`read_yaml`), then merge and check them as
+    ``snakemake --configfile PATHS...`` runs them (:func:`merge_files`); returns the config.
+    A recording stimulus's file is not read (that needs numpy: the Snakefile does it)."""
+    for path in paths:
+        read_yaml(path)
+    return merge_files(paths)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mfnpe.plan.config FILE...``: exit 0 if the config files are valid, else
+    print the error (it names the file, and the line where there is one) and exit 1.
+
+    Snakemake reads ``--configfile`` files itself before the Snakefile runs and reports a
+    YAML fault, an empty file or a top-level list without naming the file; the Makefile's
+    ``run``, ``lint`` and ``report`` run this first."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mfnpe.plan.config",
+        description="Check config files as the workflow merges them, in the order given "
+                    "(list config/config.yaml first, as the workflow reads it first).")
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    args = parser.parse_args(argv)
+    try:
+        check_files(args.files)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 1
+    print(f"config files valid: {' '.join(map(str, args.files))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

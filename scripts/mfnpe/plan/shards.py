@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from mfnpe.names import FIDELITY
 from mfnpe.observation.sweeps import simulation_stimulus
 from mfnpe.plan.config import simulator_settings
 
-POOLS = ("lf", "hf", "test")
-FIDELITY = {"lf": "lf", "hf": "hf", "test": "hf"}
-"""Pool -> the simulator that fills it."""
+POOLS = tuple(FIDELITY)
 
 
 def _check_pool(pool: str) -> None:
