@@ -1,5 +1,7 @@
 """Rule figure_observation_ppc: posterior predictive check of one recording (a note in the
-title when its features are atypical of the simulations)."""
+title when its features are atypical of the simulations), with its measure of fit per
+sweep and model (mfnpe.observation.fit): a note in each trace panel, a trace at the MAP,
+the tolerance band of each feature."""
 
 from mfnpe.runtime import start_job
 
@@ -7,6 +9,7 @@ start_job(snakemake.log[0], snakemake.threads)
 
 import numpy as np
 
+from mfnpe.observation.fit import panel_note, recording_fit, tolerance_bands
 from mfnpe.observation.misspecification import read_typicality
 from mfnpe.observation.posterior import read_predictive
 from mfnpe.observation.sweeps import epoch_windows, is_recording
@@ -15,6 +18,12 @@ from mfnpe.plots.theme import save_figure
 
 check = read_predictive(snakemake.input.ppc)
 stimulus = snakemake.params.stimulus
+fit = recording_fit(check)
+notes = {}
+for model in fit.models:
+    at_map = model.map.sweeps if model.map else [None] * len(model.predictive.sweeps)
+    notes[model.run["method"]] = [panel_note(sweep, map_sweep) for sweep, map_sweep
+                                  in zip(model.predictive.sweeps, at_map)]
 sweeps = None
 if is_recording(stimulus):  # one row of trace panels per sweep, its feature window shaded
     sweeps = [(f"sweep {p['sweep']}", int(round(p["duration"] / check.trace_dt)),
@@ -30,5 +39,9 @@ figure = predictive_check(
                     "draws)", read_typicality(snakemake.input.typicality).title_note()),
     window=None if sweeps else (stimulus["t_on"], stimulus["t_off"]),
     sweeps=sweeps,
+    notes=notes,
+    map_traces={method: found.traces[int(np.argmax(found.valid))]  # a valid one if any
+                for method, found in check.map_sets.items() if len(found.traces)},
+    tolerances=tolerance_bands(check.x, check.feature_names),
 )
 save_figure(figure, snakemake.output.png, snakemake.output.svg)

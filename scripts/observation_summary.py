@@ -1,5 +1,7 @@
 """Rule observation_summary: one row per recording and model, with the recording's
-misspecification verdict (repeated over its models)."""
+misspecification verdict and its own per-sweep state (repeated over its models) and, for
+the predictive-check models, the measure of fit (mfnpe.observation.fit; docs/recordings.md,
+"Measure of fit")."""
 
 from mfnpe.runtime import start_job
 
@@ -7,15 +9,21 @@ start_job(snakemake.log[0], snakemake.threads)
 
 import pandas as pd
 
+from mfnpe.observation.fit import console_lines, model_columns, recording_columns, recording_fit
 from mfnpe.observation.misspecification import read_typicality, summary_columns
-from mfnpe.observation.posterior import read_observation, summary_rows
+from mfnpe.observation.posterior import read_observation, read_predictive, summary_rows
 from mfnpe.io.tables import write_csv
+from mfnpe.names import RUN_KEYS
 
 rows = []
-for path, verdict_path in zip(snakemake.input.posteriors, snakemake.input.typicalities,
-                              strict=True):
+for path, verdict_path, ppc_path in zip(snakemake.input.posteriors, snakemake.input.typicalities,
+                                        snakemake.input.ppcs, strict=True):
     verdict = summary_columns(read_typicality(verdict_path))
-    rows += [{**row, **verdict} for row in summary_rows(read_observation(path))]
+    fit = recording_fit(read_predictive(ppc_path))
+    recorded = recording_columns(fit)
+    for row in summary_rows(read_observation(path)):
+        found = fit.model({key: row[key] for key in RUN_KEYS})
+        rows.append({**row, **verdict, **recorded, **(model_columns(found) if found else {})})
 table = pd.DataFrame(rows)
 write_csv(table, snakemake.output.table)
 known = table.dropna(subset=["hpd_level"]).astype({"inside_95": bool})
@@ -23,3 +31,5 @@ print("Share of recordings with known theta inside the 95% HPD region, per model
 print(known.groupby(["method", "n_lf", "n_hf", "seed"])["inside_95"].mean().to_string())
 flagged = table.drop_duplicates("recording").query("misspecification_flagged")
 print(f"Recordings atypical of the simulations: {list(flagged['recording']) or 'none'}")
+print("Measure of fit (worst sweep):")
+print("\n".join(console_lines(snakemake.output.table)))

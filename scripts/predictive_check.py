@@ -1,4 +1,6 @@
-"""Rule predictive_check: HF simulations at posterior draws of one recording."""
+"""Rule predictive_check: HF simulations at posterior draws of one recording, and a few at
+each model's most probable draw (the MAP), with what their traces tell beyond the features
+(spikes before the stimulus, depolarisation block: mfnpe.observation.fit)."""
 
 from mfnpe.runtime import start_job
 
@@ -6,6 +8,10 @@ start_job(snakemake.log[0], snakemake.threads)
 
 import logging
 
+import numpy as np
+
+from mfnpe.observation.fit import MAP_SIMULATIONS, sweep_windows
+from mfnpe.observation.measures import recorded_measures, trace_measures
 from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_index, read_observation,
                            write_predictive)
 from mfnpe.observation.predictive import predictive_simulations
@@ -14,18 +20,35 @@ from mfnpe.observation.sweep_recordings import observed_trace, read_observed
 settings = snakemake.params.settings
 recording = read_observed(snakemake.input.recording, settings["protocol"])
 posterior = read_observation(snakemake.input.posterior)
+if posterior.map_theta is None:
+    raise ValueError(f"{snakemake.input.posterior} holds no most probable draw (written before "
+                     "the measure of fit): delete it so that the workflow draws it again")
 simulation = {**settings["simulation"], "seed": settings["seed"]}
-sets = {}
+windows = sweep_windows(simulation["stimulus"])
+sets, map_sets = {}, {}
 for run in settings["runs"]:
-    theta = posterior.samples[model_index(posterior, run), : settings["n_simulations"]]
+    index = model_index(posterior, run)
+    theta = posterior.samples[index, : settings["n_simulations"]]
     shard = predictive_simulations(theta, posterior.param_names, simulation, recording.name,
                                    run, snakemake.threads)
-    sets[run["method"]] = PredictiveSet(run, shard.theta, shard.x, shard.valid,
-                                        shard.traces[: settings["n_traces"]])
+    sets[run["method"]] = PredictiveSet(
+        run, shard.theta, shard.x, shard.valid, shard.traces[: settings["n_traces"]],
+        trace_measures(shard.traces, simulation["trace_dt"], windows))
     logging.info("%s: %d simulations at %s draws, %d diverged", recording.name, len(theta),
                  run, shard.stats["n_invalid"])
+    at_map = np.repeat(posterior.map_theta[index][None], MAP_SIMULATIONS, axis=0)
+    shard = predictive_simulations(at_map, posterior.param_names, simulation, recording.name,
+                                   run, snakemake.threads, purpose="map")
+    map_sets[run["method"]] = PredictiveSet(
+        run, shard.theta, shard.x, shard.valid, shard.traces,
+        trace_measures(shard.traces, simulation["trace_dt"], windows))
+    logging.info("%s: %d simulations at the MAP of %s (%s), %d diverged", recording.name,
+                 MAP_SIMULATIONS, run,
+                 dict(zip(posterior.param_names, posterior.map_theta[index].round(4))),
+                 shard.stats["n_invalid"])
 trace = observed_trace(recording, simulation["trace_dt"])  # the sweeps' joined in time
 check = PredictiveCheck(recording.name, posterior.x, trace,
                         simulation["trace_dt"], posterior.feature_names, posterior.param_names,
-                        sets, settings)
+                        sets, settings, map_sets,
+                        recorded_measures(trace, simulation["trace_dt"], windows, recording.name))
 write_predictive(snakemake.output.ppc, check)

@@ -196,11 +196,17 @@ def workdir_with_the_abf(path):
 
 
 @pytest.fixture(scope="module")
-def recording_run(tmp_path_factory):
+def recording_workflow(tmp_path_factory):
+    """The run's working directory and its console (stdout and stderr)."""
     workdir = workdir_with_the_abf(tmp_path_factory.mktemp("recording"))
     run = snakemake(workdir, "--cores", "1", *TARGETS, configfile=[TINY, TINY_RECORDING])
     assert run.returncode == 0, run.stderr[-4000:]
-    return workdir
+    return workdir, run.stdout + run.stderr
+
+
+@pytest.fixture(scope="module")
+def recording_run(recording_workflow):
+    return recording_workflow[0]
 
 
 def tiny_recording_config(workdir):
@@ -246,6 +252,46 @@ def test_the_workflow_simulates_and_observes_the_recordings_sweeps(recording_run
     check = read_predictive(recording_run / "results/observations/171116sh_0019/ppc.h5")
     assert check.trace.shape == (3000,) and check.sets["npe"].traces.shape == (4, 3000)
     assert (recording_run / TARGETS[1]).stat().st_size > 0
+
+
+def test_every_recording_has_a_measure_of_fit_in_the_table_and_the_console(recording_workflow):
+    from mfnpe.observation.fit import MAP_SIMULATIONS
+    from mfnpe.observation.posterior import read_predictive
+    workdir, console = recording_workflow
+    table = pd.read_csv(workdir / "results/summary/observations.csv")
+    recordings = {"171116sh_0019", "tiny-rec"}
+    fitted = table.dropna(subset=["fit_spikes_worst"])  # the predictive-check models
+    assert sorted(zip(fitted["recording"], fitted["method"])) == sorted(
+        (name, method) for name in recordings for method in ("mf_npe", "npe"))
+    assert (fitted["fit_n"] == 10).all() and (fitted["fit_map_n"] == MAP_SIMULATIONS).all()
+    fractions = [f"{prefix}_{name}@{sweep}" for prefix in ("fit", "fit_map")
+                 for name in ("spikes", "all", "silent", "blocked", "prestim")
+                 for sweep in (3, 4)]
+    fractions += [f"fit_within_{name}@{sweep}" for name in ("rest_mean", "spike_count")
+                  for sweep in (3, 4)]
+    fractions += ["fit_invalid", "fit_map_invalid", "fit_spikes_worst", "fit_map_all_worst"]
+    for name in fractions:
+        values = fitted[name].dropna()
+        assert values.between(0, 1).all(), (name, values)
+    for sweep in (3, 4):
+        assert fitted[f"fit_spikes@{sweep}"].notna().all()
+        assert fitted[f"fit_blocked@{sweep}"].notna().all()  # the traces were measured
+        fires = fitted[f"recorded_spikes@{sweep}"] > 0  # silent is NaN only where it is silent
+        assert fitted[f"fit_silent@{sweep}"].notna().equals(fires)
+        assert table[f"recorded_blocked@{sweep}"].isin([0.0, 1.0]).all()
+    assert np.allclose(fitted["fit_spikes_worst"],
+                       fitted[["fit_spikes@3", "fit_spikes@4"]].min(axis=1))
+    # the cell: 3 spikes in the 300 pA sweep (@4), in the table as in its features
+    assert (table.loc[table["recording"] == "171116sh_0019", "recorded_spikes@4"] == 3).all()
+    check = read_predictive(workdir / "results/observations/171116sh_0019/ppc.h5")
+    assert check.map_sets["mf_npe"].x.shape == (MAP_SIMULATIONS, 20)
+    assert check.sets["mf_npe"].measures.late_mean.shape == (10, 2)
+    # printed at the end of the run: one line per recording, its verdict and its fit
+    lines = console[console.index("Recordings: misspecification verdict"):].splitlines()[1:]
+    for name in recordings:
+        (line,) = [line for line in lines if line.startswith(f"  {name}: ")]
+        assert "(p = " in line and ("typical" in line or "ATYPICAL" in line)
+        assert "MF-NPE worst sweep: " in line and " within ±20 % spikes" in line, line
 
 
 def test_a_finished_run_is_up_to_date_and_a_new_window_re_simulates(recording_run, tmp_path):

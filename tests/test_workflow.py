@@ -162,6 +162,7 @@ def test_every_example_recording_is_observed_checked_and_plotted(tiny_run, confi
     assert observations.ppc_runs(config)[0] == dict(method="mf_npe", n_lf=400, n_hf=40, seed=0)
     all_runs = runs.runs(config)
     lows, highs = np.array(list(config["prior"].values())).T
+    xs = {}
     for name, example in examples.items():
         recording = read_recording(tiny_run / f"results/recordings/{name}.{example['format']}",
                                    observations.protocol(config))
@@ -174,6 +175,8 @@ def test_every_example_recording_is_observed_checked_and_plotted(tiny_run, confi
         assert ((result.samples >= lows) & (result.samples <= highs)).all()
         assert np.isfinite(result.log_prob_true).all() and np.isfinite(result.x).all()
         assert ((result.hpd_level >= 0) & (result.hpd_level <= 1)).all()
+        assert result.map_theta.shape == (len(all_runs), 3)
+        xs[name] = result.x
         check = read_predictive(tiny_run / f"results/observations/{name}/ppc.h5",
                                 observations.predictive_settings(config))
         assert np.array_equal(check.x, result.x) and set(check.sets) == {"mf_npe", "npe"}
@@ -189,9 +192,19 @@ def test_every_example_recording_is_observed_checked_and_plotted(tiny_run, confi
     table = pd.read_csv(tiny_run / "results/summary/observations.csv")
     assert len(table) == len(examples) * len(all_runs)
     assert set(table["recording"]) == set(examples)
-    numeric = table.drop(columns=["recording", "method"]).astype(float)
+    fit_columns = [name for name in table if name.startswith(("fit_", "recorded_"))]
+    numeric = table.drop(columns=["recording", "method", *fit_columns]).astype(float)
     assert np.isfinite(numeric.to_numpy()).all()
     assert set(table["inside_95"]) <= {True, False}
+    # the measure of fit (under the step: no @sweep): the predictive-check models' rows
+    fitted = table.dropna(subset=["fit_spikes_worst"])
+    assert sorted(fitted["method"]) == sorted(["mf_npe", "npe"] * len(examples))
+    for name in ("fit_spikes", "fit_all", "fit_blocked", "fit_prestim", "fit_invalid",
+                 "fit_map_spikes", "fit_map_all", "fit_spikes_worst", "recorded_blocked"):
+        assert fitted[name].notna().all() and fitted[name].between(0, 1).all(), name
+    assert (fitted["fit_n"] == config["observations"]["ppc_simulations"]).all()
+    assert np.array_equal(table["recorded_spikes"], table["recording"].map(
+        {name: x[0] for name, x in xs.items()}))
     assert np.allclose(table["true_gNa"], table["recording"].map(
         {name: example["theta"]["gNa"] for name, example in examples.items()}))
     # the misspecification verdict: one per recording, repeated over its models; with 20 test

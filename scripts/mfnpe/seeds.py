@@ -43,15 +43,17 @@ def run_seed(master_seed: int, purpose: str, method: str, n_lf: int, n_hf: int, 
     return int(sequence.generate_state(1, dtype=np.uint32)[0])
 
 
-OBSERVATION_PURPOSES = ("example", "posterior", "predictive", "sequential")
+OBSERVATION_PURPOSES = ("example", "posterior", "predictive", "sequential", "map")
 _OBSERVATION_TAG = int.from_bytes(b"observation", "little")
 
 
 def observation_seeds(master_seed: int, purpose: str, name: str, n: int, *keys) -> np.ndarray:
     """(n,) uint32 seeds for work on recording ``name``: ``'example'`` (simulating a
     synthetic example), ``'posterior'`` (drawing from one model; ``keys`` its method,
-    n_lf, n_hf, seed), ``'predictive'`` (HF simulations at one model's draws; same keys) or
-    ``'sequential'`` (one sequential chain; ``keys`` its method and seed)."""
+    n_lf, n_hf, seed), ``'predictive'`` (HF simulations at one model's draws; same keys),
+    ``'sequential'`` (one sequential chain; ``keys`` its method and seed) or ``'map'`` (HF
+    simulations at one model's most probable point; ``keys`` as for ``'predictive'``). A
+    purpose's index keys its streams: new purposes go last."""
     if purpose not in OBSERVATION_PURPOSES:
         raise ValueError(f"unknown observation seed purpose {purpose!r}; "
                          f"known: {OBSERVATION_PURPOSES}")

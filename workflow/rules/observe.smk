@@ -136,6 +136,7 @@ rule observation_summary:
     input:
         posteriors=expand(OBSERVATION_POSTERIOR, recording=RECORDINGS),
         typicalities=expand(OBSERVATION_TYPICALITY, recording=RECORDINGS),
+        ppcs=expand(OBSERVATION_PPC, recording=RECORDINGS),
     output:
         table=table("observations"),
     log:

@@ -48,11 +48,15 @@ def synthetic_recording(settings: Mapping) -> Recording | SweepRecording:
 
 
 def predictive_simulations(theta: np.ndarray, param_names: Sequence[str], settings: Mapping,
-                           name: str, run: Mapping, threads: int = 1) -> SimShard:
+                           name: str, run: Mapping, threads: int = 1,
+                           purpose: str = "predictive") -> SimShard:
     """HF simulations at posterior draws ``theta`` (n, d) of model ``run`` for recording
     ``name``: features (NaN rows where diverged), validity and traces every
     ``settings['trace_dt']`` ms. ``settings``: simulator, model, stimulus, features,
-    trace_dt and the master ``seed``."""
-    sim_seeds = seeds.observation_seeds(settings["seed"], "predictive", name, len(theta),
+    trace_dt and the master ``seed``. ``purpose``: ``"predictive"`` (at posterior draws) or
+    ``"map"`` (repeats of the posterior's most probable point): independent seed streams."""
+    if purpose not in ("predictive", "map"):
+        raise ValueError(f"purpose must be 'predictive' or 'map', not {purpose!r}")
+    sim_seeds = seeds.observation_seeds(settings["seed"], purpose, name, len(theta),
                                         run["method"], run["n_lf"], run["n_hf"], run["seed"])
     return simulate_shard(theta, param_names, settings, threads, sim_seeds=sim_seeds)

@@ -7,9 +7,11 @@ intervals are seaborn point estimates with percentile intervals (``sns.pointplot
 matplotlib under the theme. Artists carry a ``gid`` (``"trace:observed"``,
 ``"trace:<method>"``, ``"interval:<method>:<feature>"`` (5–95%),
 ``"interval50:<method>:<feature>"`` (25–75%), ``"median:<method>:<feature>"``,
-``"observed:<feature>"``). A recording flagged as atypical of the simulations
-(``mfnpe.observation.misspecification``) gets a note under the title of its figures
-(:func:`with_note`).
+``"observed:<feature>"``, and with the measure of fit (``mfnpe.observation.fit``)
+``"fit:<method>:<panel>"`` (the sweep's fit note), ``"map:<method>"`` (a trace at the
+MAP) and ``"tolerance:<feature>"`` (the band within tolerance of the recording)). A
+recording flagged as atypical of the simulations (``mfnpe.observation.misspecification``)
+gets a note under the title of its figures (:func:`with_note`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mfnpe.plots.theme import OBSERVED_COLOR, method_color, method_label, theme
+from mfnpe.plots.theme import LABEL_BOX, OBSERVED_COLOR, method_color, method_label, theme
 
 FEATURE_COLUMNS = 5
 INTERVALS = ((90, "interval", 1.2), (50, "interval50", 6.0))  # (width %, gid, line width)
@@ -38,7 +40,10 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
                      x_observed: np.ndarray, x_simulated: Mapping[str, np.ndarray],
                      feature_names: Sequence[str], title: str,
                      window: tuple[float, float] | None = None,
-                     sweeps: Sequence[tuple[str, int, tuple[float, float]]] | None = None
+                     sweeps: Sequence[tuple[str, int, tuple[float, float]]] | None = None,
+                     notes: Mapping[str, Sequence[str]] | None = None,
+                     map_traces: Mapping[str, np.ndarray] | None = None,
+                     tolerances: Sequence[tuple[float, float]] | None = None,
                      ) -> Figure:
     """Posterior predictive check of one recording.
 
@@ -50,6 +55,10 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
     feature: the 5–95% (thin) and 25–75% (thick) predictive intervals and the median of
     the valid simulations' features ``x_simulated[method]`` (n, f), and the observed value
     ``x_observed`` (f,) as a dashed line.
+
+    The measure of fit, all optional: ``notes[method]`` one text per sweep, in a box in
+    its panel; ``map_traces[method]`` (T',) one simulation at the MAP, drawn solid; and
+    ``tolerances`` [(low, high)] per feature, shaded behind the feature's panel.
     """
     methods = list(traces)
     f = len(feature_names)
@@ -73,23 +82,37 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
         top, bottom = fig.subfigures(2, 1, height_ratios=[height, 1.5 * rows])
         grid = top.subplots(len(sweeps), len(methods), sharey=True, squeeze=False)
         start = 0
-        for axes, (label, n, shaded) in zip(grid, sweeps):
+        for row, (axes, (label, n, shaded)) in enumerate(zip(grid, sweeps)):
             part = slice(start, start + n)
             for ax, method in zip(axes, methods):
                 _traces_panel(ax, t[part] - t[start], observed[part],
                               np.atleast_2d(traces[method])[:, part], method, shaded)
+                if map_traces and method in map_traces:
+                    ax.plot(t[part] - t[start], np.asarray(map_traces[method])[part],
+                            color=method_color(method), lw=1.0, gid=f"map:{method}")
+                if notes and method in notes:
+                    ax.text(0.99, 0.97, notes[method][row], transform=ax.transAxes,
+                            ha="right", va="top", fontsize="x-small", bbox=LABEL_BOX,
+                            zorder=5, gid=f"fit:{method}:{label or 'trace'}")
                 if label:
                     ax.set_title(f"{label}, {ax.get_title(loc='left')}", loc="left")
             axes[0].set_ylabel("V (mV)")
             start += n
         panels = bottom.subplots(rows, columns, squeeze=False).ravel()
         for j, name in enumerate(feature_names):
+            if tolerances is not None:
+                panels[j].axhspan(*tolerances[j], color="0.9", lw=0, zorder=0,
+                                  gid=f"tolerance:{name}")
             _feature_panel(panels[j], name, j, methods, x_observed[j], x_simulated)
         for ax in panels[f:]:
             ax.set_axis_off()
         handles = [Line2D([], [], color=method_color(m), lw=1.5, label=method_label(m))
                    for m in methods]
         handles.append(Line2D([], [], color=OBSERVED_COLOR, lw=1.2, ls="--", label="recording"))
+        if map_traces:
+            handles.append(Line2D([], [], color="0.4", lw=1.0, label="at the MAP"))
+        if tolerances is not None:
+            handles.append(Line2D([], [], color="0.9", lw=6, label="within tolerance"))
         top.legend(handles=handles, loc="outside right upper")
         top.suptitle(title)
     return fig
