@@ -295,3 +295,28 @@ def test_a_recordings_simulated_time_is_every_sweeps():
 def test_a_simulated_time_beyond_the_memory_ceiling_is_refused(change, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(change)
+
+
+def test_only_the_area_prior_comes_from_a_recording(tmp_path):
+    from mfnpe.plan.config import ConfigError, resolve_area_prior
+
+    def measure(path, factor):
+        return 1000.0 / factor, 3000.0 * factor
+
+    def config_file(prior):
+        config = {"stimulus": {"recording": "cell.abf"}, "prior": prior}
+        (tmp_path / "a.yaml").write_text(yaml.safe_dump(config))
+        return config, [tmp_path / "a.yaml"]
+
+    config, files = config_file({"area": {"from_recording": 2}})
+    line = resolve_area_prior(config, files, measure)
+    assert config["prior"]["area"] == {"low": 500.0, "high": 6000.0, "scale": "log"}
+    assert line.startswith("prior: area log-uniform on [500, 6000] µm², from the passive card "
+                           "of cell.abf")
+    assert resolve_area_prior(config, files, measure) is None  # already resolved
+    for prior, message in (({"gNa": {"from_recording": 2}}, "a.yaml: config key prior/gNa/"
+                            "from_recording: only the area's prior"),
+                           ({"area": {"from_recording": 0.5}}, "a.yaml: config key prior/area/"
+                            "from_recording: the margin factor must be a number of at least 1")):
+        with pytest.raises(ConfigError, match=message):
+            resolve_area_prior(*config_file(prior), measure)

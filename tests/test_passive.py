@@ -286,3 +286,45 @@ def test_the_dual_step_file_uses_the_pulses_no_spike_precedes(real_cards):
         assert 5 < pulse.tau_m_ms < 100 and 20 < pulse.capacitance_pF < 1000
     assert card.input_resistance_MOhm.maximum < 1.1 * card.input_resistance_MOhm.minimum
     assert card.tau_m_ms.maximum < 1.1 * card.tau_m_ms.minimum
+
+
+# ---- the area prior from a recording: prior/area/from_recording ----
+
+def test_the_area_range_covers_every_pulse_with_its_sag_corrected_lower_bound():
+    card = passive_card(RECORDINGS / "18711001.abf")
+    low, high = passive.area_range(card, 2.0)
+    corrected = [p.area_um2 * (1 - p.sag_ratio) for p in card.pulses]
+    assert low == pytest.approx(min(corrected) / 2) and high == pytest.approx(
+        max(p.area_um2 for p in card.pulses) * 2)
+    assert low < card.area_um2.minimum / 2 < card.area_um2.median < high
+    assert passive.area_range(card, 1.0) == (min(corrected), card.area_um2.maximum)
+    with pytest.raises(ValueError, match="at least 1"):
+        passive.area_range(card, 0.5)
+
+
+def test_a_config_takes_its_area_prior_from_the_recording(tmp_path):
+    """``snakemake -n`` on a recording config with ``area: {from_recording: 2}`` prints the
+    range the passive card gives and plans the run; a step stimulus is refused naming the
+    file and the key; nothing is written."""
+    from workflow_helpers import snakemake
+
+    low, high = passive.area_prior_from_recording(RECORDINGS / "18711001.abf", 2.0)
+    overlay = tmp_path / "cell.yaml"
+    overlay.write_text(
+        f"stimulus: {{recording: {RECORDINGS / '18711001.abf'}, sweeps: [10, 29],"
+        " window_ms: [0.0, 1400.0]}\n"
+        "model: {name: pospischil_rs}\n"
+        "prior: {gNa: [20.0, 80.0], area: {from_recording: 2}}\n"
+        "observations: {dir: null, examples: {}}\n")
+    run = snakemake(tmp_path, "-n", configfile=[ROOT / "config/config.yaml", overlay])
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert (f"prior: area log-uniform on [{low:.4g}, {high:.4g}] µm², from the passive card "
+            f"of {RECORDINGS / '18711001.abf'}") in run.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".snakemake", "cell.yaml"]
+
+    overlay.write_text("prior: {gNa: [20.0, 80.0], area: {from_recording: 2}}\n")
+    run = snakemake(tmp_path, "-n", configfile=[ROOT / "config/config.yaml", overlay])
+    assert run.returncode != 0
+    assert (f"{overlay}: config key prior/area/from_recording: the area prior comes from a "
+            "recording's passive card, but stimulus/recording names no recording") in \
+        run.stdout + run.stderr

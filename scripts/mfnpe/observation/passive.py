@@ -387,6 +387,23 @@ def passive_card(path, sweeps: Sequence[int] | None = None) -> PassiveCard:
     return card_of(str(path), kept, excluded)
 
 
+def area_range(card: PassiveCard, factor: float) -> tuple[float, float]:
+    """(low, high) [µm²] of an area prior that covers the card's pulses with a margin
+    ``factor`` (≥ 1) either side: low is the smallest sag-corrected area, C_m·(1 − sag)
+    (the fitted τ_m is short under a sag, so C_m is an upper estimate and C_m·(1 − sag)
+    a lower one; docs/recordings.md, "Passive card"), divided by ``factor``; high the
+    largest C_m area times ``factor``."""
+    if factor < 1:
+        raise ValueError(f"the area prior's factor must be at least 1, got {factor:g}")
+    low = min(p.area_um2 * (1.0 - p.sag_ratio) for p in card.pulses)
+    return low / factor, max(p.area_um2 for p in card.pulses) * factor
+
+
+def area_prior_from_recording(path, factor: float) -> tuple[float, float]:
+    """:func:`area_range` of the passive card of every sweep of the recording ``path``."""
+    return area_range(passive_card(path), factor)
+
+
 # ---------------------------------------------------------------------------- command line
 
 def _number(x: float) -> str:
@@ -405,9 +422,9 @@ def format_card(card: PassiveCard, pulses: bool = False) -> str:
         s: Spread = getattr(card, field)
         lines.append(f"  {label:<28} {unit:<5} " + " ".join(
             f"{_number(x):>9}" for x in (s.median, s.q25, s.q75, s.minimum, s.maximum)))
-    area = card.area_um2
-    lines.append(f"  area prior covering the pulses' range ×/÷ 2: "
-                 f"{{low: {_number(area.minimum / 2)}, high: {_number(area.maximum * 2)}, "
+    low, high = area_range(card, 2.0)
+    lines.append(f"  area prior covering the pulses' range ×/÷ 2 (= prior: {{area: "
+                 f"{{from_recording: 2}}}}): {{low: {_number(low)}, high: {_number(high)}, "
                  "scale: log}  # µm²")
     for e in card.excluded:
         lines.append(f"  excluded: sweep {e.sweep}, {e.current_pA:g} pA at {e.start_ms:g} ms: "

@@ -327,6 +327,46 @@ RECORDING_SUFFIXES = (".abf", ".nwb")
 """The files a recording stimulus reads (``mfnpe.io.ephys``)."""
 
 
+def resolve_area_prior(config: dict, paths: Sequence[str | Path], measure) -> str | None:
+    """Replace a prior ``area: {from_recording: F}`` (F ≥ 1) by the log-uniform range the
+    recording stimulus's passive card gives, ``measure(path, F) -> (low, high)``
+    (``mfnpe.observation.passive.area_prior_from_recording``, passed in: it reads the file
+    with numpy). Runs before the config is validated; returns a line that says what was
+    set (None when the prior asks nothing of the recording).
+
+    Raises
+    ------
+    ConfigError naming the config file: no recording stimulus, a factor below 1, a file
+    without a measurable hyperpolarising pulse.
+    """
+    prior = config.get("prior") or {}
+    for name, spec in prior.items():
+        if name != "area" and isinstance(spec, Mapping) and "from_recording" in spec:
+            raise ConfigError(f"{_with_source(f'config key prior/{name}/from_recording', paths)}"
+                              ": only the area's prior can come from a recording's passive card")
+    entry = prior.get("area")
+    if not isinstance(entry, Mapping) or "from_recording" not in entry:
+        return None
+    factor = entry["from_recording"]
+    recording = (config.get("stimulus") or {}).get("recording")
+    source = _with_source("config key prior/area/from_recording", paths)
+    if recording is None:
+        raise ConfigError(f"{source}: the area prior comes from a recording's passive card, "
+                          "but stimulus/recording names no recording")
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 1:
+        raise ConfigError(f"{source}: the margin factor must be a number of at least 1 "
+                          f"(e.g. 2: the measured range halved and doubled), got {factor!r}")
+    try:
+        low, high = measure(recording, float(factor))
+    except ValueError as err:  # RecordingError: no pulse, unreadable file
+        raise ConfigError(f"{source}: {err}") from None
+    config["prior"]["area"] = {"low": float(f"{low:.4g}"), "high": float(f"{high:.4g}"),
+                               "scale": "log"}
+    return (f"prior: area log-uniform on [{low:.4g}, {high:.4g}] µm², from the passive card "
+            f"of {recording} (its pulses' range of C_m·(1 − sag) to C_m at 1 µF/cm², "
+            f"÷/× {factor:g})")
+
+
 def resolve_recording(config: dict, paths: Sequence[str | Path], resolve) -> None:
     """Read the chosen sweeps' protocols of a recording stimulus into
     ``config["stimulus"]["protocols"]`` with ``resolve`` (``mfnpe.observation.stimulus.resolve``,
