@@ -10,7 +10,12 @@ state has every gate open. Every gate type belongs to one channel and has two ra
 by the model's ``make_rates(xp, jit)``; rate id ``2 g`` is ``α`` and ``2 g + 1`` is ``β``
 of gate type ``g`` (order :attr:`NeuronModel.gate_names`). Rates take V [mV] and the
 model's *kinetic* constants (e.g. ``VT`` [mV], ``tau_max`` [ms]), in the order of
-:attr:`NeuronModel.kinetic`.
+:attr:`NeuronModel.kinetic`, and hold at the model's reference temperature
+(:attr:`NeuronModel.reference_temperature`). At the constant ``temperature`` T [°C] every
+rate of a channel's gates is multiplied by ``Q10^((T − T_ref)/10)``, the channel's
+:attr:`Channel.q10` (:meth:`NeuronModel.rate_factors`): time constants shrink by that
+factor, steady states ``α/(α + β)``, and so the resting potential, do not change. At
+``T = T_ref`` the factor is exactly 1.0 and the simulators skip it (bit-identical).
 
 No JAX or numba here: every simulator builds its tables from these.
 """
@@ -26,6 +31,8 @@ import numpy as np
 
 SINGLE_CHANNEL_PS = 20.0
 """Default single-channel conductance [pS] (docs/method.md, "The neuron")."""
+TEMPERATURE = "temperature"
+"""The constant holding the temperature [°C] of a model with a reference temperature."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Channel:
     conductance : the constant holding its maximal conductance density [mS/cm²].
     reversal : the constant holding its reversal potential [mV].
     single_pS : single-channel conductance [pS]; N = round(ḡ · area · 10 / single_pS).
+    q10 : the factor by which all its gates' rates grow per 10 °C (1.0: none).
     """
 
     name: str
@@ -46,6 +54,7 @@ class Channel:
     conductance: str
     reversal: str
     single_pS: float = SINGLE_CHANNEL_PS
+    q10: float = 1.0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -112,6 +121,9 @@ class NeuronModel:
     kernel_id : the branch of the numba rates dispatch (``mfnpe.hh.markov._rates_at``)
         that computes these rates; models sharing rate functions share it.
     reference : where the equations come from.
+    reference_temperature : the temperature [°C] the rates hold at; with it the model has
+        the constant ``temperature`` [°C] and the channels' ``q10`` apply. None: the rates
+        do not depend on temperature.
     """
 
     name: str
@@ -122,6 +134,7 @@ class NeuronModel:
     rate_names: tuple[str, ...]
     kernel_id: int
     reference: str = ""
+    reference_temperature: float | None = None
     _rates_np: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -133,6 +146,8 @@ class NeuronModel:
             raise ValueError(f"model {self.name}: rate_names must be {expected}")
         needed = [c.conductance for c in self.channels] + [c.reversal for c in self.channels]
         needed += ["gL", "EL", "C", "area", "amplitude", *self.kinetic]
+        if self.reference_temperature is not None:
+            needed.append(TEMPERATURE)
         missing = [name for name in needed if name not in self.constants]
         if missing:
             raise ValueError(f"model {self.name}: constants lack {missing}")
@@ -164,14 +179,42 @@ class NeuronModel:
             self._rates_np["np"] = self.make_rates(np)
         return self._rates_np["np"]
 
-    def rate_vector(self, v, kinetic=()) -> np.ndarray:
-        """All rates at ``v`` [mV]: ``(2 G,) + shape(v)`` [1/ms], order :attr:`rate_names`."""
+    def rate_factors(self, temperature) -> np.ndarray:
+        """``(G,) + shape(temperature)`` float64 factors of each gate type's rates (order
+        :attr:`gate_names`) at ``temperature`` [°C]: ``q10^((T − T_ref)/10)`` of the gate's
+        channel; exactly 1.0 at ``T = T_ref`` (and for a model without temperature).
+        """
+        t = np.asarray(temperature, dtype=np.float64)
+        if self.reference_temperature is None:
+            return np.ones((len(self.gate_names), *t.shape))
+        exponent = (t - self.reference_temperature) / 10.0
+        return np.stack([np.power(self.channels[self.gate_channel(g)].q10, exponent)
+                         for g in self.gate_names])
+
+    def factors_of(self, constants: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(G, n) :meth:`rate_factors` of a constants table (all 1.0 for a model without
+        temperature or a table without it)."""
+        n = len(np.atleast_1d(constants[self.names[0]]))
+        if self.reference_temperature is None or TEMPERATURE not in constants:
+            return np.ones((len(self.gate_names), n))
+        return self.rate_factors(np.broadcast_to(constants[TEMPERATURE], (n,)))
+
+    def rate_vector(self, v, kinetic=(), temperature=None) -> np.ndarray:
+        """All rates at ``v`` [mV]: ``(2 G,) + shape(v)`` [1/ms], order :attr:`rate_names`;
+        at ``temperature`` [°C] (None: the reference temperature, the rates as written),
+        a scalar or an array that broadcasts with ``v``."""
         v = np.asarray(v, dtype=float)
-        return np.stack([np.broadcast_to(getattr(self.rates_np, name)(v, *kinetic), v.shape)
-                         for name in self.rate_names])
+        rates = np.stack([np.broadcast_to(getattr(self.rates_np, name)(v, *kinetic), v.shape)
+                          for name in self.rate_names])
+        if temperature is None:
+            return rates
+        factors = np.repeat(self.rate_factors(temperature), 2, axis=0)  # (2 G,) + shape(T)
+        extra = max(v.ndim - (factors.ndim - 1), 0)
+        return rates * factors.reshape(factors.shape[0], *(1,) * extra, *factors.shape[1:])
 
     def steady_gates(self, v, kinetic=()) -> dict[str, np.ndarray]:
-        """Gate steady states ``{gate: α / (α + β)}`` at ``v`` [mV]."""
+        """Gate steady states ``{gate: α / (α + β)}`` at ``v`` [mV] (at any temperature:
+        the Q10 factor scales ``α`` and ``β`` alike)."""
         r = self.rate_vector(v, kinetic)
         return {g: r[2 * i] / (r[2 * i] + r[2 * i + 1]) for i, g in enumerate(self.gate_names)}
 

@@ -12,6 +12,9 @@ channel models use them:
   for the frozen rate ``α + β`` (:func:`mfnpe.hh.membrane.ou_time`); gates clipped to
   ``[0, 1]`` (:func:`subunit_step`).
 
+At a temperature other than the model's reference one, every rate is multiplied by its
+gate type's Q10 factor (``Membrane.rate_scale``, :func:`gate_rates`).
+
 The gate state is a tuple of (n,) float32 arrays, one per gate type in the model's order
 (:attr:`mfnpe.hh.channels.NeuronModel.gate_names`). A step function has the signature
 ``(model, gates, v, noise, mem, dt) -> gates`` of :class:`mfnpe.hh.langevin._Model`.
@@ -38,17 +41,23 @@ def noise_sd(propensity, inv_n, dt):
     return jnp.sqrt(jnp.maximum(propensity, 0.0) * (dt * inv_n))
 
 
-def gate_rates(model: NeuronModel, v: jax.Array, kinetic=()) -> tuple:
+def gate_rates(model: NeuronModel, v: jax.Array, kinetic=(), scale=()) -> tuple:
     """All ``2 G`` rates [1/ms] of ``model`` at ``v`` (n,) [mV], order ``model.rate_names``;
-    ``kinetic``: the model's kinetic constants, each (n,)."""
+    ``kinetic``: the model's kinetic constants, each (n,); ``scale``: each gate type's
+    temperature factor (n,) (``Membrane.rate_scale``), or ``()``: the rates as written (the
+    reference temperature; no multiplication, so bit for bit)."""
     if model.name not in _RATES:
         _RATES[model.name] = model.make_rates(jnp)
     rates = _RATES[model.name]
-    return tuple(getattr(rates, name)(v, *kinetic) for name in model.rate_names)
+    r = tuple(getattr(rates, name)(v, *kinetic) for name in model.rate_names)
+    if not scale:
+        return r
+    return tuple(rate * scale[i // 2] for i, rate in enumerate(r))
 
 
 def gates_steady(model: NeuronModel, v: jax.Array, kinetic=()) -> tuple:
-    """Steady-state gates ``x_inf = α / (α + β)`` at ``v`` (n,) [mV], one per gate type."""
+    """Steady-state gates ``x_inf = α / (α + β)`` at ``v`` (n,) [mV], one per gate type
+    (at every temperature: its factor scales ``α`` and ``β`` alike)."""
     r = gate_rates(model, v, kinetic)
     return tuple(r[2 * g] / (r[2 * g] + r[2 * g + 1]) for g in range(len(model.gate_names)))
 
@@ -67,14 +76,14 @@ def gate_relax(x, alpha, beta, dt):
 
 def gates_step(model: NeuronModel, gates: tuple, v, noise, mem: Membrane, dt) -> tuple:
     """Deterministic gate update at ``v`` (n,) [mV]; ``noise`` is ignored."""
-    r = gate_rates(model, v, mem.kinetic)
+    r = gate_rates(model, v, mem.kinetic, mem.rate_scale)
     return tuple(gate_relax(x, r[2 * g], r[2 * g + 1], dt)[0] for g, x in enumerate(gates))
 
 
 def subunit_step(model: NeuronModel, gates: tuple, v, noise, mem: Membrane, dt) -> tuple:
     """Fox (1997) subunit Langevin update at ``v`` (n,) [mV]; ``noise`` (G, n), one row per
     gate type."""
-    r = gate_rates(model, v, mem.kinetic)
+    r = gate_rates(model, v, mem.kinetic, mem.rate_scale)
     updated = []
     for g, (name, x) in enumerate(zip(model.gate_names, gates, strict=True)):
         alpha, beta = r[2 * g], r[2 * g + 1]

@@ -18,6 +18,11 @@ stimulus's per-simulation ``current_scale`` and shared ``waveform``, :mod:`mfnpe
    (:func:`mfnpe.hh.membrane.voltage_step`); ``current_noise`` adds white current noise,
    ``C dV = (…) dt + σ dW``, with the exact Ornstein–Uhlenbeck variance of the step.
 
+Temperature: away from the model's reference temperature every gate type's rates are
+multiplied by its Q10 factor (:meth:`mfnpe.hh.channels.NeuronModel.rate_factors`,
+``Membrane.rate_scale``); at the reference temperature the factor is not applied at all
+(the compiled trace is the one without it).
+
 Channel numbers ``N = round(ḡ/2 · area)`` (:func:`mfnpe.hh.kinetics.channel_counts`) set
 only the noise; ``N = 0`` is treated as 1.
 
@@ -150,6 +155,7 @@ def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int, neuron) 
         holding = _padded(np.broadcast_to(np.asarray(holding, np.float64), (n,)), size)
     arrays["v_start"] = resting_potential(arrays, holding)
     counts = neuron.channel_counts(arrays)
+    factors = neuron.factors_of(arrays)  # (G, size) float64, exactly 1.0 at T_ref
     f32 = lambda a: jnp.asarray(a, dtype=jnp.float32)  # noqa: E731
     return Membrane(
         g=tuple(f32(arrays[c.conductance]) for c in neuron.channels),
@@ -157,6 +163,7 @@ def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int, neuron) 
         **{name: f32(arrays[name]) for name in ("gL", "EL", "C", "v_start", "current_scale")},
         inv_n=tuple(f32(1.0 / np.maximum(n_c, 1)) for n_c in counts),
         kinetic=tuple(f32(arrays[name]) for name in neuron.kinetic),
+        rate_scale=() if np.all(factors == 1.0) else tuple(f32(f) for f in factors),
     )
 
 

@@ -26,6 +26,11 @@ Then V is advanced by exponential Euler with the open fractions at the end of th
 Initial state: V at the simulation's resting potential (:mod:`mfnpe.hh.rest`), channel
 states drawn from the stationary multinomial there (at ``clamp_mV`` under a clamp).
 
+Temperature: each gate type's rates are multiplied by its channel's Q10 factor at the
+simulation's ``temperature`` (:meth:`mfnpe.hh.channels.NeuronModel.rate_factors`, a column
+of the kernel's parameters) right after they are computed (:func:`_model_rates`); at the
+model's reference temperature the factor is exactly 1.0 and skipped.
+
 Models: the state layout and transition tables are kernel *arguments*, built per model
 (:func:`_tables`); the rates are the one compiled function :func:`_rates_at`, which
 dispatches on the model's ``kernel_id`` to each model's numba-compiled rates (kernels
@@ -131,6 +136,18 @@ def _rates_at(kernel_id, v, kinetic, rates):
         rates[7] = _pos_beta_p(v, vt, tau_max)
     else:  # no branch: NaN rates mark every simulation diverged (Python refuses first)
         rates[:] = np.nan
+
+
+@_jit
+def _model_rates(kernel_id, v, kinetic, factors, rates):
+    """:func:`_rates_at`, then each gate type's two rates times its temperature factor
+    ``factors`` (G,) (:meth:`mfnpe.hh.channels.NeuronModel.rate_factors`); a factor of
+    exactly 1.0 (the reference temperature) is skipped, so the rates stay bit for bit."""
+    _rates_at(kernel_id, v, kinetic, rates)
+    for g in range(factors.shape[0]):
+        if factors[g] != 1.0:
+            rates[2 * g] *= factors[g]
+            rates[2 * g + 1] *= factors[g]
 
 
 # ---------------------------------------------------------------------------------------
@@ -493,7 +510,8 @@ def _simulate_one(
     if ``record``).
 
     ``params``: the channels' conductances, their reversals, then gL, EL, C, the current
-    scale, V at rest [mV] and the kinetic constants (:func:`_kernel_inputs`); ``n_ch``
+    scale, V at rest [mV], each gate type's temperature factor and the kinetic constants
+    (:func:`_kernel_inputs`); ``n_ch``
     (channels,) channel numbers; ``ws_*``, ``ws`` preallocated workspaces. Returns the
     number of channel transitions (``markov``; 0 for ``binomial``).
     """
@@ -502,12 +520,15 @@ def _simulate_one(
     g_max = params[:n_c]
     e_rev = params[n_c:2 * n_c]
     g_l, e_l, cap, scale, v_rest = params[2 * n_c:2 * n_c + 5]
-    kinetic = params[2 * n_c + 5:]
+    n_g = tab[11].shape[0]  # gate types
+    factors = params[2 * n_c + 5:2 * n_c + 5 + n_g]
+    kinetic = params[2 * n_c + 5 + n_g:]
     for c in range(n_c):
         ws_inv[c] = 1.0 / n_ch[c] if n_ch[c] > 0 else 0.0
     v = v_clamp if clamp else v_rest  # mV
 
-    _rates_at(kernel_id, v, kinetic, ws_rates)  # initial states: stationary multinomial
+    # initial states: the stationary multinomial
+    _model_rates(kernel_id, v, kinetic, factors, ws_rates)
     _transition_rates(ws_rates, ws_q, ws_exit, tab)
     if not _rates_ok(ws_exit, dt):
         _fill_nan(0, record, v_out, open_out)
@@ -528,7 +549,7 @@ def _simulate_one(
         if k == n_steps - 1:
             break
         if v != v_rates:
-            _rates_at(kernel_id, v, kinetic, ws_rates)
+            _model_rates(kernel_id, v, kinetic, factors, ws_rates)
             _transition_rates(ws_rates, ws_q, ws_exit, tab)
             v_rates = v
             if not _rates_ok(ws_exit, dt):
@@ -558,7 +579,7 @@ def _simulate_batch(
     ----------
     method : MARKOV or BINOMIAL.
     kernel_id : the model's rates branch of :func:`_rates_at`.
-    params : (n, 2 channels + 5 + kinetic) float64 (:func:`_kernel_inputs`).
+    params : (n, 2 channels + 5 + gate types + kinetic) float64 (:func:`_kernel_inputs`).
     n_channels : (n, channels) int64 channel numbers.
     seeds : (n,) uint32.
     waveform : (T,) float64 stimulus waveform (current = scale * waveform[k] in step k).
@@ -600,9 +621,10 @@ def _simulate_batch(
 def _kernel_inputs(constants: Mapping[str, np.ndarray], stimulus, seeds, model) -> tuple:
     """Validated ``(params, n_channels, seeds)`` for the kernel.
 
-    ``params`` (n, 2 channels + 5 + kinetic) float64: each channel's conductance, each
-    channel's reversal, ``gL, EL, C``, the stimulus's current scale, V at rest [mV], then
-    the model's kinetic constants; ``n_channels`` (n, channels) int64; ``seeds`` (n,) uint32.
+    ``params`` (n, 2 channels + 5 + gate types + kinetic) float64: each channel's
+    conductance, each channel's reversal, ``gL, EL, C``, the stimulus's current scale, V at
+    rest [mV], each gate type's temperature factor (``NeuronModel.factors_of``), then the
+    model's kinetic constants; ``n_channels`` (n, channels) int64; ``seeds`` (n,) uint32.
     """
     missing = [name for name in model.names if name not in constants]
     if missing:
@@ -625,7 +647,8 @@ def _kernel_inputs(constants: Mapping[str, np.ndarray], stimulus, seeds, model) 
     scale = np.broadcast_to(stimulus.current_scale(constants), (n,))  # µA/cm² per waveform unit
     holding = stimulus.holding_current(constants)  # µA/cm² before the start, or None
     params = np.ascontiguousarray(
-        np.stack([*columns, scale, resting_potential(constants, holding), *kinetic], axis=1))
+        np.stack([*columns, scale, resting_potential(constants, holding),
+                  *model.factors_of(constants), *kinetic], axis=1))
     counts = model.channel_counts(constants)
     if any((c < 0).any() for c in counts):
         raise ValueError("conductances and area must give non-negative channel numbers")

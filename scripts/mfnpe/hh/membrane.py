@@ -35,6 +35,7 @@ class Membrane(NamedTuple):
     current_scale: jax.Array  # µA/cm² per unit of the stimulus waveform
     inv_n: tuple  # 1 / N of each channel
     kinetic: tuple  # the model's kinetic constants (e.g. VT [mV], tau_max [ms])
+    rate_scale: tuple = ()  # per gate type, the rates' temperature factor; () where all are 1
 
 
 def ou_time(rate, decay, xp):

@@ -18,6 +18,11 @@ most hyperpolarised one, stable to voltage perturbations with the gates at stead
 rest fires spontaneously, as it should). No root (all conductances zero): ``EL``. Roots
 closer together than one grid cell (0.5 mV at the default reversal potentials) are not
 told apart.
+
+Temperature: the model's ``temperature`` multiplies both rates of a gate by the same Q10
+factor (:meth:`mfnpe.hh.channels.NeuronModel.rate_factors`), so ``x∞ = α/(α + β)``,
+``I_ss`` and the resting potential do not depend on it (the reversal potentials are
+constants of their own: no Nernst temperature dependence is modelled).
 """
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ def edge_step(model: NeuronModel, states: tuple, v, noise, mem: Membrane, dt) ->
     ``noise`` (:func:`n_edge_noise`, n): the pairs of each channel in order (classic 10
     Na then 4 K).
     """
-    r = gate_rates(model, v, mem.kinetic)
+    r = gate_rates(model, v, mem.kinetic, mem.rate_scale)
     rates = jnp.stack(r)  # (2 G, n), 1/ms
     half = markov_drift(model, states, r, 0.5 * dt)
     kicked, start = [], 0

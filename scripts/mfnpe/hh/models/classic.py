@@ -3,6 +3,11 @@
 ``I_Na = gNa m³h (V − ENa)``, ``I_K = gK n⁴ (V − EK)``, leak ``gL (V − EL)``; rates
 [1/ms] of V [mV] below (no kinetic constants). 20 pS channels: 6000 Na and 1800 K
 channels on the default 100 µm².
+
+Temperature: the rates are Hodgkin & Huxley's at 6.3 °C (the reference temperature);
+at ``temperature`` T every rate is multiplied by ``3^((T − 6.3)/10)``, Q10 3 for the m,
+h and n gates alike, as in NEURON's ``hh.mod`` (``q10 = 3^((celsius - 6.3)/10)``, which
+divides every time constant by it). The default T is 6.3 °C: the model as written.
 """
 
 from __future__ import annotations
@@ -23,8 +28,14 @@ CONSTANTS: dict[str, tuple[float, str, str]] = {
     "C": (1.0, "µF/cm²", "membrane capacitance"),
     "area": (100.0, "µm²", "membrane area; sets the channel numbers and so the noise"),
     "amplitude": (10.0, "µA/cm²", "stimulus step amplitude"),
+    "temperature": (6.3, "°C", "temperature; the rates hold at 6.3 °C, Q10 3"),
 }
 """name -> (default, unit, description). Any of these may be inferred."""
+
+REFERENCE_TEMPERATURE = 6.3
+"""°C at which Hodgkin & Huxley's rates hold."""
+Q10 = 3.0
+"""Q10 of every gate's rates (NEURON's ``hh.mod``)."""
 
 RATE_NAMES = ("alpha_m", "beta_m", "alpha_h", "beta_h", "alpha_n", "beta_n")
 
@@ -92,12 +103,13 @@ MODEL = NeuronModel(
     name="classic",
     constants=CONSTANTS,
     channels=(
-        Channel("Na", (("m", 3), ("h", 1)), "gNa", "ENa"),
-        Channel("K", (("n", 4),), "gK", "EK"),
+        Channel("Na", (("m", 3), ("h", 1)), "gNa", "ENa", q10=Q10),
+        Channel("K", (("n", 4),), "gK", "EK", q10=Q10),
     ),
     kinetic=(),
     make_rates=make_rates,
     rate_names=RATE_NAMES,
     kernel_id=0,
     reference="Hodgkin & Huxley (1952), J. Physiol. 117:500",
+    reference_temperature=REFERENCE_TEMPERATURE,
 )

@@ -22,6 +22,14 @@ TauMax 608 for RS and 580, 39, 0.787, 0.38 S/m², −70.4, −57.9, 502 for FS).
 from the paper: area (100 µm², as the classic model) and amplitude (10 µA/cm²), which are
 this project's defaults. At 100 µm² the M channel has only round(0.0375 · 100) = 4 (RS)
 channels: its noise is large (docs/method.md, "The neuron").
+
+Temperature: the rates hold at 36 °C, the temperature of the paper's simulations
+(NEURON's ``celsius = 36``). At ``temperature`` T the Na and Kd rates are multiplied by
+``3^((T − 36)/10)`` and the M rates by ``2.3^((T − 36)/10)``: the ``tadj`` of the
+paper's own NEURON mechanisms (ModelDB 123623: ``HH_traub.mod`` ``tadj = 3.0 ^
+((celsius-36)/ 10 )``, dividing τm, τh, τn; ``IM_cortex.mod`` ``tadj = 2.3 ^
+((celsius-36)/10)``, dividing tau_max), steady states unchanged. Default 36 °C: the
+model as published.
 """
 
 from __future__ import annotations
@@ -31,6 +39,13 @@ from types import SimpleNamespace
 import numpy as np
 
 from mfnpe.hh.channels import Channel, NeuronModel, make_vtrap
+
+REFERENCE_TEMPERATURE = 36.0
+"""°C at which the rates hold (ModelDB 123623: ``celsius = 36``)."""
+Q10_NA_KD = 3.0
+"""Q10 of the Na and Kd gates (ModelDB 123623 ``HH_traub.mod``)."""
+Q10_M = 2.3
+"""Q10 of the M gate (ModelDB 123623 ``IM_cortex.mod``)."""
 
 RATE_NAMES = ("alpha_m", "beta_m", "alpha_h", "beta_h", "alpha_n", "beta_n", "alpha_p", "beta_p")
 
@@ -102,13 +117,15 @@ def _constants(gNa, gK, gM, gL, EL, VT, tau_max, label):
         "amplitude": (10.0, "µA/cm²", "stimulus step amplitude"),
         "VT": (VT, "mV", f"spike threshold shift of the Na and Kd rates ({label})"),
         "tau_max": (tau_max, "ms", f"largest M-current time constant ({label})"),
+        "temperature": (REFERENCE_TEMPERATURE, "°C",
+                        "temperature; the rates hold at 36 °C, Q10 3 (Na, Kd), 2.3 (M)"),
     }
 
 
 CHANNELS = (
-    Channel("Na", (("m", 3), ("h", 1)), "gNa", "ENa"),
-    Channel("Kd", (("n", 4),), "gK", "EK"),
-    Channel("M", (("p", 1),), "gM", "EK"),
+    Channel("Na", (("m", 3), ("h", 1)), "gNa", "ENa", q10=Q10_NA_KD),
+    Channel("Kd", (("n", 4),), "gK", "EK", q10=Q10_NA_KD),
+    Channel("M", (("p", 1),), "gM", "EK", q10=Q10_M),
 )
 REFERENCE = "Pospischil et al. (2008), Biol. Cybern. 99:427"
 
@@ -116,7 +133,8 @@ REFERENCE = "Pospischil et al. (2008), Biol. Cybern. 99:427"
 def _model(name, constants):
     return NeuronModel(name=name, constants=constants, channels=CHANNELS,
                        kinetic=("VT", "tau_max"), make_rates=make_rates, rate_names=RATE_NAMES,
-                       kernel_id=1, reference=REFERENCE)
+                       kernel_id=1, reference=REFERENCE,
+                       reference_temperature=REFERENCE_TEMPERATURE)
 
 
 RS = _model("pospischil_rs", _constants(56.0, 6.0, 0.075, 0.0205, -70.3, -56.2, 608.0,
