@@ -1,5 +1,5 @@
 """Rule observe: check a recording, compute its features, judge whether they are typical of
-the HF test pool's simulations and draw from every model."""
+the reference pool's simulations (LF or HF test) and draw from every model."""
 
 from mfnpe.runtime import start_job
 
@@ -36,8 +36,9 @@ logging.info("%s: features %s; true theta %s; HPD levels %s", recording.path,
              result.hpd_level.round(3))
 
 reference = load_prefix(snakemake.input.reference, snakemake.params.reference)
+pool = {"lf": "LF", "test": "HF test"}[snakemake.params.reference["pool"]]
 if reference.feature_names != names:
-    raise ValueError(f"test pool: features {reference.feature_names}, not {names}")
+    raise ValueError(f"{pool} pool: features {reference.feature_names}, not {names}")
 alpha = snakemake.params.alpha
 verdict = typicality(reference.x, x, names, alpha)
 verdict.settings = {"reference": snakemake.params.reference, "alpha": alpha}
@@ -45,16 +46,17 @@ write_typicality(snakemake.output.typicality, verdict)
 if 1 / (verdict.n_reference + 1) >= alpha:
     logging.warning("%s: with %d reference simulations the smallest attainable p-value is "
                     "%.3g, not below observations.misspecification_alpha = %g: no recording "
-                    "can be flagged (raise budgets.n_test)", recording.name,
-                    verdict.n_reference, 1 / (verdict.n_reference + 1), alpha)
+                    "can be flagged (raise observations.misspecification_reference.n)",
+                    recording.name, verdict.n_reference, 1 / (verdict.n_reference + 1), alpha)
 if verdict.flagged:
     logging.warning("%s: the recording's features are atypical of the model's simulations "
-                    "(k-NN score %.3g, p = %.3g < alpha = %g among %d HF test simulations): "
+                    "(k-NN score %.3g, p = %.3g < alpha = %g among %d %s simulations): "
                     "the model may not produce this trace, so its posteriors are not to be "
                     "trusted. Most atypical: %s", recording.name, verdict.score,
-                    verdict.p_value, alpha, verdict.n_reference, verdict.describe_features())
+                    verdict.p_value, alpha, verdict.n_reference, pool,
+                    verdict.describe_features())
 else:
     logging.info("%s: features typical of the model's simulations (k-NN score %.3g, p = %.3g "
-                 ">= alpha = %g among %d HF test simulations); most atypical: %s",
+                 ">= alpha = %g among %d %s simulations); most atypical: %s",
                  recording.name, verdict.score, verdict.p_value, alpha, verdict.n_reference,
-                 verdict.describe_features())
+                 pool, verdict.describe_features())

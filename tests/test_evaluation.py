@@ -1,12 +1,14 @@
 """evaluate_posterior on exact and miscalibrated Gaussian posteriors; the file round trip."""
 
+import json
+
 import h5py
 import numpy as np
 import pytest
 from scipy import stats
 
 from mfnpe.evaluation.test_set import evaluate_posterior, read_evaluation, write_evaluation
-from mfnpe.io.hdf5 import ShardError
+from mfnpe.io.hdf5 import CHECKSUMS, ShardError, checksums
 from mfnpe.prior import BoxPrior
 
 NOISE = 0.7  # theta ~ N(0, I), x = theta + NOISE eps: posterior N(x / (1 + s^2), s^2 / (1 + s^2))
@@ -59,5 +61,10 @@ def test_evaluation_file_round_trip_checks_the_coverage_shape(tmp_path):
     with h5py.File(path, "r+") as handle:
         del handle["tarp_coverage"]
         handle["tarp_coverage"] = evaluation.tarp_coverage[:-1]
+    # changed on disk: the checksums written with the file name it first
+    with pytest.raises(ShardError, match="dataset 'tarp_coverage' does not match the checksum"):
+        read_evaluation(path)
+    with h5py.File(path, "r+") as handle:  # as a writer would have written it: checksums agree
+        handle.attrs[CHECKSUMS] = json.dumps(checksums(handle))
     with pytest.raises(ShardError, match=r"tarp_coverage has shape \(49,\), expected \(50,\)"):
         read_evaluation(path)

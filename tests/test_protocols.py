@@ -167,9 +167,15 @@ def test_current_in_pA_on_two_areas_is_the_equivalent_density(simulator):
 def test_feature_windows_rest_before_the_first_epoch_stimulus_the_longest():
     protocol = Protocol(100.0, 0.0, (Epoch(5.0, 10.0, -20.0), Epoch(30.0, 40.0, 50.0),
                                      Epoch(70.0, 40.0 - 10.0, 10.0)))
-    assert feature_windows(protocol) == Windows(5.0, 30.0, 70.0)
+    windows = feature_windows(protocol)
+    assert (windows.rest_end, windows.t_on, windows.t_off) == (5.0, 30.0, 70.0)
+    # the passive features' epoch: the one below the holding current, after 5 ms at holding
+    assert (windows.passive.start, windows.passive.end, windows.passive.current_pA) == (
+        5.0, 15.0, -20.0)
     ties = Protocol(100.0, 0.0, (Epoch(10.0, 20.0, 5.0), Epoch(50.0, 20.0, 9.0)))
     assert feature_windows(ties) == Windows(10.0, 10.0, 30.0)  # the first of the longest
+    # no epoch below the holding current: no passive epoch
+    assert feature_windows(ties).passive is None
     with pytest.raises(ValueError, match="no epoch"):
         feature_windows(Protocol(100.0, 3.0))
 

@@ -51,17 +51,37 @@ def test_truncated_prior_is_the_highest_density_disc():
     settings = SequentialSettings(truncation_quantile=q, support_samples=200_000)
     radius = GAUSS.sigma_hf * np.sqrt(-2 * np.log(q))
     torch.manual_seed(0)
-    restricted = truncated_prior(Ensemble([ExactPosterior(GAUSS)]), X_CENTRE, settings)
+    restricted, mass = truncated_prior(Ensemble([ExactPosterior(GAUSS)]), X_CENTRE, settings)
     theta = restricted.sample((4000,), save_acceptance_rate=True,
                               print_rejected_frac=False).numpy()
     r = np.linalg.norm(theta - X_CENTRE, axis=1)
-    expected_rate = np.pi * radius**2 / 36.0
-    print(f"radius {radius:.3f}: max draw distance {r.max():.3f}, acceptance "
-          f"{restricted.acceptance_rate:.4f} (theory {expected_rate:.4f})")
+    expected_rate = np.pi * radius**2 / 36.0  # of the prior box [-3, 3]^2
+    rate = float(restricted.acceptance_rate) * mass
+    print(f"radius {radius:.3f}: max draw distance {r.max():.3f}, acceptance {rate:.4f} "
+          f"(theory {expected_rate:.4f}), drawn from {mass:.3f} of the prior")
     assert r.max() <= radius * 1.02
     # uniform on the disc: r^2 / R^2 is Uniform(0, 1)
     assert stats.kstest(np.clip((r / radius) ** 2, 0, 1), "uniform").pvalue > 0.001
-    assert abs(float(restricted.acceptance_rate) - expected_rate) < 0.15 * expected_rate
+    assert abs(rate - expected_rate) < 0.15 * expected_rate
+    # the sampler drew from the box around the disc (widened by 10 % each side), not the prior
+    assert mass == pytest.approx((2 * radius * 1.2) ** 2 / 36.0, rel=0.05)
+
+
+def test_a_sharp_posterior_in_a_corner_is_truncated_quickly():
+    """A posterior of SD 0.01 at a corner of the [-3, 3]^2 box holds its 99 % region on
+    a share ~ 3e-5 of the prior: rejection from the whole box would need ~ 10^5 draws per
+    accepted one. The proposal draws from the box around the region and accepts half."""
+    sharp = ToyTask(sigma_hf=0.01)
+    corner = np.array([2.9, -2.9])
+    q = 0.01
+    settings = SequentialSettings(truncation_quantile=q, support_samples=20_000)
+    proposal = propose(PRIOR, Ensemble([ExactPosterior(sharp)]), corner, 2000, 0, settings,
+                       seed=4)
+    radius = sharp.sigma_hf * np.sqrt(-2 * np.log(q))
+    r = np.linalg.norm(proposal.theta - corner, axis=1)
+    assert r.max() <= radius * 1.02 and PRIOR.contains(proposal.theta).all()
+    assert stats.kstest(np.clip((r / radius) ** 2, 0, 1), "uniform").pvalue > 0.001
+    assert proposal.acceptance_rate == pytest.approx(np.pi * radius**2 / 36.0, rel=0.15)
 
 
 def test_the_first_proposal_without_a_posterior_is_the_prior():

@@ -1,5 +1,6 @@
 """End to end: the tiny config through Snakemake, then the shards' contents."""
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -207,11 +208,15 @@ def test_every_example_recording_is_observed_checked_and_plotted(tiny_run, confi
         {name: x[0] for name, x in xs.items()}))
     assert np.allclose(table["true_gNa"], table["recording"].map(
         {name: example["theta"]["gNa"] for name, example in examples.items()}))
-    # the misspecification verdict: one per recording, repeated over its models; with 20 test
-    # simulations the smallest p-value is 1/21 > alpha = 0.01, so nothing can be flagged
+    # the misspecification verdict: one per recording, repeated over its models, ranked among
+    # the LF pool's 400 simulations (the default reference: p down to 1/401 < alpha = 0.01);
+    # the examples are HF simulations of the model at known theta: not flagged
     verdicts = table.groupby("recording")[["misspecification_score", "misspecification_p",
                                            "misspecification_flagged"]].nunique()
     assert (verdicts == 1).all().all()
-    assert ((table["misspecification_p"] >= 1 / 21) & (table["misspecification_p"] <= 1)).all()
+    assert ((table["misspecification_p"] >= 1 / 401) & (table["misspecification_p"] <= 1)).all()
     assert (table["misspecification_score"] > 0).all()
     assert not table["misspecification_flagged"].any()
+    for name in examples:
+        with h5py.File(tiny_run / f"results/observations/{name}/misspecification.h5") as handle:
+            assert handle.attrs["n_reference"] + handle.attrs["n_dropped"] == 400

@@ -45,6 +45,11 @@ if config["stimulus"].get("recording") is not None:
     from mfnpe.observation.stimulus import resolve as resolve_recording
 
     config_checks.resolve_recording(config, CONFIG_FILES, resolve_recording)
+    if workflow.is_main_process:  # spontaneous firing, baseline drift (a dry run too)
+        from mfnpe.observation.conditions import recording_warnings
+
+        for message in recording_warnings(config):
+            print(f"warning: {message}")
 
 
 wildcard_constraints:
@@ -73,7 +78,7 @@ FIGURES = "results/figures"
 OBSERVATION = "results/observations/{recording}"
 OBSERVATION_POSTERIOR = f"{OBSERVATION}/posterior.h5"
 OBSERVATION_PPC = f"{OBSERVATION}/ppc.h5"
-# the misspecification verdict: the recording's features against the HF test pool
+# the misspecification verdict: the recording's features against a reference pool
 OBSERVATION_TYPICALITY = f"{OBSERVATION}/misspecification.h5"
 OBSERVATION_SEQUENTIAL = f"{OBSERVATION}/sequential.h5"
 OBSERVATION_SEQUENTIAL_C2ST = f"{OBSERVATION}/sequential_c2st.csv"
@@ -324,6 +329,12 @@ def training_shards(method):
 
 def test_shards():
     return prefix_shards("test", config["budgets"]["n_test"])
+
+
+def reference_shards():
+    """The shards of the misspecification verdict's reference simulations."""
+    reference = observations.misspecification_reference(config)
+    return prefix_shards(reference["pool"], reference["n"])
 
 
 def simulation_benchmarks(pool):

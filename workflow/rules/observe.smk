@@ -29,7 +29,7 @@ rule observe:
     input:
         recording=lambda w: RECORDINGS[w.recording],
         models=[run_path(MODEL, run) for run in all_runs()],
-        reference=test_shards(),
+        reference=reference_shards(),
     output:
         posterior=OBSERVATION_POSTERIOR,
         typicality=OBSERVATION_TYPICALITY,
@@ -45,7 +45,7 @@ rule observe:
         runtime=30,
     params:
         settings=observations.observe_settings(config),
-        reference=model_runs.data_settings(config, "test", config["budgets"]["n_test"]),
+        reference=observations.misspecification_reference(config),
         alpha=config["observations"]["misspecification_alpha"],
     script:
         "../../scripts/observe.py"

@@ -124,31 +124,74 @@ class Ensemble:
 
 class _AtObservation:
     """q(theta | x_o) as the torch distribution sbi's restriction tools expect
-    (``sample(shape)`` and ``log_prob(theta)`` on float32 tensors)."""
+    (``sample(shape)`` and ``log_prob(theta)`` on float32 tensors); keeps its last draws
+    (``last_draws``: those sbi's thresholder estimated the density threshold from)."""
 
     def __init__(self, posterior: Ensemble, x_o: np.ndarray):
         self.posterior = posterior
         self.x_o = np.asarray(x_o, dtype=np.float64)
+        self.last_draws: np.ndarray | None = None
 
     def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
         n = int(np.prod(tuple(sample_shape)))
         seed = int(torch.randint(2**31 - 1, ()).item())  # follows torch's seeded stream
-        return torch.as_tensor(self.posterior.sample(self.x_o, n, seed=seed), dtype=torch.float32)
+        self.last_draws = self.posterior.sample(self.x_o, n, seed=seed)
+        return torch.as_tensor(self.last_draws, dtype=torch.float32)
 
     def log_prob(self, theta: torch.Tensor) -> torch.Tensor:
         values = self.posterior.log_prob(theta.reshape(-1, theta.shape[-1]).numpy(), self.x_o)
         return torch.as_tensor(values, dtype=torch.float32)
 
 
-def truncated_prior(posterior: Ensemble, x_o, settings: SequentialSettings) -> RestrictedPrior:
-    """The prior box restricted to {theta : q(theta | x_o) above the density exceeded by a
+REGION_MARGIN = 0.1
+"""The truncated prior is drawn by rejection from the box around the posterior's draws
+inside the truncated region, widened by this share of its width on each side."""
+
+
+def region_box(prior: BoxPrior, inside: np.ndarray, margin: float = REGION_MARGIN
+               ) -> tuple[BoxPrior, float]:
+    """The prior restricted to the bounding box of ``inside`` (m, d) draws of the truncated
+    region, widened by ``margin`` of the box's width on each side (in log theta for a
+    log-uniform parameter) and cut to the prior's box, and the prior mass of that box."""
+    log = np.array([kind == "log" for kind in prior.scale])
+
+    def coordinate(values):
+        return np.where(log, np.log(np.where(log, values, 1.0)), values)
+
+    lo, hi = coordinate(inside.min(axis=0)), coordinate(inside.max(axis=0))
+    box_lo, box_hi = coordinate(prior.low), coordinate(prior.high)
+    pad = margin * (hi - lo)
+    lo, hi = np.maximum(lo - pad, box_lo), np.minimum(hi + pad, box_hi)
+    degenerate = ~(hi > lo)  # a single draw, or a flat direction: keep the prior's extent
+    lo, hi = np.where(degenerate, box_lo, lo), np.where(degenerate, box_hi, hi)
+    low = np.clip(np.where(log, np.exp(lo), lo), prior.low, prior.high)
+    high = np.clip(np.where(log, np.exp(hi), hi), prior.low, prior.high)
+    mass = float(np.prod((hi - lo) / (box_hi - box_lo)))
+    return BoxPrior(prior.names, low, high, prior.scale), mass
+
+
+def truncated_prior(posterior: Ensemble, x_o, settings: SequentialSettings
+                    ) -> tuple[RestrictedPrior, float]:
+    """The prior restricted to {theta : q(theta | x_o) above the density exceeded by a
     ``1 - truncation_quantile`` share of q's mass} (sbi's thresholder and rejection
-    sampler; seed torch first for reproducible draws)."""
+    sampler; seed torch first for reproducible draws), and the prior mass its rejection
+    sampler draws from.
+
+    A box prior is first cut to the box around q's draws above the threshold
+    (:func:`region_box`): rejection from the whole box accepts no draw when the region is a
+    small corner of it (a sharp posterior, a recording far from the prior's bulk), and a box
+    prior restricted to a sub-box is the same prior there. Other priors draw from the whole
+    prior."""
     at_x = _AtObservation(posterior, x_o)
     threshold = get_density_thresholder(at_x, quantile=settings.truncation_quantile,
                                         num_samples_to_estimate_support=settings.support_samples)
-    return RestrictedPrior(torch_distribution(posterior.prior), threshold,
-                           sample_with="rejection")
+    prior, mass = posterior.prior, 1.0
+    if isinstance(prior, BoxPrior):
+        draws = torch.as_tensor(at_x.last_draws, dtype=torch.float32)
+        inside = at_x.last_draws[threshold(draws).numpy()]
+        if len(inside):
+            prior, mass = region_box(prior, inside)
+    return RestrictedPrior(torch_distribution(prior), threshold, sample_with="rejection"), mass
 
 
 def _draw(restricted: RestrictedPrior, n: int) -> tuple[np.ndarray, float]:
@@ -169,7 +212,8 @@ class Proposal:
 
     theta : (n, d) the parameters to simulate, columns ``prior.names``.
     acquired : (n,) bool, True for rows chosen by acquisition.
-    acceptance_rate : share of prior draws inside the truncated region (1: the prior).
+    acceptance_rate : share of the prior inside the truncated region (1: the prior),
+        estimated as the rejection sampler's acceptance times the prior mass it drew from.
     """
 
     theta: np.ndarray
@@ -190,7 +234,7 @@ def propose(prior: BoxPrior, current: Ensemble | None, x_o, n: int, n_acquired: 
     if not 0 <= n_acquired <= n:
         raise ValueError(f"cannot acquire {n_acquired} of {n} parameters")
     torch.manual_seed(seed)
-    restricted = truncated_prior(current, x_o, settings)
+    restricted, mass = truncated_prior(current, x_o, settings)
     theta, rate = np.empty((0, prior.dim)), None
     if n > n_acquired:
         theta, rate = _draw(restricted, n - n_acquired)
@@ -201,7 +245,8 @@ def propose(prior: BoxPrior, current: Ensemble | None, x_o, n: int, n_acquired: 
         best = np.argsort(-acquisition_scores(current, candidates, x_o), kind="stable")
         theta = np.concatenate([theta, candidates[best[:n_acquired]]])
         acquired[n - n_acquired:] = True
-    log.info("proposal: %d parameters (%d acquired), %.1f%% of the prior box accepted",
+    rate *= mass  # of the whole prior: the sampler drew from a share ``mass`` of it
+    log.info("proposal: %d parameters (%d acquired), %.3g%% of the prior accepted",
              n, n_acquired, 100 * rate)
     return Proposal(theta, acquired, rate)
 

@@ -83,9 +83,22 @@ TOLERANCES: dict[str, Tolerance] = {
     "first_spike_latency": Tolerance("ms", 5.0, 0.30,
                                      "±30 %, at least 5 ms: a delayed first spike varies by "
                                      "several ms from trial to trial"),
-    "ap_peak": Tolerance("mV", 10.0, 0.0,
-                         "the acceptance's 10 mV (for an AP-peak feature; none is computed "
-                         "yet)"),
+    "ap_peak": Tolerance("mV", 10.0, 0.0, "the acceptance's 10 mV"),
+    "ap_threshold": Tolerance("mV", 5.0, 0.0,
+                              "thresholds of one cell's spikes vary by a few mV"),
+    "ap_amplitude": Tolerance("mV", 10.0, 0.0, "as the peak, from threshold"),
+    "ap_half_width": Tolerance("ms", 0.2, 0.30,
+                               "a few samples at 20 kHz; widths differ by tens of % between "
+                               "cells of one type"),
+    "ahp_depth": Tolerance("mV", 3.0, 0.30, "as the rest (3 mV), or 30 % of a deep AHP"),
+    "adaptation_index": Tolerance("1", 0.05, 0.50,
+                                  "an index near 0 for regular firing: an absolute floor"),
+    "first_isi": Tolerance("ms", 2.0, 0.30, "as the other interval features"),
+    "input_resistance": Tolerance("MΩ", 10.0, 0.20,
+                                  "R_in varies by 10-30 % over one recording's sweeps"),
+    "membrane_tau": Tolerance("ms", 2.0, 0.30,
+                              "the fitted τ moves by 2-14 % with the fit window"),
+    "sag_ratio": Tolerance("1", 0.05, 0.50, "sag ratios of 0.03-0.3: an absolute floor"),
 }
 """Feature (base name, without ``@sweep``) -> its tolerance. The one table: the fit, the
 figure's tolerance bands and docs/recordings.md read it."""

@@ -18,7 +18,7 @@ import numpy as np
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.observation.recordings import RecordingError
 from mfnpe.observation.sweeps import epoch_windows, is_recording
-from mfnpe.simulation.features import Windows
+from mfnpe.simulation.features import Windows, passive_epoch
 
 TIME_EPS_MS = 1e-9
 """A step at time ``k·dt`` is inside ``[start, end)`` when ``start - eps <= k·dt < end - eps``
@@ -274,11 +274,13 @@ def crop(protocol: Protocol, window_ms: Sequence[float] | None) -> Protocol:
 
 def feature_windows(protocol: Protocol) -> Windows:
     """The windows of a sweep's features (docs/recordings.md): rest on ``[0, first epoch
-    start)``, the stimulus window the longest epoch (the first of equally long ones).
+    start)``, the stimulus window the longest epoch (the first of equally long ones), the
+    passive features' hyperpolarising epoch (``mfnpe.simulation.features.passive_epoch``).
     Raises ``ValueError`` for a protocol without epochs."""
     if not protocol.epochs:
         raise ValueError(f"no epoch to compute the stimulus-window features on: {describe(protocol)}")
-    return Windows(*epoch_windows([(e.start, e.duration) for e in protocol.epochs]))
+    epochs = [(e.start, e.duration, e.amplitude) for e in protocol.epochs]
+    return Windows(*epoch_windows(epochs), passive=passive_epoch(epochs, protocol.holding))
 
 
 def to_settings(protocol: Protocol, sweep: int) -> dict:

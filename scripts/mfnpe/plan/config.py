@@ -18,6 +18,7 @@ import yaml
 
 from mfnpe.names import MARKOV_SIMULATORS, SIMULATOR_OPTIONS
 from mfnpe.plan import resources
+from mfnpe.simulation.feature_sets import resolve_features
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
@@ -200,6 +201,7 @@ def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError(_describe(errors[0]))
+    config["features"] = resolve_features(config["features"])  # a set name: its list
     _fill_model(config, schema)
     check_config(config)
     return config

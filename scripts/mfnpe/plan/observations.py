@@ -186,6 +186,16 @@ def observe_settings(config: Mapping) -> dict:
     return settings
 
 
+def misspecification_reference(config: Mapping) -> dict:
+    """The reference pool of the misspecification verdict: the first ``n`` simulations of
+    the LF pool (its largest size at most) or of the HF test pool (``n_test`` at most), as
+    ``runs.data_settings``."""
+    reference = config["observations"]["misspecification_reference"]
+    pool = reference["pool"]
+    size = max(config["budgets"]["n_lf"]) if pool == "lf" else config["budgets"]["n_test"]
+    return runs.data_settings(config, pool, min(reference["n"], size))
+
+
 def ppc_runs(config: Mapping) -> list[dict]:
     """The models of the predictive checks and observation pairplots: MF-NPE (largest LF
     size and HF budget) and NPE (largest HF budget), training seed 0."""

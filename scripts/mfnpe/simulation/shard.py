@@ -85,7 +85,7 @@ def simulate_shard(
     sweep_seeds = [sweep_seeds_of(sim_seeds, j) for j in range(len(sweeps))]
     spec = simulators.spec(settings["simulator"])
     simulate = simulators.batch_function(settings["simulator"])
-    feature_columns = features.check_names(settings["features"])
+    features.check_names(settings["features"])  # a ValueError naming an unknown one, first
     trace_dt = settings.get("trace_dt")
     sim_dt = settings["simulator"]["dt"]
     trace_stride = int(round(trace_dt / sim_dt)) if trace_dt else 0
@@ -100,7 +100,7 @@ def simulate_shard(
                            seeds=sweep_seed[padded])
             v = out.v[: len(rows)]
             valid &= features.valid_traces(v)
-            xs.append(features.all_features(v, out.dt, windows)[:, feature_columns])
+            xs.append(features.compute_features(v, out.dt, windows, settings["features"]))
             if trace_stride:
                 kept.append(v[:, ::trace_stride].copy())
             if out.n_events is not None:
