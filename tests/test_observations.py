@@ -307,3 +307,20 @@ def test_the_predictive_check_figure_has_a_row_of_traces_per_sweep():
     with pytest.raises(ValueError, match="do not add up"):
         predictive_check(t, t, {"npe": t[None]}, np.zeros(4), {"npe": np.zeros((1, 4))}, names,
                          "rec", sweeps=[("sweep 3", 1000, None)])
+
+
+def test_the_misspecification_reference_is_the_lf_pool_unless_it_is_noise_free():
+    from mfnpe.plan.config import validate_config
+
+    config = validate_config({"budgets": {"n_lf": [1000, 3000], "n_hf": [50], "n_test": 200},
+                              "observations": {"dir": None}})
+    assert config["simulators"]["lf"]["name"] != "deterministic"
+    reference = observations.misspecification_reference(config)
+    assert (reference["pool"], reference["n"]) == ("lf", 3000)  # cut to the pool's size
+    config["observations"]["misspecification_reference"]["n"] = 500
+    assert observations.misspecification_reference(config)["n"] == 500
+    config["simulators"]["lf"]["name"] = "deterministic"
+    reference = observations.misspecification_reference(config)
+    assert (reference["pool"], reference["n"]) == ("test", 200)
+    config["observations"]["misspecification_reference"]["pool"] = "lf"  # asked for: kept
+    assert observations.misspecification_reference(config)["pool"] == "lf"

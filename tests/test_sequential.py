@@ -212,3 +212,17 @@ def test_sequential_methods_reach_a_c2st_amortized_npe_does_not(narrow_task):
     tsnpe = narrow_task["tsnpe"].mean(axis=0)
     assert tsnpe[0] - tsnpe[-1] > 0.1
     assert narrow_task["mf_tsnpe"][:, 0].mean() < tsnpe[0]
+
+
+def test_cases_at_least_as_good_counts_known_answers_and_none_for_real_recordings():
+    import pandas as pd
+
+    from mfnpe.evaluation.sequential import cases_at_least_as_good
+
+    rows = [dict(recording=r, method=m, n_hf=50, seed=s, nltp_true=v)
+            for r, m, s, v in [("a", "mf_tsnpe", 0, 1.0), ("a", "mf_npe", 0, 2.0),
+                               ("a", "mf_tsnpe", 1, 3.0), ("a", "mf_npe", 1, 2.0),
+                               ("b", "mf_tsnpe", 0, 1.0)]]  # b: no MF-NPE row
+    assert cases_at_least_as_good(pd.DataFrame(rows), "mf_tsnpe", "mf_npe") == (1, 2)
+    real = pd.DataFrame([{**row, "nltp_true": float("nan")} for row in rows])  # unknown theta
+    assert cases_at_least_as_good(real, "mf_tsnpe", "mf_npe") == (0, 0)

@@ -76,7 +76,11 @@ def nltp_over_seeds(table: pd.DataFrame) -> pd.DataFrame:
 
 def cases_at_least_as_good(table: pd.DataFrame, method: str, reference: str) -> tuple[int, int]:
     """(k, n): in k of the n (recording, seed, n_hf) with both, ``method``'s
-    -log q(theta_true | x_o) is at most ``reference``'s."""
+    -log q(theta_true | x_o) is at most ``reference``'s; (0, 0) when no recording has a
+    known theta (real recordings only) for both."""
     wide = table.pivot_table(index=["recording", "seed", "n_hf"], columns="method",
-                             values="nltp_true").dropna(subset=[method, reference])
+                             values="nltp_true")
+    if not {method, reference} <= set(wide.columns):
+        return 0, 0
+    wide = wide.dropna(subset=[method, reference])
     return int((wide[method] <= wide[reference]).sum()), len(wide)

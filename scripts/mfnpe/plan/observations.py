@@ -189,9 +189,12 @@ def observe_settings(config: Mapping) -> dict:
 def misspecification_reference(config: Mapping) -> dict:
     """The reference pool of the misspecification verdict: the first ``n`` simulations of
     the LF pool (its largest size at most) or of the HF test pool (``n_test`` at most), as
-    ``runs.data_settings``."""
+    ``runs.data_settings``; ``auto`` is the LF pool unless the LF simulator is
+    ``deterministic``."""
     reference = config["observations"]["misspecification_reference"]
     pool = reference["pool"]
+    if pool == "auto":  # a noise-free LF pool cannot hold a noisy trace's noise features
+        pool = "test" if config["simulators"]["lf"]["name"] == "deterministic" else "lf"
     size = max(config["budgets"]["n_lf"]) if pool == "lf" else config["budgets"]["n_test"]
     return runs.data_settings(config, pool, min(reference["n"], size))
 
