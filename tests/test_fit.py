@@ -390,3 +390,40 @@ def test_the_map_simulations_have_their_own_seed_stream():
     with pytest.raises(ValueError, match="purpose must be 'predictive' or 'map'"):
         predictive_simulations(np.zeros((1, 3)), ["gNa", "gK", "gL"], {"seed": 0}, "rec",
                                dict(method="npe", n_lf=0, n_hf=10, seed=0), purpose="other")
+
+
+def test_the_most_probable_draw_is_a_mode_not_an_edge_of_the_box():
+    """A posterior network whose unbounded density is a broad normal (SD 3 in logit units)
+    around the box's centre: in theta's coordinates log q ~ -u^2/18 + |u| grows towards
+    the edges up to |u| = 9, so the draw of highest q(theta | x) lies at an edge; the MAP
+    (highest q in the unbounded coordinates) lies at the centre."""
+    import torch
+
+    from mfnpe.inference import NetworkSettings, Posterior
+    from mfnpe.observation.posterior import observe
+    from mfnpe.prior import BoxPrior
+
+    class Centred(torch.nn.Module):
+        """u ~ Normal(0, 3^2) in each of 2 dimensions, whatever x (one feature)."""
+
+        condition_shape = (1,)
+
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(1))  # a device for Posterior
+
+        def log_prob(self, u, x):
+            return torch.distributions.Normal(0.0, 3.0).log_prob(u).sum(-1)
+
+        def sample(self, shape, condition):
+            return 3.0 * torch.randn(*shape, condition.shape[0], 2)
+
+    prior = BoxPrior(("a", "b"), np.array([0.0, 0.0]), np.array([10.0, 10.0]))
+    posterior = Posterior(Centred(), prior, NetworkSettings(), ["f"])
+    draws = posterior.sample(np.zeros(1), 4000, seed=1)
+    in_box = posterior.log_prob(draws, np.zeros((4000, 1)))
+    edge = draws[np.argmax(in_box)]
+    assert np.abs(edge - 5.0).max() > 4.9  # the highest q(theta | x): at an edge
+    result = observe("cell", "cell.h5", np.zeros(1), None, [posterior],
+                     [dict(method="npe", n_lf=0, n_hf=10, seed=0)], 4000, 7)
+    assert np.abs(result.map_theta[0] - 5.0).max() < 0.6  # the mode: the centre

@@ -102,6 +102,19 @@ class Posterior:
         log_q = log_q - self.transform.log_det_to_box(u)
         return torch.where(inside, log_q, torch.tensor(-torch.inf)).numpy().astype(np.float64)
 
+    def log_prob_unbounded(self, theta, x) -> np.ndarray:
+        """(m,) log q(u_i | x_i) at u = the unbounded coordinates of theta (m, d): the
+        network's own density, without the box's Jacobian. Its maximum is a mode that
+        means something; log q(theta | x) grows without bound towards the box's edges
+        (d theta / d u -> 0 there), so its largest value among draws sits at an edge."""
+        x = self._x(x)
+        theta = torch.as_tensor(np.asarray(theta, dtype=np.float32)).reshape(-1, self.prior.dim)
+        u = self.transform.to_unbounded(theta)
+        with torch.no_grad():
+            log_q = self.net.log_prob(u.unsqueeze(0).to(self.device),
+                                      x.expand(len(u), -1).to(self.device)).squeeze(0).cpu()
+        return log_q.numpy().astype(np.float64)
+
     @torch.no_grad()
     def sample(self, x, n: int, seed: int | None = None, chunk: int = 50) -> np.ndarray:
         """(n, m, d) draws from q(theta | x_i) for x (m, f); (n, d) for one x (f,).

@@ -7,8 +7,12 @@ than theta_true: theta_true lies in the 95% highest-posterior-density region whe
 at most 0.95, i.e. when q(theta_true | x) is at least the 5% quantile of q over the draws.
 
 The posterior's most probable point (MAP) is its most probable draw: the one of highest
-q(theta | x) among the S draws (no gradient steps; with S in the thousands it lies near the
-mode of a unimodal posterior, and it is always a point the posterior does draw).
+density among the S draws in the network's unbounded coordinates (each parameter's logit
+position in the prior box; ``Posterior.log_prob_unbounded``). In theta's own coordinates
+the density grows without bound towards the box's edges (the Jacobian of the logit), so
+the draw of highest q(theta | x) sits at an edge, not at a mode. No gradient steps; with S
+in the thousands the draw lies near the mode of a unimodal posterior, and it is always a
+point the posterior does draw.
 """
 
 from __future__ import annotations
@@ -83,8 +87,12 @@ def observe(name: str, source: str, x: np.ndarray, theta: np.ndarray | None, mod
                                        run["method"], run["n_lf"], run["n_hf"], run["seed"])[0]
         draws = model.sample(x, n_samples, seed=int(seed))  # (S, d)
         samples.append(draws)
-        log_q = np.asarray(model.log_prob(draws, np.repeat(x[None], len(draws), 0)), float)
-        most_probable.append(draws[int(np.argmax(np.nan_to_num(log_q, nan=-np.inf)))])
+        xs = np.repeat(x[None], len(draws), 0)
+        log_q = np.asarray(model.log_prob(draws, xs), float)
+        # the mode in the network's coordinates (a model without them: its own density)
+        log_q_u = np.asarray(getattr(model, "log_prob_unbounded", model.log_prob)(draws, xs),
+                             float)
+        most_probable.append(draws[int(np.argmax(np.nan_to_num(log_q_u, nan=-np.inf)))])
         if theta is None:
             log_true.append(np.nan)
             level.append(np.nan)
