@@ -275,3 +275,28 @@ def test_snakemake_refuses_an_absurd_duration_before_any_job(tmp_path):
            "need about" in console, console[-3000:]
     assert "more than the ceiling of 16,000 MB" in console
     assert not (tmp_path / "work" / "results").exists()
+
+
+SHIPPED_RUNS = sorted(set(re.findall(r'make run CONFIG="([^"]+)"',
+                                     (ROOT / "config" / "README.md").read_text())))
+"""Every ``make run CONFIG="..."`` that config/README.md gives."""
+
+
+@pytest.mark.parametrize("files", SHIPPED_RUNS)
+def test_every_shipped_config_combination_is_valid(files, monkeypatch):
+    """The config files of each command config/README.md documents merge and validate (a
+    recording's area prior from its passive card resolved); every shipped config appears."""
+    from mfnpe.plan.config import merge_files
+
+    monkeypatch.chdir(ROOT)  # recording paths are relative to the working directory
+    config = merge_files(files.split())
+    for bounds in config["prior"].values():
+        assert "from_recording" not in bounds
+
+
+def test_every_shipped_config_is_documented():
+    documented = {name for files in SHIPPED_RUNS for name in files.split()}
+    documented |= set(re.findall(r"`(config/[\w.]+\.yaml)`", (ROOT / "config" / "README.md")
+                                 .read_text()))
+    shipped = {f"config/{path.name}" for path in (ROOT / "config").glob("*.yaml")}
+    assert shipped <= documented, sorted(shipped - documented)

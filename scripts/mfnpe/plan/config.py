@@ -661,9 +661,21 @@ def snakemake_merge(paths: Sequence[str | Path]) -> dict:
 
 def merge_files(paths: Sequence[str | Path]) -> dict:
     """The config that ``snakemake --configfile PATHS...`` runs with (outside Snakemake, for
-    tools): :func:`snakemake_merge`, each set of :data:`SETS` replaced whole, defaults
-    filled and checked. A recording's stimulus is not read (:func:`resolve_recording`)."""
-    return validate_files(replace_sets(snakemake_merge(paths), paths), paths)
+    tools): :func:`snakemake_merge`, each set of :data:`SETS` replaced whole, an area prior
+    from the recording resolved (:func:`resolve_area_prior`), defaults filled and checked.
+    A recording's sweeps are not read (:func:`resolve_recording`)."""
+    config = replace_sets(snakemake_merge(paths), paths)
+    resolve_area_prior(config, paths, area_from_recording)
+    return validate_files(config, paths)
+
+
+def area_from_recording(path, factor: float) -> tuple[float, float]:
+    """(low, high) [µm²] of ``prior/area/from_recording``: the passive card's range
+    (``mfnpe.observation.passive.area_prior_from_recording``; imported here, when a config
+    asks for it: it reads the file with numpy)."""
+    from mfnpe.observation.passive import area_prior_from_recording
+
+    return area_prior_from_recording(path, factor)
 
 
 def simulator_settings(config: Mapping, fidelity: str) -> dict:
