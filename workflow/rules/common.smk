@@ -1,7 +1,6 @@
 # Validation, every path pattern, the targets and the input functions; stage files hold
 # rules only. The library under scripts/mfnpe/plan decides what to run; this file names
 # where it goes.
-import os
 import re
 import sys
 from pathlib import Path
