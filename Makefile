@@ -8,7 +8,7 @@ SNAKEMAKE := $(BIN)/snakemake --snakefile workflow/Snakefile --configfile $(CONF
 # Snakemake reads --configfile files before the workflow's code runs, and reports a YAML
 # syntax error, an empty file or a top-level list without naming the file: every file is
 # checked first (errors name the file, line and column; config/README.md).
-CHECK_CONFIG = $(BIN)/python -m mfnpe.plan.config config/config.yaml $(CONFIG)
+CHECK_CONFIG = $(BIN)/python -m mfnpe.config_check config/config.yaml $(CONFIG)
 
 .PHONY: run test bench lint report install clean
 

@@ -132,7 +132,7 @@ def test_a_failed_jobs_named_fault_reaches_the_console(tmp_path):
         in console, console[-3000:]
 
 
-# ---- every config error names the file: `python -m mfnpe.plan.config`, make, snakemake ----
+# ---- every config error names the file: `python -m mfnpe.config_check`, make, snakemake ----
 
 BAD_FILES = [
     ("budgets:\n  n_hf: [50, 100\n  n_test: 20\n", r"bad\.yaml, line 3, column \d+: not valid YAML"),
@@ -147,8 +147,8 @@ BAD_FILES = [
 
 
 def check_command(*paths):
-    """``python -m mfnpe.plan.config PATHS...`` (output captured)."""
-    return subprocess.run([sys.executable, "-m", "mfnpe.plan.config", *map(str, paths)],
+    """``python -m mfnpe.config_check PATHS...`` (output captured)."""
+    return subprocess.run([sys.executable, "-m", "mfnpe.config_check", *map(str, paths)],
                           capture_output=True, text=True, cwd=ROOT, check=False)
 
 
@@ -286,10 +286,11 @@ SHIPPED_RUNS = sorted(set(re.findall(r'make run CONFIG="([^"]+)"',
 def test_every_shipped_config_combination_is_valid(files, monkeypatch):
     """The config files of each command config/README.md documents merge and validate (a
     recording's area prior from its passive card resolved); every shipped config appears."""
+    from mfnpe.observation.passive import area_prior_from_recording
     from mfnpe.plan.config import merge_files
 
     monkeypatch.chdir(ROOT)  # recording paths are relative to the working directory
-    config = merge_files(files.split())
+    config = merge_files(files.split(), area_measure=area_prior_from_recording)
     for bounds in config["prior"].values():
         assert "from_recording" not in bounds
 

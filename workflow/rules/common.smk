@@ -25,9 +25,16 @@ CONFIG_FILES = [*DEFAULT_CONFIG_FILES, *workflow.overwrite_configfiles]
 for path in DEFAULT_CONFIG_FILES:  # the overlays are read strictly by replace_sets
     config_checks.read_yaml(path)
 config_checks.replace_sets(config, workflow.overwrite_configfiles)
-AREA_PRIOR = config_checks.resolve_area_prior(
-    config, CONFIG_FILES, config_checks.area_from_recording
-)
+
+
+def area_from_recording(path, factor):
+    """(low, high) µm² of prior/area/from_recording (imported here: it needs numpy)."""
+    from mfnpe.observation.passive import area_prior_from_recording
+
+    return area_prior_from_recording(path, factor)
+
+
+AREA_PRIOR = config_checks.resolve_area_prior(config, CONFIG_FILES, area_from_recording)
 if AREA_PRIOR and workflow.is_main_process:
     print(AREA_PRIOR)
 config_checks.validate_files(config, CONFIG_FILES)

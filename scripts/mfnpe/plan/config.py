@@ -659,23 +659,21 @@ def snakemake_merge(paths: Sequence[str | Path]) -> dict:
     return config
 
 
-def merge_files(paths: Sequence[str | Path]) -> dict:
+def merge_files(paths: Sequence[str | Path], area_measure=None) -> dict:
     """The config that ``snakemake --configfile PATHS...`` runs with (outside Snakemake, for
     tools): :func:`snakemake_merge`, each set of :data:`SETS` replaced whole, an area prior
-    from the recording resolved (:func:`resolve_area_prior`), defaults filled and checked.
-    A recording's sweeps are not read (:func:`resolve_recording`)."""
+    from the recording resolved with ``area_measure``
+    (``mfnpe.observation.passive.area_prior_from_recording``, passed in: it reads the file
+    with numpy; :func:`resolve_area_prior`), defaults filled and checked. A recording's
+    sweeps are not read (:func:`resolve_recording`)."""
     config = replace_sets(snakemake_merge(paths), paths)
-    resolve_area_prior(config, paths, area_from_recording)
+    area = (config.get("prior") or {}).get("area")
+    if isinstance(area, Mapping) and "from_recording" in area and area_measure is None:
+        raise ConfigError(f"{_with_source('config key prior/area/from_recording', paths)}: "
+                          "the area prior comes from the recording's passive card: pass "
+                          "area_measure=mfnpe.observation.passive.area_prior_from_recording")
+    resolve_area_prior(config, paths, area_measure)
     return validate_files(config, paths)
-
-
-def area_from_recording(path, factor: float) -> tuple[float, float]:
-    """(low, high) [µm²] of ``prior/area/from_recording``: the passive card's range
-    (``mfnpe.observation.passive.area_prior_from_recording``; imported here, when a config
-    asks for it: it reads the file with numpy)."""
-    from mfnpe.observation.passive import area_prior_from_recording
-
-    return area_prior_from_recording(path, factor)
 
 
 def simulator_settings(config: Mapping, fidelity: str) -> dict:
@@ -709,41 +707,3 @@ def describe_prior(config: Mapping) -> str:
         lines.append(f"  {name}: [{low}, {high}]" + (f" {unit.group(1)}" if unit else "")
                      + (" (log-uniform)" if scale == "log" else ""))
     return "\n".join(lines)
-
-
-def check_files(paths: Sequence[str | Path]) -> dict:
-    """Read every file strictly (:func:`read_yaml`), then merge and check them as
-    ``snakemake --configfile PATHS...`` runs them (:func:`merge_files`); returns the config.
-    A recording stimulus's file is not read (that needs numpy: the Snakefile does it)."""
-    for path in paths:
-        read_yaml(path)
-    return merge_files(paths)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mfnpe.plan.config FILE...``: exit 0 if the config files are valid, else
-    print the error (it names the file, and the line where there is one) and exit 1.
-
-    Snakemake reads ``--configfile`` files itself before the Snakefile runs and reports a
-    YAML fault, an empty file or a top-level list without naming the file; the Makefile's
-    ``run``, ``lint`` and ``report`` run this first."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(
-        prog="python -m mfnpe.plan.config",
-        description="Check config files as the workflow merges them, in the order given "
-                    "(list config/config.yaml first, as the workflow reads it first).")
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    args = parser.parse_args(argv)
-    try:
-        check_files(args.files)
-    except ConfigError as err:
-        print(f"config error: {err}", file=sys.stderr)
-        return 1
-    print(f"config files valid: {' '.join(map(str, args.files))}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
