@@ -15,7 +15,7 @@ import yaml
 
 from mfnpe.plan.config import (ConfigError, read_yaml, replace_sets, snakemake_merge,
                                validate_config, validate_files)
-from workflow_helpers import ROOT, TINY, snakemake
+from workflow_helpers import ROOT, TINY, job_resources, snakemake
 
 DEFAULT = ROOT / "config" / "config.yaml"
 
@@ -232,15 +232,7 @@ def dry_run_resources(workdir, configfiles, *targets):
     """{(rule, wildcards): {resource: value}} of a dry run's jobs."""
     run = snakemake(workdir, "-n", *targets, configfile=configfiles)
     assert run.returncode == 0, run.stderr[-3000:]
-    jobs, rule, wildcards = {}, None, ""
-    for line in (run.stdout + run.stderr).splitlines():
-        if match := re.match(r"\s*(local)?rule (\w+):", line):
-            rule, wildcards = match.group(2), ""
-        elif match := re.match(r"\s*wildcards: (.*)", line):
-            wildcards = match.group(1)
-        elif (match := re.match(r"\s*resources: (.*)", line)) and rule:
-            jobs[rule, wildcards] = dict(re.findall(r"(\w+)=([^,]+)", match.group(1)))
-    return jobs
+    return job_resources(run.stdout + run.stderr)
 
 
 def test_simulate_jobs_ask_for_resources_that_grow_with_the_simulated_time(tmp_path):

@@ -23,7 +23,7 @@ import yaml
 from mfnpe.io.shards import read_sim_shard
 from mfnpe.plan import shards
 from mfnpe.plan.config import load_config
-from workflow_helpers import ROOT, SNAKEFILE, TINY, same_model
+from workflow_helpers import ROOT, SNAKEFILE, TINY, job_resources, same_model
 
 START_SLURM = ROOT / "tests" / "cluster" / "start_slurm.sh"
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
@@ -207,15 +207,7 @@ def dry_run_resources(workdir: Path, *args: str) -> dict[tuple[str, str], dict[s
         [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(TINY),
          "-d", str(workdir), "-n", *args], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-3000:]
-    jobs, rule, wildcards = {}, None, ""
-    for line in (run.stdout + run.stderr).splitlines():
-        if match := re.match(r"\s*(local)?rule (\w+):", line):
-            rule, wildcards = match.group(2), ""
-        elif match := re.match(r"\s*wildcards: (.*)", line):
-            wildcards = match.group(1)
-        elif (match := re.match(r"\s*resources: (.*)", line)) and rule:
-            jobs[rule, wildcards] = dict(re.findall(r"(\w+)=([^,]+)", match.group(1)))
-    return jobs
+    return job_resources(run.stdout + run.stderr)
 
 
 def test_retried_jobs_get_the_rules_memory_times_the_attempt(tmp_path):

@@ -1,5 +1,6 @@
 """Running the workflow from tests: paths and a Snakemake wrapper."""
 
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -20,6 +21,19 @@ def snakemake(workdir: Path, *args: str, configfile: Path | Sequence[Path] = TIN
          *map(str, configfiles), "-d", str(workdir), *args],
         capture_output=True, text=True, cwd=ROOT,
     )
+
+
+def job_resources(output: str) -> dict[tuple[str, str], dict[str, str]]:
+    """{(rule, wildcards): {resource: value}} of the jobs a dry run's ``output`` lists."""
+    jobs, rule, wildcards = {}, None, ""
+    for line in output.splitlines():
+        if match := re.match(r"\s*(local)?rule (\w+):", line):
+            rule, wildcards = match.group(2), ""
+        elif match := re.match(r"\s*wildcards: (.*)", line):
+            wildcards = match.group(1)
+        elif (match := re.match(r"\s*resources: (.*)", line)) and rule:
+            jobs[rule, wildcards] = dict(re.findall(r"(\w+)=([^,]+)", match.group(1)))
+    return jobs
 
 
 def scheduled_jobs(output: str) -> dict[str, int]:

@@ -51,20 +51,23 @@ import numpy as np
 from mfnpe.io.ephys import Sweep, open_ephys
 from mfnpe.observation.protocols import PA_TO_UA_PER_CM2, TIME_EPS_MS, Epoch
 from mfnpe.observation.recordings import RecordingError
-from mfnpe.simulation.features import SPIKE_THRESHOLD_MV
+from mfnpe.simulation.features import (PASSIVE_BASELINE_MS, PASSIVE_FIT_START,
+                                       PASSIVE_MIN_BASELINE_MS, PASSIVE_SMOOTH_MS,
+                                       PASSIVE_STEADY_FRACTION, SPIKE_THRESHOLD_MV)
 
-BASELINE_MS = 100.0
+# the pulse measures' definitions, shared with the passive features (one source)
+BASELINE_MS = PASSIVE_BASELINE_MS
 """Rest is the mean over at most this long [ms] before the onset (less when the holding
 current is held for less)."""
-MIN_BASELINE_MS = 5.0
+MIN_BASELINE_MS = PASSIVE_MIN_BASELINE_MS
 """A pulse needs at least this long [ms] at the holding current before its onset."""
 MIN_PULSE_MS = 20.0
 """Shorter pulses [ms] are excluded (no steady state)."""
-STEADY_FRACTION = 0.2
+STEADY_FRACTION = PASSIVE_STEADY_FRACTION
 """The steady state is the mean over the last 20 % of the pulse."""
-SMOOTH_MS = 1.0
+SMOOTH_MS = PASSIVE_SMOOTH_MS
 """Width [ms] of the centred moving average that finds the peak and the fit's start."""
-FIT_START_FRACTION = 0.1
+FIT_START_FRACTION = PASSIVE_FIT_START
 """The fit starts where the deflection first reaches this fraction of the peak deflection."""
 MIN_FIT_SAMPLES = 10
 """A fit window of fewer samples fails."""
