@@ -51,12 +51,11 @@ def test_truncated_prior_is_the_highest_density_disc():
     settings = SequentialSettings(truncation_quantile=q, support_samples=200_000)
     radius = GAUSS.sigma_hf * np.sqrt(-2 * np.log(q))
     torch.manual_seed(0)
-    restricted, mass = truncated_prior(Ensemble([ExactPosterior(GAUSS)]), X_CENTRE, settings)
-    theta = restricted.sample((4000,), save_acceptance_rate=True,
-                              print_rejected_frac=False).numpy()
+    region = truncated_prior(Ensemble([ExactPosterior(GAUSS)]), X_CENTRE, settings)
+    theta, rate = region.sample(4000, np.random.default_rng(0))
+    mass = region.box.volume
     r = np.linalg.norm(theta - X_CENTRE, axis=1)
     expected_rate = np.pi * radius**2 / 36.0  # of the prior box [-3, 3]^2
-    rate = float(restricted.acceptance_rate) * mass
     print(f"radius {radius:.3f}: max draw distance {r.max():.3f}, acceptance {rate:.4f} "
           f"(theory {expected_rate:.4f}), drawn from {mass:.3f} of the prior")
     assert r.max() <= radius * 1.02
@@ -65,6 +64,64 @@ def test_truncated_prior_is_the_highest_density_disc():
     assert abs(rate - expected_rate) < 0.15 * expected_rate
     # the sampler drew from the box around the disc (widened by 10 % each side), not the prior
     assert mass == pytest.approx((2 * radius * 1.2) ** 2 / 36.0, rel=0.05)
+
+
+class ThinGaussian:
+    """An exact posterior N(centre, R diag(long^2, thin^2) R^T) rotated by 45 degrees, on
+    the toy task's prior box: its highest-density regions are thin diagonal ellipses."""
+
+    def __init__(self, centre, long, thin):
+        rotation = np.array([[1.0, -1.0], [1.0, 1.0]]) / np.sqrt(2.0)
+        self.centre = np.asarray(centre, float)
+        self.cov = rotation @ np.diag([long**2, thin**2]) @ rotation.T
+        self.prior, self.feature_names = PRIOR, None
+
+    def log_prob(self, theta, x):
+        return stats.multivariate_normal(self.centre, self.cov).logpdf(np.atleast_2d(theta))
+
+    def sample(self, x, n, seed=None):
+        return np.random.default_rng(seed).multivariate_normal(self.centre, self.cov, n)
+
+    def mahalanobis2(self, theta):
+        delta = theta - self.centre
+        return np.einsum("ij,jk,ik->i", delta, np.linalg.inv(self.cov), delta)
+
+
+THIN = ThinGaussian([0.2, -0.1], long=0.5, thin=0.0017)
+THIN_LEVEL = -2 * np.log(0.01)  # the 99 % region of a 2-D Gaussian: Mahalanobis^2 <= this
+THIN_AREA = np.pi * THIN_LEVEL * 0.5 * 0.0017
+
+
+def _thin_region():
+    settings = SequentialSettings(truncation_quantile=0.01, support_samples=100_000)
+    torch.manual_seed(1)
+    return truncated_prior(Ensemble([THIN]), X_CENTRE, settings)
+
+
+def _uniform_on_thin_ellipse(theta, mass):
+    r2 = THIN.mahalanobis2(theta)
+    assert r2.max() <= THIN_LEVEL * 1.03
+    assert stats.kstest(np.clip(r2 / THIN_LEVEL, 0, 1), "uniform").pvalue > 0.001
+    assert mass == pytest.approx(THIN_AREA / 36.0, rel=0.15)
+
+
+def test_a_thin_slanted_region_is_drawn_from_the_box_along_its_axes():
+    """The 99 % region of a Gaussian with axes 0.5 and 0.0017 along the diagonal is an
+    ellipse filling 0.3 % of its axis-aligned bounding box; the box along its principal
+    axes holds it with room of about a half: rejection stays exact and quick."""
+    region = _thin_region()
+    assert region.inside(region.box.sample(20_000, np.random.default_rng(2))[0]).mean() > 0.3
+    _uniform_on_thin_ellipse(*region.sample(2000, np.random.default_rng(3)))
+
+
+def test_a_region_that_fills_little_of_its_box_is_sampled_by_sir(monkeypatch):
+    """Where rejection would accept too few of the box's draws, sampling-importance-
+    resampling from the mixture of q and the box still draws the prior restricted to the
+    region (uniform on the ellipse) and estimates its mass (forced here by raising the
+    threshold above any acceptance)."""
+    monkeypatch.setattr(sequential, "REJECTION_MIN_RATE", 1.01)
+    region = _thin_region()
+    _uniform_on_thin_ellipse(*region.sample(2000, np.random.default_rng(3)))
 
 
 def test_a_sharp_posterior_in_a_corner_is_truncated_quickly():

@@ -136,6 +136,23 @@ class BoxPrior(_Support):
             std = np.where(self._log, np.sqrt(np.maximum(second - mean**2, 0.0)), std)
         return std
 
+    def to_unit(self, theta) -> np.ndarray:
+        """(n, d) theta mapped onto the unit cube, through log theta where log-uniform: the
+        coordinates in which the prior is uniform."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        lo, hi = self._log_bounds
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(self._log, np.log(np.where(self._log, theta, 1.0)), theta)
+        return (w - lo) / (hi - lo)
+
+    def from_unit(self, z) -> np.ndarray:
+        """(n, d) theta of unit-cube coordinates z (the inverse of :meth:`to_unit`)."""
+        z = np.atleast_2d(np.asarray(z, dtype=float))
+        lo, hi = self._log_bounds
+        w = lo + (hi - lo) * z
+        w[:, self._log] = np.exp(w[:, self._log])  # only there: exp(3000 ms) would overflow
+        return w.clip(self.low, self.high)
+
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, d) float64 independent draws."""
         if not self._log.any():

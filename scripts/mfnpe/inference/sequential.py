@@ -21,19 +21,16 @@ one process, for the tests and for a user's own simulator.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sbi.utils import RestrictedPrior, get_density_thresholder
+from sbi.utils import get_density_thresholder
 
 from mfnpe.inference.networks import NetworkSettings, SettingsDict
 from mfnpe.inference.posterior import Posterior
-from mfnpe.inference.priors import torch_distribution
 from mfnpe.inference.train import TrainingSettings, train_npe
 from mfnpe.names import PRETRAINED
 from mfnpe.names import SEQUENTIAL_METHODS as METHODS
@@ -144,61 +141,171 @@ class _AtObservation:
 
 
 REGION_MARGIN = 0.1
-"""The truncated prior is drawn by rejection from the box around the posterior's draws
-inside the truncated region, widened by this share of its width on each side."""
+"""The truncated prior is drawn from the box around the posterior's draws inside the
+truncated region, aligned with their principal axes and widened by this share of its
+width on each side."""
+REJECTION_MIN_RATE = 0.001
+"""Below this acceptance of that box, rejection gives way to SIR."""
+SIR_CANDIDATES = 20
+"""Candidates per drawn parameter of sampling-importance-resampling."""
+
+
+@dataclass(frozen=True)
+class RegionBox:
+    """A box around the truncated region in the prior's unit coordinates z (each parameter
+    mapped onto [0, 1], through log theta for a log-uniform one, where a box prior is
+    uniform), aligned with the principal axes of the region's draws.
+
+    prior : the box prior.
+    centre : (d,) z of the box's centre.
+    axes : (d, d) orthonormal columns, the box's directions in z.
+    half : (d,) half-widths along them.
+    """
+
+    prior: BoxPrior
+    centre: np.ndarray
+    axes: np.ndarray
+    half: np.ndarray
+
+    @property
+    def volume(self) -> float:
+        """Volume in z, the prior mass the box would hold were it inside the prior's box."""
+        return float(np.prod(2 * self.half))
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+        """Uniform draws of the box that lie in the prior's support, as theta (m, d), and how
+        many were drawn (m <= n)."""
+        local = (2 * rng.random((n, len(self.half))) - 1) * self.half
+        z = self.centre + local @ self.axes.T
+        z = z[((z >= 0) & (z <= 1)).all(axis=1)]
+        return self.prior.from_unit(z), n
 
 
 def region_box(prior: BoxPrior, inside: np.ndarray, margin: float = REGION_MARGIN
-               ) -> tuple[BoxPrior, float]:
-    """The prior restricted to the bounding box of ``inside`` (m, d) draws of the truncated
-    region, widened by ``margin`` of the box's width on each side (in log theta for a
-    log-uniform parameter) and cut to the prior's box, and the prior mass of that box."""
-    log = np.array([kind == "log" for kind in prior.scale])
-
-    def coordinate(values):
-        return np.where(log, np.log(np.where(log, values, 1.0)), values)
-
-    lo, hi = coordinate(inside.min(axis=0)), coordinate(inside.max(axis=0))
-    box_lo, box_hi = coordinate(prior.low), coordinate(prior.high)
+               ) -> RegionBox:
+    """The box around ``inside`` (m, d) draws of the truncated region along their
+    principal axes in the prior's unit coordinates, widened by ``margin`` of its width on
+    each side (a direction without spread keeps the unit cube's extent)."""
+    z = prior.to_unit(inside)
+    centre = z.mean(axis=0)
+    if len(z) > 1:
+        _, _, vt = np.linalg.svd(z - centre, full_matrices=False)
+        axes = vt.T if vt.shape[0] == z.shape[1] else np.eye(z.shape[1])
+    else:
+        axes = np.eye(z.shape[1])
+    projected = (z - centre) @ axes
+    lo, hi = projected.min(axis=0), projected.max(axis=0)
+    flat = ~(hi - lo > 1e-12)
     pad = margin * (hi - lo)
-    lo, hi = np.maximum(lo - pad, box_lo), np.minimum(hi + pad, box_hi)
-    degenerate = ~(hi > lo)  # a single draw, or a flat direction: keep the prior's extent
-    lo, hi = np.where(degenerate, box_lo, lo), np.where(degenerate, box_hi, hi)
-    low = np.clip(np.where(log, np.exp(lo), lo), prior.low, prior.high)
-    high = np.clip(np.where(log, np.exp(hi), hi), prior.low, prior.high)
-    mass = float(np.prod((hi - lo) / (box_hi - box_lo)))
-    return BoxPrior(prior.names, low, high, prior.scale), mass
+    lo, hi = lo - pad, hi + pad
+    reach = np.sqrt(z.shape[1])  # the unit cube's diameter
+    lo, hi = np.where(flat, -reach, lo), np.where(flat, reach, hi)
+    middle = (lo + hi) / 2
+    return RegionBox(prior, centre + axes @ middle, axes, (hi - lo) / 2)
+
+
+@dataclass
+class TruncatedPrior:
+    """The prior restricted to the region {theta : q(theta | x_o) >= threshold}.
+
+    prior : the whole prior.
+    box : the :class:`RegionBox` around the region (None: draw from the whole prior).
+    inside : theta (m, d) -> (m,) bool, membership of the region.
+    posterior, x_o : q and the observation (SIR's proposal, when rejection is too slow).
+    """
+
+    prior: object
+    box: RegionBox | None
+    inside: Callable[[np.ndarray], np.ndarray]
+    posterior: Ensemble
+    x_o: np.ndarray
+
+    def _propose(self, n: int, rng) -> tuple[np.ndarray, float]:
+        """Uniform candidates (of the prior, inside the box) from n draws, and the prior mass
+        the n draws spread over (the box's volume, or 1)."""
+        if self.box is None:
+            return self.prior.sample(n, rng), 1.0
+        theta, _ = self.box.sample(n, rng)
+        return theta, self.box.volume
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        """(n, d) draws and the estimated prior mass of the region.
+
+        Rejection from :attr:`box` (exact) while it accepts at least
+        :data:`REJECTION_MIN_RATE` of its draws; below that,
+        sampling-importance-resampling from n x :data:`SIR_CANDIDATES` candidates of the
+        defensive mixture 1/2 q(theta | x_o) + 1/2 the box's uniform, weighted by
+        prior(theta) 1[inside] / mixture(theta) and resampled with replacement (consistent
+        as the candidates grow; the mass estimate is the mean weight)."""
+        batch = max(10 * n, 10_000)
+        theta, volume = self._propose(batch, rng)
+        kept = [theta[self.inside(theta)]]
+        if len(kept[0]) / batch < REJECTION_MIN_RATE:
+            return self._sir(n, rng, len(kept[0]) / batch)
+        drawn = batch
+        while sum(len(part) for part in kept) < n:
+            theta, _ = self._propose(batch, rng)
+            kept.append(theta[self.inside(theta)])
+            drawn += batch
+        accepted = np.concatenate(kept)
+        return accepted[:n], len(accepted) / drawn * volume
+
+    def _sir(self, n: int, rng: np.random.Generator, box_rate: float
+             ) -> tuple[np.ndarray, float]:
+        m = n * SIR_CANDIDATES
+        from_q = self.posterior.sample(self.x_o, m // 2, seed=int(rng.integers(2**31)))
+        from_q = from_q[self.prior.contains(from_q)]
+        uniform, volume = self._propose(m - m // 2, rng)
+        candidates = np.concatenate([from_q, uniform])
+        log_prior = self.prior.log_prob(candidates)
+        log_box = log_prior - np.log(volume)  # the box's uniform density
+        if self.box is not None:
+            z = self.prior.to_unit(candidates)
+            local = np.abs((z - self.box.centre) @ self.box.axes)
+            log_box = np.where((local <= self.box.half).all(axis=1), log_box, -np.inf)
+        log_q = self.posterior.log_prob(candidates, self.x_o)
+        weight_q = len(from_q) / len(candidates)
+        log_mix = np.logaddexp(np.log(weight_q) + log_q, np.log1p(-weight_q) + log_box)
+        log_w = np.where(self.inside(candidates), log_prior - log_mix, -np.inf)
+        finite = np.isfinite(log_w)
+        if not finite.any():
+            raise ValueError("no candidate of q(theta | x_o) or of its box lies in the "
+                             "truncated region")
+        top = log_w[finite].max()
+        weights = np.where(finite, np.exp(log_w - top), 0.0)
+        mass = float(np.exp(top) * weights.sum() / len(candidates))
+        rows = rng.choice(len(candidates), size=n, replace=True, p=weights / weights.sum())
+        log.warning("truncated prior: %.3g%% of the box around the region is inside it; "
+                    "drawn by SIR from %d candidates (%d inside), an approximation",
+                    100 * box_rate, len(candidates), int(finite.sum()))
+        return candidates[rows], mass
 
 
 def truncated_prior(posterior: Ensemble, x_o, settings: SequentialSettings
-                    ) -> tuple[RestrictedPrior, float]:
+                    ) -> TruncatedPrior:
     """The prior restricted to {theta : q(theta | x_o) above the density exceeded by a
-    ``1 - truncation_quantile`` share of q's mass} (sbi's thresholder and rejection
-    sampler; seed torch first for reproducible draws), and the prior mass its rejection
-    sampler draws from.
+    ``1 - truncation_quantile`` share of q's mass} (sbi's thresholder; seed torch first
+    for a reproducible threshold).
 
-    A box prior is first cut to the box around q's draws above the threshold
-    (:func:`region_box`): rejection from the whole box accepts no draw when the region is a
-    small corner of it (a sharp posterior, a recording far from the prior's bulk), and a box
-    prior restricted to a sub-box is the same prior there. Other priors draw from the whole
-    prior."""
+    A box prior is drawn from the box around q's draws above the threshold
+    (:func:`region_box`): rejection from the whole prior accepts no draw when the region
+    is a small corner of it (a sharp posterior, a recording far from the prior's bulk)
+    or a thin slanted sliver, and the prior restricted to a sub-box is uniform there
+    (in the prior's unit coordinates). Other priors draw from the whole prior."""
     at_x = _AtObservation(posterior, x_o)
     threshold = get_density_thresholder(at_x, quantile=settings.truncation_quantile,
                                         num_samples_to_estimate_support=settings.support_samples)
-    prior, mass = posterior.prior, 1.0
+    prior, box = posterior.prior, None
     if isinstance(prior, BoxPrior):
         draws = torch.as_tensor(at_x.last_draws, dtype=torch.float32)
         inside = at_x.last_draws[threshold(draws).numpy()]
         if len(inside):
-            prior, mass = region_box(prior, inside)
-    return RestrictedPrior(torch_distribution(prior), threshold, sample_with="rejection"), mass
+            box = region_box(prior, inside)
 
+    def is_inside(theta: np.ndarray) -> np.ndarray:
+        return threshold(torch.as_tensor(theta, dtype=torch.float32)).numpy().astype(bool)
 
-def _draw(restricted: RestrictedPrior, n: int) -> tuple[np.ndarray, float]:
-    """(n, d) float64 draws and the acceptance rate of the rejection sampler."""
-    with contextlib.redirect_stdout(io.StringIO()):  # sbi prints its rejection rate
-        theta = restricted.sample((n,), save_acceptance_rate=True, print_rejected_frac=False)
-    return theta.numpy().astype(np.float64), float(restricted.acceptance_rate)
+    return TruncatedPrior(prior, box, is_inside, posterior, at_x.x_o)
 
 
 def acquisition_scores(ensemble: Ensemble, theta, x_o) -> np.ndarray:
@@ -213,7 +320,7 @@ class Proposal:
     theta : (n, d) the parameters to simulate, columns ``prior.names``.
     acquired : (n,) bool, True for rows chosen by acquisition.
     acceptance_rate : share of the prior inside the truncated region (1: the prior),
-        estimated as the rejection sampler's acceptance times the prior mass it drew from.
+        estimated by :meth:`TruncatedPrior.sample`.
     """
 
     theta: np.ndarray
@@ -234,18 +341,18 @@ def propose(prior: BoxPrior, current: Ensemble | None, x_o, n: int, n_acquired: 
     if not 0 <= n_acquired <= n:
         raise ValueError(f"cannot acquire {n_acquired} of {n} parameters")
     torch.manual_seed(seed)
-    restricted, mass = truncated_prior(current, x_o, settings)
+    region, rng = truncated_prior(current, x_o, settings), np.random.default_rng(seed)
     theta, rate = np.empty((0, prior.dim)), None
     if n > n_acquired:
-        theta, rate = _draw(restricted, n - n_acquired)
+        theta, rate = region.sample(n - n_acquired, rng)
     acquired = np.zeros(n, bool)
     if n_acquired:
-        candidates, candidate_rate = _draw(restricted, n_acquired * settings.acquisition_candidates)
+        candidates, candidate_rate = region.sample(n_acquired * settings.acquisition_candidates,
+                                                   rng)
         rate = candidate_rate if rate is None else rate
         best = np.argsort(-acquisition_scores(current, candidates, x_o), kind="stable")
         theta = np.concatenate([theta, candidates[best[:n_acquired]]])
         acquired[n - n_acquired:] = True
-    rate *= mass  # of the whole prior: the sampler drew from a share ``mass`` of it
     log.info("proposal: %d parameters (%d acquired), %.3g%% of the prior accepted",
              n, n_acquired, 100 * rate)
     return Proposal(theta, acquired, rate)

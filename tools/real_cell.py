@@ -1,0 +1,172 @@
+"""Which inference path makes a real cell's posterior predictive look like the cell: one
+process, one recording config, several strategies, each scored by the measure of fit.
+
+    .venv/bin/python tools/real_cell.py config/config.yaml config/recording_18711001.yaml \
+        --strategies mf_npe lf_tsnpe lf_tsnpe+hf --out /tmp/study.json
+
+Strategies (every one ends in a posterior q(theta | x_o) at the recording's x_o):
+
+- ``mf_npe``: the amortized path of the workflow: ``--n-lf`` LF simulations from the prior,
+  pretrain, fine-tune on ``--n-hf`` HF simulations from the prior.
+- ``lf_tsnpe``: ``--lf-rounds`` rounds of ``--n-lf`` LF simulations each, round 1 from the
+  prior, later rounds from the prior truncated to the current posterior's highest-density
+  region at x_o (truncated NPE, mfnpe.inference.sequential); LF only.
+- ``lf_tsnpe+hf``: that, then ``--hf-rounds`` rounds of ``--n-hf`` / ``--hf-rounds`` HF
+  simulations from the truncated prior, fine-tuning (MF-TSNPE from the LF-TSNPE network).
+
+Each posterior is scored with ``--ppc`` HF simulations at its draws (``fit_set``: the
+fractions within the spike-count, rest and AP-peak tolerances per sweep) and the CPU
+seconds of this process (simulation and training) are reported per strategy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+
+from mfnpe import seeds
+from mfnpe.inference import NetworkSettings, TrainingSettings, finetune, pretrain
+from mfnpe.inference.sequential import SequentialSettings, run_rounds
+from mfnpe.observation.fit import fit_set, sweep_windows
+from mfnpe.observation.measures import recorded_measures, trace_measures
+from mfnpe.observation.passive import area_prior_from_recording
+from mfnpe.observation.stimulus import resolve as resolve_recording
+from mfnpe.observation.sweep_recordings import observed_features, observed_trace, read_observed
+from mfnpe.observation.sweeps import feature_names, sweeps_of
+from mfnpe.plan import observations as plan_observations
+from mfnpe.plan import runs, shards
+from mfnpe.plan.config import merge_files, resolve_recording as resolve_config_recording
+from mfnpe.prior import BoxPrior
+from mfnpe.simulation.shard import simulate_shard
+
+KEY_FEATURES = ("spike_count", "rest_mean", "ap_peak")
+
+
+class Simulator:
+    """theta (n, d) -> x (n, f), NaN rows where diverged, with a running seed stream."""
+
+    def __init__(self, config, pool: str, names, label: str):
+        self.settings = shards.simulation_settings(config, pool)
+        self.names, self.label, self.calls, self.n = list(names), label, 0, 0
+
+    def __call__(self, theta, traces_dt=None):
+        self.calls += 1
+        settings = {**self.settings, "trace_dt": traces_dt}
+        sim_seeds = seeds.observation_seeds(0, "predictive", f"study-{self.label}",
+                                            len(theta), self.calls)
+        shard = simulate_shard(np.asarray(theta, float), self.names, settings,
+                               sim_seeds=sim_seeds)
+        self.n += len(theta)
+        return shard if traces_dt else shard.x
+
+
+def score(posterior, x_o, simulate_hf: Simulator, windows, recorded, names, n: int,
+          trace_dt: float) -> dict:
+    """The fit of ``n`` HF simulations at posterior draws: per sweep and key feature."""
+    theta = posterior.sample(x_o, n, seed=123)
+    shard = simulate_hf(theta, traces_dt=trace_dt)
+    measures = trace_measures(shard.traces, trace_dt, windows)
+    fit = fit_set(x_o, names, shard.x, shard.valid, measures, recorded)
+    out = {"invalid": fit.invalid, "sweeps": {}}
+    for sweep in fit.sweeps:
+        out["sweeps"][str(sweep.sweep)] = {
+            "spikes": sweep.spikes, "all": sweep.all_features, "silent": sweep.silent,
+            "blocked": sweep.blocked, "prestim": sweep.prestimulus,
+            **{name: sweep.features.get(name) for name in KEY_FEATURES[1:]},
+            "features": dict(sweep.features)}
+    key = [min(s["spikes"], s["rest_mean"], s["ap_peak"]) for s in out["sweeps"].values()]
+    out["key_worst"] = float(min(key))
+    out["mean"] = theta.mean(0).tolist()
+    out["sd"] = theta.std(0).tolist()
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("configs", nargs="+")
+    parser.add_argument("--strategies", nargs="+", default=["mf_npe", "lf_tsnpe",
+                                                           "lf_tsnpe+hf"])
+    parser.add_argument("--n-lf", type=int, default=5000)
+    parser.add_argument("--lf-rounds", type=int, default=4)
+    parser.add_argument("--n-hf", type=int, default=200)
+    parser.add_argument("--hf-rounds", type=int, default=2)
+    parser.add_argument("--ppc", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(1)
+
+    config = merge_files(args.configs, area_measure=area_prior_from_recording)
+    resolve_config_recording(config, args.configs, resolve_recording)
+    prior = BoxPrior.from_config(config["prior"])
+    names = feature_names(list(config["features"]), sweeps_of(config["stimulus"]))
+    protocol = plan_observations.protocol(config)
+    recording = read_observed(config["stimulus"]["recording"], protocol)
+    x_o = observed_features(recording, config["features"], protocol)
+    trace_dt = config["traces"]["dt"]
+    windows = sweep_windows(shards.simulation_settings(config, "test")["stimulus"])
+    recorded = recorded_measures(observed_trace(recording, trace_dt), trace_dt, windows)
+    network = NetworkSettings.from_dict(config["inference"]["network"])
+    train_lf = TrainingSettings.from_dict(runs.training_settings(config["inference"], "lf_npe"))
+    train_hf = TrainingSettings.from_dict(runs.training_settings(config["inference"], "mf_npe"))
+    lf = Simulator(config, "lf", prior.names, "lf")
+    hf = Simulator(config, "hf", prior.names, "hf")
+    scorer = Simulator(config, "test", prior.names, "ppc")
+    print("x_o", dict(zip(names, np.round(x_o, 3))))
+
+    results, lf_tsnpe = {}, None
+    for strategy in args.strategies:
+        cpu0, n_lf0, n_hf0 = time.process_time(), lf.n, hf.n
+        rng = np.random.default_rng(args.seed)
+        if strategy == "mf_npe":
+            theta = prior.sample(args.n_lf, rng)
+            x = lf(theta)
+            ok = np.isfinite(x).all(1)
+            lf_npe = pretrain(theta[ok], x[ok], prior, network, train_lf, seed=args.seed,
+                              feature_names=names)
+            theta = prior.sample(args.n_hf, rng)
+            x = hf(theta)
+            ok = np.isfinite(x).all(1)
+            posterior = finetune(lf_npe, theta[ok], x[ok], train_hf, seed=args.seed)
+        elif strategy.startswith("lf_tsnpe"):
+            lf_settings = SequentialSettings(rounds=args.lf_rounds,
+                                             simulations_per_round=args.n_lf)
+            if lf_tsnpe is None:  # the LF rounds are shared by both strategies
+                lf_tsnpe = run_rounds("tsnpe", lf, x_o, prior, lf_settings, network, train_lf,
+                                      seed=args.seed)[-1].members[0]
+            posterior = lf_tsnpe
+            if strategy.endswith("+hf"):
+                hf_settings = SequentialSettings(
+                    rounds=args.hf_rounds, simulations_per_round=args.n_hf // args.hf_rounds)
+                posterior = run_rounds("mf_tsnpe", hf, x_o, prior, hf_settings, network,
+                                       train_hf, seed=args.seed,
+                                       pretrained=posterior)[-1].members[0]
+        else:
+            raise SystemExit(f"unknown strategy {strategy}")
+        cpu = time.process_time() - cpu0
+        found = score(posterior, x_o, scorer, windows, recorded, names, args.ppc, trace_dt)
+        found.update(cpu_s=cpu, n_lf=lf.n - n_lf0, n_hf=hf.n - n_hf0)
+        results[strategy] = found
+        print(strategy, f"cpu {cpu:.0f} s", f"LF {found['n_lf']} HF {found['n_hf']}",
+              "invalid", found["invalid"], "key_worst", found["key_worst"])
+        for sweep, values in found["sweeps"].items():
+            print("  sweep", sweep, {k: (round(v, 2) if isinstance(v, float) else v)
+                                     for k, v in values.items() if k != "features"})
+        print("  mean", dict(zip(prior.names, np.round(found["mean"], 3))))
+        print("  sd  ", dict(zip(prior.names, np.round(found["sd"], 3))))
+        if args.out:
+            with open(args.out, "w") as handle:
+                json.dump(results, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
