@@ -1,5 +1,5 @@
-"""Rule figure_sequential: one recording's sequential posteriors after the last round,
-with MF-NPE at the same HF budget (or the largest one below), training seed 0."""
+"""Rule figure_sequential: one recording's sequential posteriors after each chain's last
+round, with MF-NPE at the same HF budget (or the largest one below), training seed 0."""
 
 from mfnpe.runtime import start_job
 
@@ -15,10 +15,11 @@ from mfnpe.prior import config_entry
 sequential = read_observation(snakemake.input.sequential)
 amortized = read_observation(snakemake.input.amortized)
 prior = snakemake.params.prior
-final = max(run["n_hf"] for run in sequential.runs if run["seed"] == 0)
-samples = {run["method"]: sequential.samples[i] for i, run in enumerate(sequential.runs)
-           if run["seed"] == 0 and run["n_hf"] == final}
-n_lf = max(run["n_lf"] for run in sequential.runs)
+# each method's last round of seed 0 (a chain's rounds are stored in order: the last stays)
+last = {run["method"]: i for i, run in enumerate(sequential.runs) if run["seed"] == 0}
+samples = {method: sequential.samples[i] for method, i in last.items()}
+final = max(sequential.runs[i]["n_hf"] for i in last.values())
+n_lf = max(run["n_lf"] for run in amortized.runs)
 mf_npe = [(run["n_hf"], i) for i, run in enumerate(amortized.runs)
           if run["method"] == "mf_npe" and run["seed"] == 0 and run["n_lf"] == n_lf]
 below = [pair for pair in mf_npe if pair[0] <= final] or mf_npe

@@ -1,5 +1,6 @@
-"""Rule predictive_check: HF simulations at posterior draws of one recording, and a few at
-each model's most probable draw (the MAP), with what their traces tell beyond the features
+"""Rule predictive_check: HF simulations at posterior draws of one recording (the amortized
+predictive-check models and, where the recording has sequential chains, each chain's final
+round of seed 0), and a few at each model's most probable draw (the MAP), with what their traces tell beyond the features
 (spikes before the stimulus, depolarisation block: mfnpe.observation.fit)."""
 
 from mfnpe.runtime import start_job
@@ -19,14 +20,21 @@ from mfnpe.observation.sweep_recordings import observed_trace, read_observed
 
 settings = snakemake.params.settings
 recording = read_observed(snakemake.input.recording, settings["protocol"])
-posterior = read_observation(snakemake.input.posterior)
-if posterior.map_theta is None:
-    raise ValueError(f"{snakemake.input.posterior} holds no most probable draw (written before "
-                     "the measure of fit): delete it so that the workflow draws it again")
+sources = [(snakemake.input.posterior, settings["runs"])]  # the amortized models
+if snakemake.input.sequential:  # and the sequential chains' final rounds
+    sources.append((snakemake.input.sequential[0], snakemake.params.sequential_runs))
+models = []  # (posterior file's contents, run)
+for path, runs in sources:
+    posterior = read_observation(path)
+    if posterior.map_theta is None:
+        raise ValueError(f"{path} holds no most probable draw (written before the measure "
+                         "of fit): delete it so that the workflow draws it again")
+    models += [(posterior, run) for run in runs]
+amortized = models[0][0]
 simulation = {**settings["simulation"], "seed": settings["seed"]}
 windows = sweep_windows(simulation["stimulus"])
 sets, map_sets = {}, {}
-for run in settings["runs"]:
+for posterior, run in models:
     index = model_index(posterior, run)
     theta = posterior.samples[index, : settings["n_simulations"]]
     shard = predictive_simulations(theta, posterior.param_names, simulation, recording.name,
@@ -47,8 +55,8 @@ for run in settings["runs"]:
                  dict(zip(posterior.param_names, posterior.map_theta[index].round(4))),
                  shard.stats["n_invalid"])
 trace = observed_trace(recording, simulation["trace_dt"])  # the sweeps' joined in time
-check = PredictiveCheck(recording.name, posterior.x, trace,
-                        simulation["trace_dt"], posterior.feature_names, posterior.param_names,
+check = PredictiveCheck(recording.name, amortized.x, trace,
+                        simulation["trace_dt"], amortized.feature_names, amortized.param_names,
                         sets, settings, map_sets,
                         recorded_measures(trace, simulation["trace_dt"], windows, recording.name))
 write_predictive(snakemake.output.ppc, check)

@@ -21,7 +21,7 @@ data = load_shards(snakemake.input.sims, expected,
                    f"{chain['recording']} {chain['method']} rounds 1-{round_}")
 start = load_start(snakemake.input.start, chain, round_, [member] * len(snakemake.input.start))
 seed = job_seed(chain, round_, member, "training")
-logging.info("%s %s seed %d round %d member %d: %d valid of %d HF simulations, %s, seed %d",
+logging.info("%s %s seed %d round %d member %d: %d valid of %d simulations, %s, seed %d",
              chain["recording"], chain["method"], chain["seed"], round_, member,
              len(data.theta), data.n, "from scratch" if not start else "continued", seed)
 posterior = train_member(data.theta, data.x, BoxPrior.from_config(chain["prior"]),

@@ -28,11 +28,16 @@ is simulated at high fidelity."""
 
 METHODS = ("lf_npe", "mf_npe", "npe")
 """Amortized methods: LF-pretrained NPE, MF-NPE (fine-tuned on HF) and HF-only NPE."""
-SEQUENTIAL_METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")
-"""Sequential per-recording methods: TSNPE, MF-TSNPE and active-learning MF-TSNPE."""
+SEQUENTIAL_METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe", "lf_tsnpe")
+"""Sequential per-recording methods: TSNPE (HF only), LF-TSNPE (rounds of LF simulations
+from the LF-pretrained network), MF-TSNPE and active-learning MF-TSNPE (HF rounds from
+the LF-pretrained network, or from LF-TSNPE's last round when it runs too). Appended in
+this order: a method's index keys its seeds."""
 PRETRAINED = {"lf_npe": False, "mf_npe": True, "npe": False,
-              "tsnpe": False, "mf_tsnpe": True, "a_mf_tsnpe": True}
+              "tsnpe": False, "lf_tsnpe": True, "mf_tsnpe": True, "a_mf_tsnpe": True}
 """Method -> whether its network starts from the LF-pretrained one."""
+SEQUENTIAL_FIDELITY = {"tsnpe": "hf", "lf_tsnpe": "lf", "mf_tsnpe": "hf", "a_mf_tsnpe": "hf"}
+"""Sequential method -> the simulator of its rounds (``simulators.<fidelity>``)."""
 
 DENSITY_ESTIMATORS = ("nsf", "maf", "mdn", "maf_rqs", "zuko_nsf", "zuko_ncsf", "zuko_maf")
 """sbi density estimators (``posterior_nn(model=...)``) the networks may use."""

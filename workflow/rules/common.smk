@@ -83,6 +83,7 @@ OBSERVATION_SEQUENTIAL = f"{OBSERVATION}/sequential.h5"
 OBSERVATION_SEQUENTIAL_C2ST = f"{OBSERVATION}/sequential_c2st.csv"
 # the synthetic examples, simulated into a folder the workflow owns (never observations/dir)
 EXAMPLE_RECORDING = f"{observations.EXAMPLES}/{{recording}}.{{format}}"
+HF_SEQUENTIAL_METHODS = [m for m in names.SEQUENTIAL_METHODS if m != sequential_runs.LF_CHAIN]
 SEQUENTIAL_CHAIN = (
     "results/sequential/{recording}/{seq_method}/seed-{seed}/round-{round}"
 )
@@ -423,9 +424,30 @@ def pretrained_model(seed):
     return run_path(MODEL, sequential_runs.pretrained_run(config, seed))
 
 
+def chain_start(wildcards):
+    """The network round 1 of a chain starts from: LF-TSNPE's after its last round (an MF
+    method's HF rounds when LF-TSNPE runs too), the amortized LF-pretrained one (other
+    MF methods and LF-TSNPE), or none (TSNPE: the prior)."""
+    method = wildcards.seq_method
+    if sequential_runs.starts_from_lf_chain(config, method):
+        lf_rounds = sequential_runs.rounds(config, sequential_runs.LF_CHAIN)
+        return [
+            SEQ_MEMBER.format(
+                recording=wildcards.recording,
+                seq_method=sequential_runs.LF_CHAIN,
+                seed=wildcards.seed,
+                round=lf_rounds,
+                member=0,
+            )
+        ]
+    if names.PRETRAINED[method]:
+        return [pretrained_model(wildcards.seed)]
+    return []
+
+
 def proposal_start(wildcards):
-    """Networks a round's proposal truncates with: the previous round's members, or the
-    pretrained network before round 1 of an MF method (TSNPE's round 1: the prior)."""
+    """Networks a round's proposal truncates with: the previous round's members, or
+    :func:`chain_start` before round 1."""
     round_ = int(wildcards.round)
     if round_ > 1:
         members = sequential_runs.members(config, wildcards.seq_method)
@@ -433,30 +455,33 @@ def proposal_start(wildcards):
             chain_path(SEQ_MEMBER, wildcards, round=round_ - 1, member=e)
             for e in range(members)
         ]
-    if names.PRETRAINED[wildcards.seq_method]:
-        return [pretrained_model(wildcards.seed)]
-    return []
+    return chain_start(wildcards)
 
 
 def train_start(wildcards):
-    """The network a member continues: itself after the previous round, the pretrained
-    one before round 1 (MF methods) or none (TSNPE's round 1)."""
+    """The network a member continues: itself after the previous round, or
+    :func:`chain_start` before round 1."""
     round_ = int(wildcards.round)
     if round_ > 1:
         return [
             chain_path(SEQ_MEMBER, wildcards, round=round_ - 1, member=wildcards.member)
         ]
-    if names.PRETRAINED[wildcards.seq_method]:
-        return [pretrained_model(wildcards.seed)]
+    return chain_start(wildcards)
+
+
+def sequential_posterior(wildcards):
+    """The recording's sequential posteriors, when it has sequential chains (their final
+    rounds join its predictive check)."""
+    if sequential_runs.final_runs(config, wildcards.recording):
+        return [OBSERVATION_SEQUENTIAL.format(recording=wildcards.recording)]
     return []
 
 
 def rounds_so_far(wildcards):
     """(round, shard) of every simulation shard of rounds 1..round."""
+    shards_per_round = sequential_runs.shards_per_round(config, wildcards.seq_method)
     return [
-        (r, k)
-        for r in range(1, int(wildcards.round) + 1)
-        for k in range(sequential_runs.shards_per_round(config))
+        (r, k) for r in range(1, int(wildcards.round) + 1) for k in range(shards_per_round)
     ]
 
 

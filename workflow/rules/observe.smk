@@ -55,6 +55,7 @@ rule predictive_check:
     input:
         recording=lambda w: RECORDINGS[w.recording],
         posterior=OBSERVATION_POSTERIOR,
+        sequential=sequential_posterior,
     output:
         ppc=OBSERVATION_PPC,
     log:
@@ -69,6 +70,7 @@ rule predictive_check:
         runtime=30,
     params:
         settings=observations.predictive_settings(config),
+        sequential_runs=lambda w: sequential_runs.final_runs(config, w.recording),
     script:
         "../../scripts/predictive_check.py"
 
@@ -137,6 +139,9 @@ rule observation_summary:
         posteriors=expand(OBSERVATION_POSTERIOR, recording=RECORDINGS),
         typicalities=expand(OBSERVATION_TYPICALITY, recording=RECORDINGS),
         ppcs=expand(OBSERVATION_PPC, recording=RECORDINGS),
+        sequential=expand(OBSERVATION_SEQUENTIAL, recording=SEQUENTIAL_RECORDINGS)
+        if SEQUENTIAL
+        else [],
     output:
         table=table("observations"),
     log:

@@ -1,7 +1,24 @@
 # Sequential inference per recording (config section sequential; off when its methods
-# list is empty): rounds of truncated NPE, each a proposal job, HF simulation shard jobs
-# and one training job per ensemble member; then posteriors, comparisons and figures.
+# list is empty): rounds of truncated NPE, each a proposal job, simulation shard jobs (HF,
+# or LF for LF-TSNPE) and one training job per ensemble member; then posteriors,
+# comparisons and figures.
 # Paths and input functions: rules/common.smk.
+
+
+def proposal_rule_outputs(method):
+    """The parameter shards of one round of a ``method`` chain (their count is the
+    method's shards per round)."""
+    return [
+        SEQ_THETA.replace("{shard}", str(k))
+        for k in range(sequential_runs.shards_per_round(config, method))
+    ]
+
+
+def proposal_rows(method):
+    return [
+        sequential_runs.shard_rows(config, method, k)
+        for k in range(sequential_runs.shards_per_round(config, method))
+    ]
 
 
 rule sequential_proposal:
@@ -9,10 +26,9 @@ rule sequential_proposal:
         recording=lambda w: RECORDINGS[w.recording],
         start=proposal_start,
     output:
-        theta=[
-            SEQ_THETA.replace("{shard}", str(k))
-            for k in range(sequential_runs.shards_per_round(config))
-        ],
+        theta=proposal_rule_outputs("tsnpe"),
+    wildcard_constraints:
+        seq_method="|".join(HF_SEQUENTIAL_METHODS),
     log:
         log_file(f"sequential_proposal/{CHAIN_JOB}"),
     benchmark:
@@ -26,12 +42,20 @@ rule sequential_proposal:
     params:
         chain=chain_of,
         round=lambda w: int(w.round),
-        rows=[
-            sequential_runs.shard_rows(config, k)
-            for k in range(sequential_runs.shards_per_round(config))
-        ],
+        rows=proposal_rows("tsnpe"),
     script:
         "../../scripts/sequential_proposal.py"
+
+
+use rule sequential_proposal as sequential_lf_proposal with:
+    output:
+        theta=proposal_rule_outputs("lf_tsnpe"),
+    wildcard_constraints:
+        seq_method="lf_tsnpe",
+    params:
+        chain=chain_of,
+        round=lambda w: int(w.round),
+        rows=proposal_rows("lf_tsnpe"),
 
 
 rule sequential_simulate:
@@ -50,7 +74,7 @@ rule sequential_simulate:
         mem_mb=lambda wildcards, attempt: 600 * attempt,
         runtime=120,
     params:
-        settings=shards.simulation_settings(config, "hf"),
+        settings=lambda w: chain_of(w)["simulation"],
     script:
         "../../scripts/simulate.py"
 

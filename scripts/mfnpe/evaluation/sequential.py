@@ -1,5 +1,5 @@
 """Sequential against amortized posteriors of one recording: C2ST between every method's
-posterior at the chains' final HF budget, and the rows of the sequential summary table."""
+posterior after its last round, and the rows of the sequential summary table."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ AMORTIZED = ("mf_npe", "npe")
 def _final_posteriors(sequential: ObservationPosterior, amortized: ObservationPosterior,
                       seed: int) -> tuple[int, dict]:
     """The final HF budget of seed ``seed``'s chains and ``{method: (S, d) draws}`` there:
-    every sequential method, and MF-NPE (the chains' LF size) and NPE when trained with
-    that budget and seed."""
-    runs = [run for run in sequential.runs if run["seed"] == seed]
-    final = max(run["n_hf"] for run in runs)
-    draws = {run["method"]: sequential.samples[i] for i, run in enumerate(sequential.runs)
-             if run["seed"] == seed and run["n_hf"] == final}
-    n_lf = max(run["n_lf"] for run in runs)
+    every sequential method after its last round (LF-TSNPE's, without HF simulations,
+    too), and MF-NPE (the largest LF size) and NPE when trained with that budget and
+    seed."""
+    last = {run["method"]: i for i, run in enumerate(sequential.runs)  # rounds in order:
+            if run["seed"] == seed}                                      # the last one stays
+    final = max(sequential.runs[i]["n_hf"] for i in last.values())
+    draws = {method: sequential.samples[i] for method, i in last.items()}
+    n_lf = max(run["n_lf"] for run in amortized.runs)
     for i, run in enumerate(amortized.runs):
         if (run["method"] in AMORTIZED and run["seed"] == seed and run["n_hf"] == final
                 and run["n_lf"] in (0, n_lf)):
@@ -50,9 +51,9 @@ def final_c2st(sequential: ObservationPosterior, amortized: ObservationPosterior
 
 def table_rows(sequential: ObservationPosterior, amortized: ObservationPosterior) -> list[dict]:
     """``observe.summary_rows`` of the sequential posteriors and of the amortized MF-NPE
-    (the chains' LF size) and NPE ones of the chains' seeds, with ``nltp_true`` =
+    (the largest LF size, which the chains start from) and NPE ones of the chains' seeds, with ``nltp_true`` =
     -log q(theta_true | x_o)."""
-    n_lf = max(run["n_lf"] for run in sequential.runs)
+    n_lf = max(run["n_lf"] for run in amortized.runs)  # the LF size chains pretrain on
     seeds = {run["seed"] for run in sequential.runs}
     rows = summary_rows(sequential) + [
         row for row in summary_rows(amortized)

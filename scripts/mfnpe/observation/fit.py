@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mfnpe.names import SEQUENTIAL_METHODS
 from mfnpe.observation.sweeps import SWEEP_SEPARATOR, epoch_windows, is_recording, split_name
 
 
@@ -448,13 +449,15 @@ def _number(text: str | None) -> float:
         return math.nan
 
 
-CONSOLE_LABELS = {"mf_npe": "MF-NPE", "npe": "NPE", "lf_npe": "LF-NPE"}
+CONSOLE_LABELS = {"mf_npe": "MF-NPE", "npe": "NPE", "lf_npe": "LF-NPE", "tsnpe": "TSNPE",
+                  "lf_tsnpe": "LF-TSNPE", "mf_tsnpe": "MF-TSNPE", "a_mf_tsnpe": "A-MF-TSNPE"}
 
 
 def console_lines(path) -> list[str]:
     """The end of a run: one line per recording of ``observations.csv`` at ``path``: its
     misspecification verdict and MF-NPE's fit (else the first model with one), worst sweep,
-    at the posterior draws and at the MAP. [] when the file does not exist."""
+    at the posterior draws and at the MAP, then a line per sequential chain with a fit.
+    [] when the file does not exist."""
     path = Path(path)
     if not path.exists():
         return []
@@ -473,17 +476,19 @@ def console_lines(path) -> list[str]:
         if not fitted:
             lines.append(f"{name}: {verdict}; no measure of fit")
             continue
-        row = fitted[0]
-        label = CONSOLE_LABELS.get(row["method"], row["method"])
-        shares = {key: _percent(_number(row.get(key))) for key in (
-            "fit_spikes_worst", "fit_all_worst", "fit_silent_worst", "fit_blocked_worst",
-            "fit_prestim_worst", "fit_invalid", "fit_map_spikes_worst", "fit_map_all_worst")}
-        lines.append(
-            f"{name}: {verdict}; {label} worst sweep: {shares['fit_spikes_worst']} within "
-            f"±20 % spikes, {shares['fit_all_worst']} all features, silent "
-            f"{shares['fit_silent_worst']}, block {shares['fit_blocked_worst']}, pre-stim. "
-            f"{shares['fit_prestim_worst']}, invalid {shares['fit_invalid']}; at the MAP "
-            f"{shares['fit_map_spikes_worst']} / {shares['fit_map_all_worst']}")
+        shown = [fitted[0]] + [row for row in fitted[1:] if row["method"] in SEQUENTIAL_METHODS]
+        for k, row in enumerate(shown):
+            label = CONSOLE_LABELS.get(row["method"], row["method"])
+            shares = {key: _percent(_number(row.get(key))) for key in (
+                "fit_spikes_worst", "fit_all_worst", "fit_silent_worst", "fit_blocked_worst",
+                "fit_prestim_worst", "fit_invalid", "fit_map_spikes_worst", "fit_map_all_worst")}
+            lead = f"{name}: {verdict}; " if k == 0 else f"{name}: "
+            lines.append(
+                f"{lead}{label} worst sweep: {shares['fit_spikes_worst']} within "
+                f"±20 % spikes, {shares['fit_all_worst']} all features, silent "
+                f"{shares['fit_silent_worst']}, block {shares['fit_blocked_worst']}, pre-stim. "
+                f"{shares['fit_prestim_worst']}, invalid {shares['fit_invalid']}; at the MAP "
+                f"{shares['fit_map_spikes_worst']} / {shares['fit_map_all_worst']}")
     return lines
 
 

@@ -27,6 +27,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullLocator
 from scipy import stats
 
+from mfnpe.names import SEQUENTIAL_FIDELITY, SEQUENTIAL_METHODS
 from mfnpe.evaluation.metrics import mean_interval, sbc_ks, tarp_atc, tarp_curve, tarp_ks
 from mfnpe.plots.theme import (
     BAND_COLOR,
@@ -49,7 +50,6 @@ __all__ = ["METHOD_COLORS", "METHOD_LABELS", "SEQUENTIAL_METHODS", "SHARED_STAGE
            "calibration", "cost", "method_label", "nltp_vs_budget", "pairplot", "save_figure",
            "traces"]
 
-SEQUENTIAL_METHODS = ("tsnpe", "mf_tsnpe", "a_mf_tsnpe")
 STAGE_ORDER = ["LF simulation", "pretraining", "HF simulation", "training", "fine-tuning"]
 SHARED_STAGES = ("LF simulation", "pretraining")  # paid once, reused by every HF budget
 HPD_MASSES = (0.95, 0.68)  # pair-plot contours
@@ -144,10 +144,12 @@ def _recordings_panel(ax, table: pd.DataFrame) -> None:
     """-log q(theta_true | x_o) vs HF budget per method: the mean over recordings per seed,
     then mean and 95% band over seeds (budgets of MF-NPE and NPE up to the chains' last)."""
     last = table.loc[table["method"].isin(SEQUENTIAL_METHODS), "n_hf"].max()
+    table = table[table["n_hf"] > 0]  # a log axis of HF budgets
     table = table[table["n_hf"] <= last] if np.isfinite(last) else table
     per_seed = (table.groupby(["method", "n_hf", "seed"], as_index=False)["nltp_true"].mean()
                 .rename(columns={"nltp_true": "value"}))
-    for method in ("npe", "mf_npe", *SEQUENTIAL_METHODS):
+    with_hf = [m for m in SEQUENTIAL_METHODS if SEQUENTIAL_FIDELITY[m] == "hf"]
+    for method in ("npe", "mf_npe", *with_hf):  # LF-TSNPE spends no HF simulation
         part = per_seed[per_seed["method"] == method]
         if part.empty:
             continue

@@ -31,9 +31,11 @@ from matplotlib.figure import Figure
 
 # Okabe–Ito colour-blind-safe palette: the same method has the same colour everywhere.
 METHOD_COLORS = {"npe": "#0072B2", "mf_npe": "#E69F00", "lf_npe": "#009E73",
-                 "tsnpe": "#56B4E9", "mf_tsnpe": "#D55E00", "a_mf_tsnpe": "#CC79A7"}
+                 "tsnpe": "#56B4E9", "mf_tsnpe": "#D55E00", "a_mf_tsnpe": "#CC79A7",
+                 "lf_tsnpe": "#117733"}
 METHOD_LABELS = {"npe": "NPE (HF only)", "mf_npe": "MF-NPE", "lf_npe": "LF-NPE (pretrained only)",
-                 "tsnpe": "TSNPE (HF only)", "mf_tsnpe": "MF-TSNPE", "a_mf_tsnpe": "A-MF-TSNPE"}
+                 "tsnpe": "TSNPE (HF only)", "mf_tsnpe": "MF-TSNPE", "a_mf_tsnpe": "A-MF-TSNPE",
+                 "lf_tsnpe": "LF-TSNPE (LF rounds only)"}
 OTHER_COLORS = ["#555555", "#F0E442", "#999999"]  # keys that are no method (a reference)
 PALETTE = list(METHOD_COLORS.values())
 TRUE_COLOR = "#D62728"  # the true parameters
