@@ -126,6 +126,46 @@ def test_pools_round_up_to_whole_shards_and_grow_by_adding_shards():
     assert [shards.shard_settings(config, "hf", k) for k in range(3)] == before
 
 
+def test_lf_tsnpe_rounds_are_lf_shards_and_start_the_mf_chains():
+    """LF-TSNPE's rounds are LF simulations in LF shards on top of the pretraining; with it
+    the MF chains count its LF simulations and start from its last round (the settings
+    they check their start against are its last member's); without it, from LF-NPE."""
+    from mfnpe.plan import sequential as chains
+
+    section = {"methods": ["lf_tsnpe", "mf_tsnpe", "tsnpe"], "lf_rounds": 2,
+               "lf_simulations_per_round": 900, "rounds": 3, "simulations_per_round": 60}
+    config = validate_config({"budgets": {"n_lf": [500, 1000], "n_hf": [50], "n_test": 30},
+                              "shards": {"lf": 400, "hf": 50, "test": 30},
+                              "sequential": section})
+    assert chains.shards_per_round(config, "lf_tsnpe") == 3  # 400 + 400 + 100
+    assert chains.shard_rows(config, "lf_tsnpe", 2) == (800, 900)
+    assert chains.shards_per_round(config, "mf_tsnpe") == 2  # 50 + 10
+    lf_chain = chains.chain_settings(config, "cell", "lf_tsnpe", 0)
+    assert lf_chain["simulation"] == shards.simulation_settings(config, "lf")
+    assert lf_chain["training"] == config["inference"]["pretrain"]
+    assert lf_chain["pretrained"] == runs.model_settings(config, "lf_npe", 1000, 0, 0)
+    mf_chain = chains.chain_settings(config, "cell", "mf_tsnpe", 0)
+    assert mf_chain["pretrained"] == chains.member_settings(lf_chain, 2, 0)
+    assert mf_chain["simulation"] == shards.simulation_settings(config, "hf")
+    assert [(run["method"], run["n_lf"], run["n_hf"]) for run in
+            chains.posterior_runs(config, "cell")] == [
+        ("lf_tsnpe", 1900, 0), ("lf_tsnpe", 2800, 0),
+        ("mf_tsnpe", 2800, 60), ("mf_tsnpe", 2800, 120), ("mf_tsnpe", 2800, 180),
+        ("tsnpe", 0, 60), ("tsnpe", 0, 120), ("tsnpe", 0, 180)]
+    assert chains.final_runs(config, "cell") == [
+        {"method": "lf_tsnpe", "n_lf": 2800, "n_hf": 0, "seed": 0},
+        {"method": "mf_tsnpe", "n_lf": 2800, "n_hf": 180, "seed": 0},
+        {"method": "tsnpe", "n_lf": 0, "n_hf": 180, "seed": 0}]
+    without = copy.deepcopy(config)
+    without["sequential"]["methods"] = ["mf_tsnpe"]
+    assert chains.chain_settings(without, "cell", "mf_tsnpe", 0)["pretrained"] == (
+        runs.model_settings(without, "lf_npe", 1000, 0, 0))
+    assert chains.budget(without, "mf_tsnpe", 3) == (1000, 180)
+    only = copy.deepcopy(config)
+    only["sequential"]["recordings"] = ["other"]
+    assert chains.final_runs(only, "cell") == []
+
+
 def test_shard_settings_hold_only_what_the_shard_depends_on():
     config = validate_config({})
     lf = shards.simulation_settings(config, "lf")

@@ -101,6 +101,9 @@ def main(argv=None) -> None:
     parser.add_argument("--ppc", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--save", default=None, help="folder for each strategy's posterior")
+    parser.add_argument("--score-lf", action="store_true",
+                        help="score with LF predictive simulations too (LF against HF)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
@@ -121,6 +124,7 @@ def main(argv=None) -> None:
     lf = Simulator(config, "lf", prior.names, "lf")
     hf = Simulator(config, "hf", prior.names, "hf")
     scorer = Simulator(config, "test", prior.names, "ppc")
+    lf_scorer = Simulator(config, "lf", prior.names, "ppc-lf")
     print("x_o", dict(zip(names, np.round(x_o, 3))))
 
     results, lf_tsnpe = {}, None
@@ -155,6 +159,15 @@ def main(argv=None) -> None:
         cpu = time.process_time() - cpu0
         found = score(posterior, x_o, scorer, windows, recorded, names, args.ppc, trace_dt)
         found.update(cpu_s=cpu, n_lf=lf.n - n_lf0, n_hf=hf.n - n_hf0)
+        if args.score_lf:
+            found["lf_scored"] = score(posterior, x_o, lf_scorer, windows, recorded, names,
+                                       args.ppc, trace_dt)
+            print("  scored with LF:", {sweep: {k: round(v[k], 2) for k in
+                                                ("spikes", "rest_mean", "ap_peak", "blocked")}
+                                        for sweep, v in found["lf_scored"]["sweeps"].items()})
+        if args.save:
+            os.makedirs(args.save, exist_ok=True)
+            posterior.save(os.path.join(args.save, f"{strategy}.pt"))
         results[strategy] = found
         print(strategy, f"cpu {cpu:.0f} s", f"LF {found['n_lf']} HF {found['n_hf']}",
               "invalid", found["invalid"], "key_worst", found["key_worst"])
