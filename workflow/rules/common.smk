@@ -83,7 +83,9 @@ OBSERVATION_SEQUENTIAL = f"{OBSERVATION}/sequential.h5"
 OBSERVATION_SEQUENTIAL_C2ST = f"{OBSERVATION}/sequential_c2st.csv"
 # the synthetic examples, simulated into a folder the workflow owns (never observations/dir)
 EXAMPLE_RECORDING = f"{observations.EXAMPLES}/{{recording}}.{{format}}"
-HF_SEQUENTIAL_METHODS = [m for m in names.SEQUENTIAL_METHODS if m != sequential_runs.LF_CHAIN]
+HF_SEQUENTIAL_METHODS = [
+    m for m in names.SEQUENTIAL_METHODS if m != sequential_runs.LF_CHAIN
+]
 SEQUENTIAL_CHAIN = (
     "results/sequential/{recording}/{seq_method}/seed-{seed}/round-{round}"
 )
@@ -445,6 +447,22 @@ def chain_start(wildcards):
     return []
 
 
+def proposal_rule_outputs(method):
+    """The parameter shards of one round of a ``method`` chain (their count is the
+    method's shards per round)."""
+    return [
+        SEQ_THETA.replace("{shard}", str(k))
+        for k in range(sequential_runs.shards_per_round(config, method))
+    ]
+
+
+def proposal_rows(method):
+    return [
+        sequential_runs.shard_rows(config, method, k)
+        for k in range(sequential_runs.shards_per_round(config, method))
+    ]
+
+
 def proposal_start(wildcards):
     """Networks a round's proposal truncates with: the previous round's members, or
     :func:`chain_start` before round 1."""
@@ -481,7 +499,9 @@ def rounds_so_far(wildcards):
     """(round, shard) of every simulation shard of rounds 1..round."""
     shards_per_round = sequential_runs.shards_per_round(config, wildcards.seq_method)
     return [
-        (r, k) for r in range(1, int(wildcards.round) + 1) for k in range(shards_per_round)
+        (r, k)
+        for r in range(1, int(wildcards.round) + 1)
+        for k in range(shards_per_round)
     ]
 
 

@@ -139,9 +139,11 @@ rule observation_summary:
         posteriors=expand(OBSERVATION_POSTERIOR, recording=RECORDINGS),
         typicalities=expand(OBSERVATION_TYPICALITY, recording=RECORDINGS),
         ppcs=expand(OBSERVATION_PPC, recording=RECORDINGS),
-        sequential=expand(OBSERVATION_SEQUENTIAL, recording=SEQUENTIAL_RECORDINGS)
-        if SEQUENTIAL
-        else [],
+        sequential=(
+            expand(OBSERVATION_SEQUENTIAL, recording=SEQUENTIAL_RECORDINGS)
+            if SEQUENTIAL
+            else []
+        ),
     output:
         table=table("observations"),
     log:

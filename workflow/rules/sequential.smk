@@ -5,34 +5,18 @@
 # Paths and input functions: rules/common.smk.
 
 
-def proposal_rule_outputs(method):
-    """The parameter shards of one round of a ``method`` chain (their count is the
-    method's shards per round)."""
-    return [
-        SEQ_THETA.replace("{shard}", str(k))
-        for k in range(sequential_runs.shards_per_round(config, method))
-    ]
-
-
-def proposal_rows(method):
-    return [
-        sequential_runs.shard_rows(config, method, k)
-        for k in range(sequential_runs.shards_per_round(config, method))
-    ]
-
-
 rule sequential_proposal:
     input:
         recording=lambda w: RECORDINGS[w.recording],
         start=proposal_start,
     output:
         theta=proposal_rule_outputs("tsnpe"),
-    wildcard_constraints:
-        seq_method="|".join(HF_SEQUENTIAL_METHODS),
     log:
         log_file(f"sequential_proposal/{CHAIN_JOB}"),
     benchmark:
         benchmark_file(f"sequential_proposal/{CHAIN_JOB}")
+    wildcard_constraints:
+        seq_method="|".join(HF_SEQUENTIAL_METHODS),
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
