@@ -36,6 +36,11 @@ def with_note(title: str, note: str) -> str:
     return f"{title}\n{note}" if note else title
 
 
+TRACE_PANEL_WIDTH = 3.6
+"""Inches of each model's trace panel at least: its title and fit note fit beside the
+others' when four or more models are checked."""
+
+
 def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, np.ndarray],
                      x_observed: np.ndarray, x_simulated: Mapping[str, np.ndarray],
                      feature_names: Sequence[str], title: str,
@@ -77,7 +82,8 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
                          f"the {len(t)} of the traces")
     height = 2.4 * len(sweeps)
     with theme():
-        fig = Figure(figsize=(1.5 * columns + 0.9, 0.2 + height + 1.5 * rows),
+        width = max(1.5 * columns, TRACE_PANEL_WIDTH * len(methods))  # titles and notes fit
+        fig = Figure(figsize=(width + 0.9, 0.2 + height + 1.5 * rows),
                      layout="constrained")
         top, bottom = fig.subfigures(2, 1, height_ratios=[height, 1.5 * rows])
         grid = top.subplots(len(sweeps), len(methods), sharey=True, squeeze=False)
