@@ -8,15 +8,14 @@ start_job(snakemake.log[0], snakemake.threads)
 import numpy as np
 
 from mfnpe.plots import evaluation as plots
-from mfnpe.observation.posterior import read_observation
+from mfnpe.observation.posterior import last_rounds, read_observation
 from mfnpe.plots.theme import save_figure
 from mfnpe.prior import config_entry
 
 sequential = read_observation(snakemake.input.sequential)
 amortized = read_observation(snakemake.input.amortized)
 prior = snakemake.params.prior
-# each method's last round of seed 0 (a chain's rounds are stored in order: the last stays)
-last = {run["method"]: i for i, run in enumerate(sequential.runs) if run["seed"] == 0}
+last = last_rounds(sequential, seed=0)
 samples = {method: sequential.samples[i] for method, i in last.items()}
 final = max(sequential.runs[i]["n_hf"] for i in last.values())
 n_lf = max(run["n_lf"] for run in amortized.runs)

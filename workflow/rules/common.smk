@@ -84,7 +84,7 @@ OBSERVATION_SEQUENTIAL_C2ST = f"{OBSERVATION}/sequential_c2st.csv"
 # the synthetic examples, simulated into a folder the workflow owns (never observations/dir)
 EXAMPLE_RECORDING = f"{observations.EXAMPLES}/{{recording}}.{{format}}"
 HF_SEQUENTIAL_METHODS = [
-    m for m in names.SEQUENTIAL_METHODS if m != sequential_runs.LF_CHAIN
+    m for m, fidelity in names.SEQUENTIAL_FIDELITY.items() if fidelity == "hf"
 ]
 SEQUENTIAL_CHAIN = (
     "results/sequential/{recording}/{seq_method}/seed-{seed}/round-{round}"

@@ -33,13 +33,13 @@ rule sequential_proposal:
 
 use rule sequential_proposal as sequential_lf_proposal with:
     output:
-        theta=proposal_rule_outputs("lf_tsnpe"),
+        theta=proposal_rule_outputs(sequential_runs.LF_CHAIN),
     wildcard_constraints:
-        seq_method="lf_tsnpe",
+        seq_method=sequential_runs.LF_CHAIN,
     params:
         chain=chain_of,
         round=lambda w: int(w.round),
-        rows=proposal_rows("lf_tsnpe"),
+        rows=proposal_rows(sequential_runs.LF_CHAIN),
 
 
 rule sequential_simulate:

@@ -8,7 +8,7 @@ from itertools import combinations
 import pandas as pd
 
 from mfnpe.evaluation import metrics
-from mfnpe.observation.posterior import ObservationPosterior, summary_rows
+from mfnpe.observation.posterior import ObservationPosterior, last_rounds, summary_rows
 from mfnpe.evaluation.tables import over_seeds
 
 AMORTIZED = ("mf_npe", "npe")
@@ -20,8 +20,7 @@ def _final_posteriors(sequential: ObservationPosterior, amortized: ObservationPo
     every sequential method after its last round (LF-TSNPE's, without HF simulations,
     too), and MF-NPE (the largest LF size) and NPE when trained with that budget and
     seed."""
-    last = {run["method"]: i for i, run in enumerate(sequential.runs)  # rounds in order:
-            if run["seed"] == seed}                                      # the last one stays
+    last = last_rounds(sequential, seed)
     final = max(sequential.runs[i]["n_hf"] for i in last.values())
     draws = {method: sequential.samples[i] for method, i in last.items()}
     n_lf = max(run["n_lf"] for run in amortized.runs)

@@ -90,15 +90,20 @@ class Posterior:
         return x
 
     @torch.no_grad()
-    def log_prob(self, theta, x) -> np.ndarray:
-        """(m,) log q(theta_i | x_i) for theta (m, d) and x (m, f) [nats, theta units]."""
+    def _log_q_u(self, theta, x) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """theta (m, d) as a tensor, its unbounded coordinates u (m, d) and the network's
+        log q(u_i | x_i) (m,)."""
         x = self._x(x)
         theta = torch.as_tensor(np.asarray(theta, dtype=np.float32)).reshape(-1, self.prior.dim)
-        inside = torch.as_tensor(self.prior.contains(theta.numpy().astype(np.float64)))
         u = self.transform.to_unbounded(theta)
-        device = self.device
-        log_q = self.net.log_prob(u.unsqueeze(0).to(device),
-                                  x.expand(len(u), -1).to(device)).squeeze(0).cpu()
+        log_q = self.net.log_prob(u.unsqueeze(0).to(self.device),
+                                  x.expand(len(u), -1).to(self.device)).squeeze(0).cpu()
+        return theta, u, log_q
+
+    def log_prob(self, theta, x) -> np.ndarray:
+        """(m,) log q(theta_i | x_i) for theta (m, d) and x (m, f) [nats, theta units]."""
+        theta, u, log_q = self._log_q_u(theta, x)
+        inside = torch.as_tensor(self.prior.contains(theta.numpy().astype(np.float64)))
         log_q = log_q - self.transform.log_det_to_box(u)
         return torch.where(inside, log_q, torch.tensor(-torch.inf)).numpy().astype(np.float64)
 
@@ -107,13 +112,7 @@ class Posterior:
         network's own density, without the box's Jacobian. Its maximum is a mode that
         means something; log q(theta | x) grows without bound towards the box's edges
         (d theta / d u -> 0 there), so its largest value among draws sits at an edge."""
-        x = self._x(x)
-        theta = torch.as_tensor(np.asarray(theta, dtype=np.float32)).reshape(-1, self.prior.dim)
-        u = self.transform.to_unbounded(theta)
-        with torch.no_grad():
-            log_q = self.net.log_prob(u.unsqueeze(0).to(self.device),
-                                      x.expand(len(u), -1).to(self.device)).squeeze(0).cpu()
-        return log_q.numpy().astype(np.float64)
+        return self._log_q_u(theta, x)[2].numpy().astype(np.float64)
 
     @torch.no_grad()
     def sample(self, x, n: int, seed: int | None = None, chunk: int = 50) -> np.ndarray:

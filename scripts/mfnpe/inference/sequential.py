@@ -172,13 +172,17 @@ class RegionBox:
         """Volume in z, the prior mass the box would hold were it inside the prior's box."""
         return float(np.prod(2 * self.half))
 
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-        """Uniform draws of the box that lie in the prior's support, as theta (m, d), and how
-        many were drawn (m <= n)."""
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """The m <= n of n uniform draws of the box that lie in the prior's support, as
+        theta (m, d)."""
         local = (2 * rng.random((n, len(self.half))) - 1) * self.half
         z = self.centre + local @ self.axes.T
-        z = z[((z >= 0) & (z <= 1)).all(axis=1)]
-        return self.prior.from_unit(z), n
+        return self.prior.from_unit(z[((z >= 0) & (z <= 1)).all(axis=1)])
+
+    def contains(self, theta: np.ndarray) -> np.ndarray:
+        """(m,) bool: theta (m, d) inside the box."""
+        local = (self.prior.to_unit(theta) - self.centre) @ self.axes
+        return (np.abs(local) <= self.half).all(axis=1)
 
 
 def region_box(prior: BoxPrior, inside: np.ndarray, margin: float = REGION_MARGIN
@@ -188,12 +192,9 @@ def region_box(prior: BoxPrior, inside: np.ndarray, margin: float = REGION_MARGI
     each side (a direction without spread keeps the unit cube's extent)."""
     z = prior.to_unit(inside)
     centre = z.mean(axis=0)
-    if len(z) > 1:
-        _, _, vt = np.linalg.svd(z - centre, full_matrices=False)
-        axes = vt.T if vt.shape[0] == z.shape[1] else np.eye(z.shape[1])
-    else:
-        axes = np.eye(z.shape[1])
-    projected = (z - centre) @ axes
+    spread = z - centre
+    axes = np.linalg.eigh(spread.T @ spread)[1]  # (d, d) principal axes, for any draw count
+    projected = spread @ axes
     lo, hi = projected.min(axis=0), projected.max(axis=0)
     flat = ~(hi - lo > 1e-12)
     pad = margin * (hi - lo)
@@ -225,8 +226,7 @@ class TruncatedPrior:
         the n draws spread over (the box's volume, or 1)."""
         if self.box is None:
             return self.prior.sample(n, rng), 1.0
-        theta, _ = self.box.sample(n, rng)
-        return theta, self.box.volume
+        return self.box.sample(n, rng), self.box.volume
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
         """(n, d) draws and the estimated prior mass of the region.
@@ -260,9 +260,7 @@ class TruncatedPrior:
         log_prior = self.prior.log_prob(candidates)
         log_box = log_prior - np.log(volume)  # the box's uniform density
         if self.box is not None:
-            z = self.prior.to_unit(candidates)
-            local = np.abs((z - self.box.centre) @ self.box.axes)
-            log_box = np.where((local <= self.box.half).all(axis=1), log_box, -np.inf)
+            log_box = np.where(self.box.contains(candidates), log_box, -np.inf)
         log_q = self.posterior.log_prob(candidates, self.x_o)
         weight_q = len(from_q) / len(candidates)
         log_mix = np.logaddexp(np.log(weight_q) + log_q, np.log1p(-weight_q) + log_box)

@@ -160,6 +160,12 @@ def model_index(result: ObservationPosterior, run: Mapping) -> int:
     raise KeyError(f"recording {result.name}: no posterior of model {wanted}")
 
 
+def last_rounds(sequential: ObservationPosterior, seed: int) -> dict[str, int]:
+    """``{method: index}`` of each chain of ``seed``'s last round among the sequential
+    posteriors' runs (a chain's rounds are stored in order, so the last one stays)."""
+    return {run["method"]: i for i, run in enumerate(sequential.runs) if run["seed"] == seed}
+
+
 def summary_rows(result: ObservationPosterior) -> list[dict]:
     """One row per model: the run, log q(theta_true), HPD level, inside the 95% HPD region,
     the true theta, the posterior mean and SD and the most probable draw (``map_``) per
