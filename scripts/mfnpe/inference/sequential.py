@@ -154,30 +154,40 @@ SIR_CANDIDATES = 20
 class RegionBox:
     """A box around the truncated region in the prior's unit coordinates z (each parameter
     mapped onto [0, 1], through log theta for a log-uniform one, where a box prior is
-    uniform), aligned with the principal axes of the region's draws.
+    uniform), along the principal axes of the region's draws or along the parameters.
 
     prior : the box prior.
     centre : (d,) z of the box's centre.
     axes : (d, d) orthonormal columns, the box's directions in z.
     half : (d,) half-widths along them.
+    in_prior : the share of the box's volume inside the unit cube, the prior's support
+        (exactly 1 for a box inside it; else a Monte Carlo estimate, :func:`region_box`).
     """
 
     prior: BoxPrior
     centre: np.ndarray
     axes: np.ndarray
     half: np.ndarray
+    in_prior: float = 1.0
 
     @property
     def volume(self) -> float:
-        """Volume in z, the prior mass the box would hold were it inside the prior's box."""
-        return float(np.prod(2 * self.half))
+        """The prior mass of the box's part inside the prior's support."""
+        return float(np.prod(2 * self.half)) * self.in_prior
+
+    def _uniform_z(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        local = (2 * rng.random((n, len(self.half))) - 1) * self.half
+        return self.centre + local @ self.axes.T
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """The m <= n of n uniform draws of the box that lie in the prior's support, as
-        theta (m, d)."""
-        local = (2 * rng.random((n, len(self.half))) - 1) * self.half
-        z = self.centre + local @ self.axes.T
-        return self.prior.from_unit(z[((z >= 0) & (z <= 1)).all(axis=1)])
+        """(n, d) theta uniform on the box's part inside the prior's support (uniform
+        draws of the box, those outside the unit cube dropped)."""
+        parts, found = [], 0
+        while found < n:
+            z = self._uniform_z(int(np.ceil(1.1 * (n - found) / self.in_prior)) + 16, rng)
+            parts.append(z[((z >= 0) & (z <= 1)).all(axis=1)])
+            found += len(parts[-1])
+        return self.prior.from_unit(np.concatenate(parts)[:n])
 
     def contains(self, theta: np.ndarray) -> np.ndarray:
         """(m,) bool: theta (m, d) inside the box."""
@@ -185,24 +195,50 @@ class RegionBox:
         return (np.abs(local) <= self.half).all(axis=1)
 
 
-def region_box(prior: BoxPrior, inside: np.ndarray, margin: float = REGION_MARGIN
-               ) -> RegionBox:
-    """The box around ``inside`` (m, d) draws of the truncated region along their
-    principal axes in the prior's unit coordinates, widened by ``margin`` of its width on
-    each side (a direction without spread keeps the unit cube's extent)."""
-    z = prior.to_unit(inside)
+IN_PRIOR_DRAWS = 2**17
+"""Uniform draws of a slanted box that estimate its share inside the prior's support."""
+IN_PRIOR_MIN_HITS = 100
+"""Fewer of those inside the support (a share known to worse than 10 %): the box along
+the parameters is taken."""
+
+
+def _box(prior: BoxPrior, z: np.ndarray, axes: np.ndarray, margin: float) -> RegionBox:
+    """The box along ``axes`` around the unit-coordinate draws ``z``, widened by ``margin``
+    of its width on each side (a direction without spread keeps the unit cube's extent);
+    a box along the parameters is cut to the unit cube."""
     centre = z.mean(axis=0)
-    spread = z - centre
-    axes = np.linalg.eigh(spread.T @ spread)[1]  # (d, d) principal axes, for any draw count
-    projected = spread @ axes
+    projected = (z - centre) @ axes
     lo, hi = projected.min(axis=0), projected.max(axis=0)
     flat = ~(hi - lo > 1e-12)
     pad = margin * (hi - lo)
     lo, hi = lo - pad, hi + pad
     reach = np.sqrt(z.shape[1])  # the unit cube's diameter
     lo, hi = np.where(flat, -reach, lo), np.where(flat, reach, hi)
+    if np.array_equal(axes, np.eye(len(axes))):
+        lo, hi = np.maximum(lo, -centre), np.minimum(hi, 1.0 - centre)
     middle = (lo + hi) / 2
     return RegionBox(prior, centre + axes @ middle, axes, (hi - lo) / 2)
+
+
+def region_box(prior: BoxPrior, inside: np.ndarray, margin: float = REGION_MARGIN
+               ) -> RegionBox:
+    """The smaller (in prior mass) of two boxes around ``inside`` (m, d) draws of the
+    truncated region in the prior's unit coordinates: along their principal axes (a thin
+    slanted region) or along the parameters, cut to the prior's support (a region that
+    spans much of the prior, where a slanted box in several dimensions lies mostly outside
+    the support); each widened by ``margin`` of its width on each side."""
+    z = prior.to_unit(inside)
+    spread = z - z.mean(axis=0)
+    principal = np.linalg.eigh(spread.T @ spread)[1]  # (d, d), for any draw count
+    along_axes = _box(prior, z, principal, margin)
+    draws = along_axes._uniform_z(IN_PRIOR_DRAWS, np.random.default_rng(0))
+    share = float(((draws >= 0) & (draws <= 1)).all(axis=1).mean())
+    along_parameters = _box(prior, z, np.eye(z.shape[1]), margin)
+    if share * IN_PRIOR_DRAWS < IN_PRIOR_MIN_HITS:  # too few inside to estimate the share
+        return along_parameters
+    along_axes = RegionBox(prior, along_axes.centre, along_axes.axes, along_axes.half,
+                           in_prior=share)
+    return min((along_axes, along_parameters), key=lambda box: box.volume)
 
 
 @dataclass
