@@ -100,7 +100,7 @@ def main(argv=None) -> None:
           tuples.most_common(8))
     hit = within[:, key].all(1)
     if hit.any():
-        np.set_printoptions(suppress=True, linewidth=160, precision=4)
+        np.set_printoptions(suppress=True, linewidth=160, precision=4, threshold=10**6)
         print("draws within on spike count, rest and AP peak:", list(prior.names))
         print(theta[hit][:20])
     if args.out:

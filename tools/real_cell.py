@@ -16,7 +16,10 @@ Strategies (every one ends in a posterior q(theta | x_o) at the recording's x_o)
 
 Each posterior is scored with ``--ppc`` HF simulations at its draws (``fit_set``: the
 fractions within the spike-count, rest and AP-peak tolerances per sweep) and the CPU
-seconds of this process (simulation and training) are reported per strategy.
+seconds of this process (simulation and training) are reported per strategy. With
+``--theta name=value ...`` (a recording with a known answer, tools/synthetic_recording.py)
+each posterior also reports the HPD level of that theta among 2000 of its draws and
+whether it lies inside the 95 % region.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from mfnpe.inference.sequential import SequentialSettings, run_rounds
 from mfnpe.observation.fit import fit_set, sweep_windows
 from mfnpe.observation.measures import recorded_measures, trace_measures
 from mfnpe.observation.passive import area_prior_from_recording
+from mfnpe.observation.posterior import hpd_level
 from mfnpe.observation.stimulus import resolve as resolve_recording
 from mfnpe.observation.sweep_recordings import observed_features, observed_trace, read_observed
 from mfnpe.observation.sweeps import feature_names, sweeps_of
@@ -102,6 +106,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
     parser.add_argument("--save", default=None, help="folder for each strategy's posterior")
+    parser.add_argument("--theta", nargs="+", default=None,
+                        help="the recording's known parameters, name=value for every one")
     parser.add_argument("--score-lf", action="store_true",
                         help="score with LF predictive simulations too (LF against HF)")
     args = parser.parse_args(argv)
@@ -159,6 +165,14 @@ def main(argv=None) -> None:
         cpu = time.process_time() - cpu0
         found = score(posterior, x_o, scorer, windows, recorded, names, args.ppc, trace_dt)
         found.update(cpu_s=cpu, n_lf=lf.n - n_lf0, n_hf=hf.n - n_hf0)
+        if args.theta:
+            known = dict(item.split("=") for item in args.theta)
+            theta = np.array([[float(known[name]) for name in prior.names]])
+            draws = posterior.sample(x_o, 2000, seed=321)
+            found["hpd_level"] = hpd_level(posterior.log_prob(draws, x_o),
+                                           float(posterior.log_prob(theta, x_o)[0]))
+            print(f"  known theta: HPD level {found['hpd_level']:.3f}, inside the 95 % "
+                  f"region: {found['hpd_level'] <= 0.95}")
         if args.score_lf:
             found["lf_scored"] = score(posterior, x_o, lf_scorer, windows, recorded, names,
                                        args.ppc, trace_dt)

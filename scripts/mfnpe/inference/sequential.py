@@ -202,10 +202,11 @@ IN_PRIOR_MIN_HITS = 100
 the parameters is taken."""
 
 
-def _box(prior: BoxPrior, z: np.ndarray, axes: np.ndarray, margin: float) -> RegionBox:
+def _box(prior: BoxPrior, z: np.ndarray, axes: np.ndarray, margin: float,
+         cut: bool = False) -> RegionBox:
     """The box along ``axes`` around the unit-coordinate draws ``z``, widened by ``margin``
     of its width on each side (a direction without spread keeps the unit cube's extent);
-    a box along the parameters is cut to the unit cube."""
+    ``cut``: a box along the parameters (``axes`` the identity) cut to the unit cube."""
     centre = z.mean(axis=0)
     projected = (z - centre) @ axes
     lo, hi = projected.min(axis=0), projected.max(axis=0)
@@ -214,7 +215,7 @@ def _box(prior: BoxPrior, z: np.ndarray, axes: np.ndarray, margin: float) -> Reg
     lo, hi = lo - pad, hi + pad
     reach = np.sqrt(z.shape[1])  # the unit cube's diameter
     lo, hi = np.where(flat, -reach, lo), np.where(flat, reach, hi)
-    if np.array_equal(axes, np.eye(len(axes))):
+    if cut:
         lo, hi = np.maximum(lo, -centre), np.minimum(hi, 1.0 - centre)
     middle = (lo + hi) / 2
     return RegionBox(prior, centre + axes @ middle, axes, (hi - lo) / 2)
@@ -233,7 +234,7 @@ def region_box(prior: BoxPrior, inside: np.ndarray, margin: float = REGION_MARGI
     along_axes = _box(prior, z, principal, margin)
     draws = along_axes._uniform_z(IN_PRIOR_DRAWS, np.random.default_rng(0))
     share = float(((draws >= 0) & (draws <= 1)).all(axis=1).mean())
-    along_parameters = _box(prior, z, np.eye(z.shape[1]), margin)
+    along_parameters = _box(prior, z, np.eye(z.shape[1]), margin, cut=True)
     if share * IN_PRIOR_DRAWS < IN_PRIOR_MIN_HITS:  # too few inside to estimate the share
         return along_parameters
     along_axes = RegionBox(prior, along_axes.centre, along_axes.axes, along_axes.half,
