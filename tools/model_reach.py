@@ -28,29 +28,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import torch
+from real_cell import KEY_FEATURES, Simulator, load_recording
 
-from mfnpe import seeds
 from mfnpe.inference import Posterior
-from mfnpe.observation.fit import tolerance
-from mfnpe.observation.passive import area_prior_from_recording
-from mfnpe.observation.stimulus import resolve as resolve_recording
-from mfnpe.observation.sweep_recordings import observed_features, read_observed
-from mfnpe.observation.sweeps import feature_names, split_name, sweeps_of
-from mfnpe.plan import observations as plan_observations
-from mfnpe.plan import shards
-from mfnpe.plan.config import merge_files, resolve_recording as resolve_config_recording
-from mfnpe.prior import BoxPrior
-from mfnpe.simulation.shard import simulate_shard
-
-ACCEPTANCE = ("spike_count", "rest_mean", "ap_peak")
-"""The acceptance measure's features (the measure of fit, docs/recordings.md)."""
-
-
-def within_tolerance(x: np.ndarray, x_o: np.ndarray, names) -> np.ndarray:
-    """(n, f) bool: simulation i within feature j's tolerance of the recording (NaN: not)."""
-    return np.stack([tolerance(name).within(x[:, j], x_o[j]) for j, name in enumerate(names)],
-                    axis=1)
-
+from mfnpe.observation.fit import within_tolerances
+from mfnpe.observation.sweeps import split_name
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -64,28 +46,19 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    config = merge_files(args.configs, area_measure=area_prior_from_recording)
-    resolve_config_recording(config, args.configs, resolve_recording)
-    prior = BoxPrior.from_config(config["prior"])
-    names = feature_names(list(config["features"]), sweeps_of(config["stimulus"]))
-    protocol = plan_observations.protocol(config)
-    x_o = observed_features(read_observed(config["stimulus"]["recording"], protocol),
-                            config["features"], protocol)
+    config, prior, names, _, x_o = load_recording(args.configs)
     if args.posterior:
         theta = Posterior.load(args.posterior, prior=prior).sample(x_o, args.n, seed=args.seed)
     else:
         theta = prior.sample(args.n, np.random.default_rng(args.seed))
-    settings = shards.simulation_settings(config, args.pool)
     cpu = time.process_time()
-    x = simulate_shard(theta, prior.names, settings,
-                       sim_seeds=seeds.observation_seeds(args.seed, "predictive", "reach",
-                                                         args.n, 0)).x
+    x = Simulator(config, args.pool, prior.names, "reach")(theta)
     cpu = time.process_time() - cpu
 
-    within = within_tolerance(x, x_o, names)
+    within = within_tolerances(x_o, names, x)
     base = [split_name(name)[0] for name in names]
     counts = [j for j, b in enumerate(base) if b == "spike_count"]
-    key = [j for j, b in enumerate(base) if b in ACCEPTANCE]
+    key = [j for j, b in enumerate(base) if b in KEY_FEATURES]
     print(f"{args.n} draws from {args.posterior or 'the prior'}, {args.pool} simulator, "
           f"{cpu:.0f} s CPU; diverged {np.mean(~np.isfinite(x).all(1)):.3f}")
     print(f"{'feature':28s} {'recorded':>10s} {'within':>7s}")

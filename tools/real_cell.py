@@ -72,6 +72,19 @@ class Simulator:
         return shard if traces_dt else shard.x
 
 
+def load_recording(configs):
+    """The merged config of ``configs`` (paths), its prior, feature names, the recording
+    under the config's protocol and its features x_o (f,)."""
+    config = merge_files(configs, area_measure=area_prior_from_recording)
+    resolve_config_recording(config, configs, resolve_recording)
+    prior = BoxPrior.from_config(config["prior"])
+    names = feature_names(list(config["features"]), sweeps_of(config["stimulus"]))
+    protocol = plan_observations.protocol(config)
+    recording = read_observed(config["stimulus"]["recording"], protocol)
+    return config, prior, names, recording, observed_features(recording, config["features"],
+                                                              protocol)
+
+
 def score(posterior, x_o, simulate_hf: Simulator, windows, recorded, names, n: int,
           trace_dt: float) -> dict:
     """The fit of ``n`` HF simulations at posterior draws: per sweep and key feature."""
@@ -114,13 +127,7 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
 
-    config = merge_files(args.configs, area_measure=area_prior_from_recording)
-    resolve_config_recording(config, args.configs, resolve_recording)
-    prior = BoxPrior.from_config(config["prior"])
-    names = feature_names(list(config["features"]), sweeps_of(config["stimulus"]))
-    protocol = plan_observations.protocol(config)
-    recording = read_observed(config["stimulus"]["recording"], protocol)
-    x_o = observed_features(recording, config["features"], protocol)
+    config, prior, names, recording, x_o = load_recording(args.configs)
     trace_dt = config["traces"]["dt"]
     windows = sweep_windows(shards.simulation_settings(config, "test")["stimulus"])
     recorded = recorded_measures(observed_trace(recording, trace_dt), trace_dt, windows)

@@ -296,6 +296,14 @@ def _mean(mask: np.ndarray, n: int) -> float:
     return float(np.sum(mask) / n) if n else math.nan
 
 
+def within_tolerances(x_recorded: np.ndarray, feature_names: Sequence[str], x: np.ndarray
+                      ) -> np.ndarray:
+    """(n, f) bool: simulation i's feature j within its tolerance of the recording's
+    ``x_recorded`` (f,); ``x`` (n, f), columns ``feature_names`` (NaN: not within)."""
+    return np.stack([tolerance(name).within(x[:, j], x_recorded[j])
+                     for j, name in enumerate(feature_names)], axis=1)
+
+
 def fit_set(x_recorded: np.ndarray, feature_names: Sequence[str], x: np.ndarray,
             valid: np.ndarray, measures: TraceMeasures | None = None,
             recorded: TraceMeasures | None = None) -> SetFit:
@@ -312,9 +320,7 @@ def fit_set(x_recorded: np.ndarray, feature_names: Sequence[str], x: np.ndarray,
     if x.shape != (n, f) or x_recorded.shape != (f,):
         raise ValueError(f"x {x.shape}, x_recorded {x_recorded.shape} and valid ({n},) do not "
                          f"fit {f} features")
-    within = np.zeros((n, f), dtype=bool)
-    for j, name in enumerate(feature_names):
-        within[:, j] = valid & tolerance(name).within(x[:, j], x_recorded[j])
+    within = valid[:, None] & within_tolerances(x_recorded, feature_names, x)
     columns = _sweep_columns(feature_names)
     for found, label in ((measures, "measures"), (recorded, "recorded")):
         if found is not None and found.pre_spikes.shape[1] != len(columns):
