@@ -12,7 +12,13 @@ import yaml
 from mfnpe.simulation import features, simulators
 from mfnpe.plan import runs, shards
 from mfnpe import names
-from mfnpe.plan.config import ConfigError, load_config, load_schema, validate_config
+from mfnpe.plan.config import (
+    MODEL_CHOICE,
+    ConfigError,
+    load_config,
+    load_schema,
+    validate_config,
+)
 from mfnpe.hh.model import NAMES as MODEL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +36,8 @@ def test_default_config_file_is_valid_and_complete():
 def test_schema_enums_match_the_library():
     schema = load_schema()
     props = schema["properties"]
-    assert props["prior"]["propertyNames"]["enum"] == list(MODEL_NAMES)
-    assert [key for key in props["model"]["properties"] if key != "name"] == list(MODEL_NAMES)
+    assert [key for key in props["model"]["properties"] if key not in MODEL_CHOICE] == list(
+        MODEL_NAMES)
     assert props["features"]["items"]["enum"] == list(features.NAMES)
     simulator = schema["$defs"]["simulator"]["properties"]
     assert simulator["name"]["enum"] == list(names.SIMULATORS) == list(simulators.REGISTRY)
@@ -51,7 +57,7 @@ def test_schema_enums_match_the_library():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"prior": {"gFoo": [1, 2]}}, r"prior.*'gFoo'"),
+        ({"prior": {"gFoo": [1, 2]}}, r"prior/gFoo: not a constant of neuron model 'classic'"),
         ({"prior": {"gNa": [200.0, 50.0]}}, r"prior/gNa: low must be < high"),
         ({"prior": {"gNa": [50.0, 50.0]}}, r"prior/gNa: low must be < high"),
         ({"budgets": {"n_hf": [100, 0]}}, r"budgets/n_hf/1"),
@@ -60,7 +66,7 @@ def test_schema_enums_match_the_library():
         ({"shards": {"hf": 0}}, r"shards/hf"),
         ({"simulators": {"lf": {"name": "langevin"}}}, r"simulators/lf/name: 'langevin'"),
         ({"features": ["spike_count", "spike_rate"]}, r"features/1: 'spike_rate'"),
-        ({"model": {"gCa": 1.0}}, r"model.*'gCa'"),
+        ({"model": {"gCa": 1.0}}, r"model/gCa: not a constant of neuron model 'classic'"),
         ({"stimulus": {"t_on": 50.0, "t_off": 20.0}}, r"stimulus: need 0 <= t_on < t_off"),
         ({"simulators": {"hf": {"name": "markov", "dt": 0.03}}}, r"not a multiple of simulators/hf/dt"),
         ({"observations": {"examples": {"ex": {"theta": {"gNa": 100.0}}}}},

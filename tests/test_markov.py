@@ -30,6 +30,7 @@ from mfnpe.simulation.features import spike_times
 from scipy.linalg import expm
 
 CLASSIC_TABLES = markov.tables(MODELS["classic"])
+CLASSIC_RATES = markov.compiled_rates(MODELS["classic"])
 
 DT = 0.01  # ms
 METHODS = {"markov": markov.simulate_markov, "binomial": markov.simulate_binomial}
@@ -69,7 +70,7 @@ def _check_binomial_fraction(samples: np.ndarray, p: float, n_channels: int, lab
 def test_compiled_stationary_probs_match_kinetics():
     rates, probs = np.empty(6), np.empty(13)
     for v in (-90.0, -65.0, -40.0, -55.0, 0.0, 30.0):
-        markov._rates_at(0, v, np.empty(0), rates)
+        markov._model_rates(CLASSIC_RATES, v, np.empty(0), np.ones(3), rates)
         np.testing.assert_allclose(rates, rate_vector(v), rtol=1e-12)
         markov._stationary_probs(rates, probs, np.empty(3), CLASSIC_TABLES)
         np.testing.assert_allclose(probs[:8], na_state_probs(v), rtol=1e-12, atol=1e-300)
@@ -158,7 +159,7 @@ def _generator(table: np.ndarray, v: float) -> np.ndarray:
 def test_binomial_transition_probs_are_the_matrix_exponential(v, dt):
     """The closed-form step probabilities equal scipy's expm(Q dt) of the 28-edge schemes."""
     rates, probs = np.empty(6), np.zeros((13, 8))
-    markov._rates_at(0, v, np.empty(0), rates)
+    markov._model_rates(CLASSIC_RATES, v, np.empty(0), np.ones(3), rates)
     markov._transition_probs(rates, dt, np.zeros((4, 5, 5)), probs, CLASSIC_TABLES)
     np.testing.assert_allclose(probs[:8], expm(_generator(NA_TRANSITIONS, v) * dt), atol=1e-13)
     np.testing.assert_allclose(probs[8:, :5], expm(_generator(K_TRANSITIONS, v) * dt),

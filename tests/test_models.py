@@ -17,7 +17,7 @@ from mfnpe.hh.model import NAMES, constants_table
 from mfnpe.hh.models import MODELS
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
-from mfnpe.plan.config import ConfigError, load_schema, validate_config
+from mfnpe.plan.config import MODEL_CHOICE, ConfigError, load_schema, validate_config
 from mfnpe.simulation.features import compute_features
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
@@ -113,8 +113,7 @@ def test_registry_is_the_config_schema():
     section = load_schema()["properties"]["model"]
     assert section["properties"]["name"]["enum"] == list(MODELS)
     assert {name: model.defaults for name, model in MODELS.items()} == section["x-model-defaults"]
-    assert [k for k in section["properties"] if k != "name"] == list(NAMES)
-    assert load_schema()["properties"]["prior"]["propertyNames"]["enum"] == list(NAMES)
+    assert [k for k in section["properties"] if k not in MODEL_CHOICE] == list(NAMES)
     for name, (g_na, g_k, g_m, g_l, e_l, vt, tau_max) in PAPER.items():
         d = MODELS[name].defaults
         assert (d["gNa"], d["gK"], d["gM"], d["gL"], d["EL"], d["VT"], d["tau_max"]) == (
@@ -324,13 +323,3 @@ def test_edge_langevin_warning_names_the_few_m_channels():
 
     (message,) = channel_count_warnings("edge_langevin", {"name": "pospischil_rs"}, {})
     assert "2800 Na, 300 Kd and 4 M channels" in message and "M channel has only 4" in message
-
-
-def test_a_model_without_numba_rates_is_refused():
-    """A model whose ``kernel_id`` has no branch in ``markov._rates_at`` fails loudly."""
-    import dataclasses
-
-    orphan = dataclasses.replace(MODELS["pospischil_rs"], name="orphan", kernel_id=99)
-    with pytest.raises(ValueError, match="no branch"):
-        markov.tables(orphan)
-    assert {model.kernel_id for model in MODELS.values()} <= set(markov.KERNEL_IDS)

@@ -66,10 +66,11 @@ def test_rates_at_26_degrees_are_the_reference_rates_times_q10(name):
         np.testing.assert_allclose(base, np.array(_paper_rates(v, *kinetic)), rtol=1e-12)
     rates, unscaled = np.empty(len(base)), np.empty(len(base))
     for k, x in enumerate(v):
-        markov._model_rates(model.kernel_id, x, np.array(kinetic), factor, rates)
+        compiled = markov.compiled_rates(model)
+        markov._model_rates(compiled, x, np.array(kinetic), factor, rates)
         np.testing.assert_allclose(rates, scaled[:, k], rtol=1e-13)
-        markov._model_rates(model.kernel_id, x, np.array(kinetic), np.ones(len(factor)), rates)
-        markov._rates_at(model.kernel_id, x, np.array(kinetic), unscaled)
+        markov._model_rates(compiled, x, np.array(kinetic), np.ones(len(factor)), rates)
+        unscaled[:] = [rate(x, np.array(kinetic)) for rate in compiled]
         np.testing.assert_array_equal(rates, unscaled)  # a factor of 1.0 changes no bit
     scale = tuple(jnp.full(v.shape, f, jnp.float32) for f in factor)
     v32, k32 = jnp.asarray(v, jnp.float32), tuple(jnp.full(v.shape, k, jnp.float32)

@@ -118,8 +118,6 @@ class NeuronModel:
     kinetic : constants the rates take after V, e.g. ("VT", "tau_max").
     make_rates : ``(xp, jit) -> namespace`` of rate functions ``f(v, *kinetic)``.
     rate_names : names of the rate functions, ordered ``alpha_g, beta_g`` per gate type.
-    kernel_id : the branch of the numba rates dispatch (``mfnpe.hh.markov._rates_at``)
-        that computes these rates; models sharing rate functions share it.
     reference : where the equations come from.
     reference_temperature : the temperature [°C] the rates hold at; with it the model has
         the constant ``temperature`` [°C] and the channels' ``q10`` apply. None: the rates
@@ -132,7 +130,6 @@ class NeuronModel:
     kinetic: tuple[str, ...]
     make_rates: Callable
     rate_names: tuple[str, ...]
-    kernel_id: int
     reference: str = ""
     reference_temperature: float | None = None
     _rates_np: dict = field(default_factory=dict, compare=False, repr=False)

@@ -55,7 +55,7 @@ import numpy as np
 
 from mfnpe.hh.gates import gates_open, gates_steady, gates_step, subunit_step
 from mfnpe.hh.membrane import Membrane, voltage_step
-from mfnpe.hh.models import MODELS, model_of
+from mfnpe.hh.models import DEFAULT_MODEL, MODEL_KEY, get_model, reference_of
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.schemes import edge_step, n_edge_noise, states_open, states_steady
@@ -97,13 +97,13 @@ _MODELS = {
 def _simulate(mem, waveform, seeds, dt, sigma, clamp_mV, *, model, neuron, n_steps, clamped,
               record_open):
     """Run ``n_steps`` steps (``waveform`` (n_steps,)) for all simulations (``seeds`` (n,))
-    of the neuron model named ``neuron``.
+    of the neuron model ``neuron`` (a NeuronModel, hashed by identity: one per process).
 
     Returns ``(v,)`` or ``(v, open_0, open_1, ...)`` (one per channel), each (n, n_steps)
     float32.
     """
     spec = _MODELS[model]
-    cell = MODELS[neuron]
+    cell = neuron
     n_noise = spec.n_channel_noise(cell) + int(spec.voltage_noise)
     v0 = jnp.broadcast_to(clamp_mV, mem.v_start.shape) if clamped else mem.v_start  # mV
 
@@ -142,14 +142,16 @@ def _padded(a: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([a, np.repeat(a[-1:], size - a.shape[0])])
 
 
-def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int, neuron) -> Membrane:
-    """The constants table as float32 device arrays, padded to ``size`` simulations."""
+def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int, neuron,
+              reference: str) -> Membrane:
+    """The constants table of the model ``neuron`` (its reference ``reference``) as
+    float32 device arrays, padded to ``size`` simulations."""
     arrays = {name: _padded(constants[name], size) for name in neuron.names}
     n = len(constants[neuron.names[0]])
     scale = np.broadcast_to(stimulus.current_scale(constants), (n,)).astype(np.float64)
     arrays["current_scale"] = _padded(scale, size)
-    if neuron.name != "classic":
-        arrays["model"] = np.full(size, neuron.name)
+    if reference != DEFAULT_MODEL:
+        arrays[MODEL_KEY] = np.full(size, reference)
     holding = stimulus.holding_current(constants)  # µA/cm² before the start, or None
     if holding is not None:
         holding = _padded(np.broadcast_to(np.asarray(holding, np.float64), (n,)), size)
@@ -169,7 +171,8 @@ def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int, neuron) 
 
 def _run(model, constants, stimulus, dt, seeds, *, sigma=0.0, clamp_mV=None, record_open=False):
     """Check the arguments, run :func:`_simulate` on a padded batch, return numpy traces."""
-    neuron = model_of(constants)
+    reference = reference_of(constants)
+    neuron = get_model(reference)
     names = neuron.names
     missing = [name for name in names if name not in constants]
     if missing:
@@ -192,14 +195,14 @@ def _run(model, constants, stimulus, dt, seeds, *, sigma=0.0, clamp_mV=None, rec
     size = -(-n // BATCH_BLOCK) * BATCH_BLOCK
     sigma = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (n,))
     records = _simulate(
-        _membrane(constants, stimulus, size, neuron),
+        _membrane(constants, stimulus, size, neuron, reference),
         jnp.asarray(stimulus.waveform(dt), dtype=jnp.float32),
         jnp.asarray(_padded(seeds.astype(np.uint32), size)),
         jnp.float32(dt),
         jnp.asarray(_padded(sigma, size), dtype=jnp.float32),
         jnp.float32(0.0 if clamp_mV is None else clamp_mV),
         model=model,
-        neuron=neuron.name,
+        neuron=neuron,
         n_steps=stimulus.n_steps(dt),
         clamped=clamp_mV is not None,
         record_open=record_open,

@@ -31,12 +31,12 @@ simulation's ``temperature`` (:meth:`mfnpe.hh.channels.NeuronModel.rate_factors`
 of the kernel's parameters) right after they are computed (:func:`_model_rates`); at the
 model's reference temperature the factor is exactly 1.0 and skipped.
 
-Models: the state layout and transition tables are kernel *arguments*, built per model
-(:func:`_tables`); the rates are the one compiled function :func:`_rates_at`, which
-dispatches on the model's ``kernel_id`` to each model's numba-compiled rates (kernels
-compiled per model through a closure would miss numba's on-disk cache every process). A
-model with new rate functions needs its branch there; ``tests/test_models.py`` runs every
-registered model through both simulators.
+Models: the kernels know no model. Its state layout and transition tables
+(:func:`tables`) and its rates (:func:`compiled_rates`: the model's own rate functions,
+compiled, as a typed list of first-class functions of one signature) are kernel
+*arguments*, so a model from any file runs through the kernels that numba keeps in its
+disk cache; ``tests/test_models.py`` runs every registered model, and one from a file,
+through both simulators.
 
 Randomness: the compiled kernel seeds numba's (thread-local) generator with
 ``seeds[i]`` at the start of simulation ``i``, so each simulation depends only on its own
@@ -47,15 +47,18 @@ release the GIL: run batches concurrently in a thread pool for parallelism.
 from __future__ import annotations
 
 import types
+import warnings
 from collections.abc import Mapping
 from functools import cache
 
 import numba
 import numpy as np
+from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba.extending import register_jitable
 
 from mfnpe.hh.channels import NeuronModel
 from mfnpe.hh.membrane import X_FLOOR, make_exp_euler
-from mfnpe.hh.models import classic, model_of, pospischil
+from mfnpe.hh.models import model_of
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
@@ -69,7 +72,7 @@ _jit = numba.njit(cache=True, nogil=True)
 # time, with a scalar ``where``.
 
 
-@_jit
+@register_jitable
 def _scalar_where(condition, if_true, if_false):
     return if_true if condition else if_false
 
@@ -81,26 +84,59 @@ _scalar_xp.expm1 = np.expm1
 _scalar_xp.maximum = max
 _scalar_xp.where = _scalar_where
 
-_rates = classic.make_rates(_scalar_xp, jit=_jit)  # kernel_id 0
-alpha_m = _rates.alpha_m
-beta_m = _rates.beta_m
-alpha_h = _rates.alpha_h
-beta_h = _rates.beta_h
-alpha_n = _rates.alpha_n
-beta_n = _rates.beta_n
+RATE_SIGNATURE = numba.types.float64(numba.types.float64, numba.types.float64[::1])
+"""A compiled rate as the kernels call it: ``rate(v [mV], kinetic (K,) float64) -> 1/ms``."""
+RATE_TYPE = numba.types.FunctionType(RATE_SIGNATURE)
 
-_pos = pospischil.make_rates(_scalar_xp, jit=_jit)  # kernel_id 1
-_pos_alpha_m = _pos.alpha_m
-_pos_beta_m = _pos.beta_m
-_pos_alpha_h = _pos.alpha_h
-_pos_beta_h = _pos.beta_h
-_pos_alpha_n = _pos.alpha_n
-_pos_beta_n = _pos.beta_n
-_pos_alpha_p = _pos.alpha_p
-_pos_beta_p = _pos.beta_p
 
-KERNEL_IDS = (0, 1)
-"""The ``kernel_id`` values :func:`_rates_at` has a branch for."""
+_ON_KINETIC = (
+    lambda rate: lambda v, k: rate(v),
+    lambda rate: lambda v, k: rate(v, k[0]),
+    lambda rate: lambda v, k: rate(v, k[0], k[1]),
+    lambda rate: lambda v, k: rate(v, k[0], k[1], k[2]),
+    lambda rate: lambda v, k: rate(v, k[0], k[1], k[2], k[3]),
+)
+"""Per number of kinetic constants K: ``rate(v, *kinetic) -> rate(v, kinetic (K,))``."""
+MAX_KINETIC = len(_ON_KINETIC) - 1
+"""The most kinetic constants a model's rates may take after V."""
+
+
+@cache
+def compiled_rates(model: NeuronModel) -> tuple:
+    """The model's rates compiled for the kernels: a tuple of :data:`RATE_SIGNATURE`
+    functions ``rate(v [mV], kinetic (K,)) -> 1/ms`` (numba types it as a tuple of
+    first-class functions), order :attr:`NeuronModel.rate_names` (rate id ``2 g`` is
+    ``α`` of gate type ``g``). The kernels take it as an argument, so they know no model.
+
+    Each function is compiled once per machine: numba keys a cached closure by its code
+    and its captured values (here the model's own rate function), and names its symbol
+    after ``__qualname__``, which is therefore the model's and the rate's name: two
+    closures of one name compiled in different processes would share a symbol."""
+    if len(model.kinetic) > MAX_KINETIC:
+        raise ValueError(f"model {model.name!r}: its rates take {len(model.kinetic)} kinetic "
+                         f"constants {model.kinetic}; the simulators take at most {MAX_KINETIC}")
+    scalar = model.make_rates(_scalar_xp, jit=register_jitable)
+    missing = [name for name in model.rate_names if not hasattr(scalar, name)]
+    if missing:
+        raise ValueError(f"model {model.name!r}: make_rates returns no {missing}")
+    compiled = []
+    for name in model.rate_names:
+        on_kinetic = _ON_KINETIC[len(model.kinetic)](getattr(scalar, name))
+        on_kinetic.__qualname__ = f"{_identifier(model.name)}_{name}"
+        compiled.append(numba.njit(RATE_SIGNATURE, nogil=True, cache=True)(on_kinetic))
+    return tuple(compiled)
+
+
+def _identifier(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
+# Passing compiled functions as values is the "first-class function" feature, which
+# numba calls experimental; it is what keeps the kernels free of models, and the tests
+# check its results against every model's reference.
+warnings.filterwarnings("ignore", message="First-class function type feature is experimental",
+                        category=NumbaExperimentalFeatureWarning)
+
 
 MAX_EXITS_PER_STEP = 100.0
 """A step in which one channel would expect more than this many transitions (exit rate x
@@ -113,37 +149,14 @@ BINOMIAL = 1
 
 
 @_jit
-def _rates_at(kernel_id, v, kinetic, rates):
-    """Fill ``rates`` (2 G,) [1/ms] with the model's rates at ``v`` [mV] (order of its
-    ``rate_names``); ``kinetic``: its kinetic constants (classic: none). The one place a
-    model's compiled rates are dispatched (``kernel_id`` of :mod:`mfnpe.hh.models`)."""
-    if kernel_id == 0:
-        rates[0] = alpha_m(v)
-        rates[1] = beta_m(v)
-        rates[2] = alpha_h(v)
-        rates[3] = beta_h(v)
-        rates[4] = alpha_n(v)
-        rates[5] = beta_n(v)
-    elif kernel_id == 1:
-        vt, tau_max = kinetic[0], kinetic[1]  # mV, ms
-        rates[0] = _pos_alpha_m(v, vt, tau_max)
-        rates[1] = _pos_beta_m(v, vt, tau_max)
-        rates[2] = _pos_alpha_h(v, vt, tau_max)
-        rates[3] = _pos_beta_h(v, vt, tau_max)
-        rates[4] = _pos_alpha_n(v, vt, tau_max)
-        rates[5] = _pos_beta_n(v, vt, tau_max)
-        rates[6] = _pos_alpha_p(v, vt, tau_max)
-        rates[7] = _pos_beta_p(v, vt, tau_max)
-    else:  # no branch: NaN rates mark every simulation diverged (Python refuses first)
-        rates[:] = np.nan
-
-
-@_jit
-def _model_rates(kernel_id, v, kinetic, factors, rates):
-    """:func:`_rates_at`, then each gate type's two rates times its temperature factor
-    ``factors`` (G,) (:meth:`mfnpe.hh.channels.NeuronModel.rate_factors`); a factor of
-    exactly 1.0 (the reference temperature) is skipped, so the rates stay bit for bit."""
-    _rates_at(kernel_id, v, kinetic, rates)
+def _model_rates(rate_fns, v, kinetic, factors, rates):
+    """Fill ``rates`` (2 G,) [1/ms] with the model's rates at ``v`` [mV] (``rate_fns``:
+    :func:`compiled_rates`; ``kinetic`` (K,): its kinetic constants), then multiply each
+    gate type's two rates by its temperature factor ``factors`` (G,)
+    (:meth:`mfnpe.hh.channels.NeuronModel.rate_factors`); a factor of exactly 1.0 (the
+    reference temperature) is skipped, so the rates stay bit for bit."""
+    for r in range(len(rate_fns)):
+        rates[r] = rate_fns[r](v, kinetic)
     for g in range(factors.shape[0]):
         if factors[g] != 1.0:
             rates[2 * g] *= factors[g]
@@ -174,9 +187,6 @@ def tables(model: NeuronModel) -> tuple:
     into the (G + 1, k + 1, k + 1) gate matrices of :func:`_transition_probs` whose
     product is the pair's probability (padded with the cell holding 1.0, ``[G, 0, 0]``).
     """
-    if model.kernel_id not in KERNEL_IDS:
-        raise ValueError(f"model {model.name!r} has kernel_id {model.kernel_id}, which "
-                         f"mfnpe.hh.markov._rates_at has no branch for ({KERNEL_IDS})")
     channels = model.channels
     sizes = [c.n_states for c in channels]
     firsts = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
@@ -503,7 +513,7 @@ def _channel_step(method, counts, rates, q, exit_rate, dt, ws, tab):
 
 @_jit
 def _simulate_one(
-    method, kernel_id, params, n_ch, waveform, dt, clamp, v_clamp, record, v_out, open_out,
+    method, rate_fns, params, n_ch, waveform, dt, clamp, v_clamp, record, v_out, open_out,
     ws_rates, ws_q, ws_exit, ws_stationary, ws_counts, ws_gate, ws_open, ws_inv, ws, tab,
 ):
     """Simulate one neuron; write its rows ``v_out`` (T,) (and ``open_out`` (channels, T)
@@ -528,7 +538,7 @@ def _simulate_one(
     v = v_clamp if clamp else v_rest  # mV
 
     # initial states: the stationary multinomial
-    _model_rates(kernel_id, v, kinetic, factors, ws_rates)
+    _model_rates(rate_fns, v, kinetic, factors, ws_rates)
     _transition_rates(ws_rates, ws_q, ws_exit, tab)
     if not _rates_ok(ws_exit, dt):
         _fill_nan(0, record, v_out, open_out)
@@ -549,7 +559,7 @@ def _simulate_one(
         if k == n_steps - 1:
             break
         if v != v_rates:
-            _model_rates(kernel_id, v, kinetic, factors, ws_rates)
+            _model_rates(rate_fns, v, kinetic, factors, ws_rates)
             _transition_rates(ws_rates, ws_q, ws_exit, tab)
             v_rates = v
             if not _rates_ok(ws_exit, dt):
@@ -570,7 +580,7 @@ def _simulate_one(
 
 @_jit
 def _simulate_batch(
-    method, kernel_id, params, n_channels, seeds, waveform, dt, clamp, v_clamp, record, v_out,
+    method, rate_fns, params, n_channels, seeds, waveform, dt, clamp, v_clamp, record, v_out,
     open_out, n_events, tab,
 ):
     """Simulate ``n`` neurons one after another, reseeding before each.
@@ -578,7 +588,7 @@ def _simulate_batch(
     Parameters
     ----------
     method : MARKOV or BINOMIAL.
-    kernel_id : the model's rates branch of :func:`_rates_at`.
+    rate_fns : the model's :func:`compiled_rates`.
     params : (n, 2 channels + 5 + gate types + kinetic) float64 (:func:`_kernel_inputs`).
     n_channels : (n, channels) int64 channel numbers.
     seeds : (n,) uint32.
@@ -608,7 +618,7 @@ def _simulate_batch(
         np.random.seed(seeds[i])
         row = i if record else 0  # open-fraction rows are a (channels, 1, T) dummy unless recorded
         n_events[i] = _simulate_one(
-            method, kernel_id, params[i], n_channels[i], waveform, dt, clamp, v_clamp, record,
+            method, rate_fns, params[i], n_channels[i], waveform, dt, clamp, v_clamp, record,
             v_out[i], open_out[:, row], rates, q, exit_rate, stationary, counts, gate_inf,
             g_open, inv, ws, tab,
         )
@@ -670,7 +680,7 @@ def _simulate(method, constants, stimulus: Stimulus, dt, seeds, clamp_mV, record
     n_events = np.zeros(n, dtype=np.int64)
     clamp = clamp_mV is not None
     _simulate_batch(
-        method, model.kernel_id, params, n_channels, seeds, waveform, float(dt), clamp,
+        method, compiled_rates(model), params, n_channels, seeds, waveform, float(dt), clamp,
         float(clamp_mV) if clamp else 0.0, bool(record_open), v, open_out, n_events, tab,
     )
     return SimOutput.of(v, dt, [c.name for c in model.channels],

@@ -2,9 +2,10 @@
 
 (docs/method.md, "The neuron".) Every simulator takes its per-simulation constants as a
 table ``{name: (n,) float64}`` holding *all* constants of its model
-(:mod:`mfnpe.hh.models`), plus ``"model"``: (n,) str, the model's name (absent: the
-classic model). :func:`constants_table` builds it from the config's ``model`` section
-(``name`` and fixed values) and the inferred parameters. There is no initial potential:
+(:mod:`mfnpe.hh.models`), plus ``"model"``: (n,) str, the model's reference (a name or
+a model file's path; absent: the classic model). :func:`constants_table` builds it from
+the config's ``model`` section (``name`` or ``file``, and fixed values) and the inferred
+parameters. There is no initial potential:
 every simulation starts at the resting state of its own constants (:mod:`mfnpe.hh.rest`;
 docs/method.md, "The start").
 """
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from mfnpe.hh.models import DEFAULT_MODEL, MODEL_KEY, MODELS, get_model
+from mfnpe.hh.models import DEFAULT_MODEL, MODEL_KEY, MODELS, get_model, model_reference
 from mfnpe.hh.models.classic import CONSTANTS
 
 __all__ = ["CONSTANTS", "DEFAULTS", "NAMES", "UNITS", "constants_table", "model_defaults"]
@@ -41,14 +42,16 @@ def constants_table(
 
     Parameters
     ----------
-    fixed : the config's ``model`` section: ``name`` (default ``classic``) and values
-        overriding the model's defaults for all simulations.
+    fixed : the config's ``model`` section: ``name`` (default ``classic``) or ``file``
+        (a model file, :func:`mfnpe.hh.models.load_model_file`) and values overriding
+        the model's defaults for all simulations.
     theta : (n, len(names)) inferred parameter values, one row per simulation.
     names : the column names of ``theta``; each must be a constant of the model.
     """
-    model = get_model(fixed.get("name", DEFAULT_MODEL))
+    reference = model_reference(fixed)
+    model = get_model(reference)
     own = model.names
-    unknown = sorted(set(fixed) - set(own) - {"name"}) + sorted(set(names) - set(own))
+    unknown = sorted(set(fixed) - set(own) - {"name", "file"}) + sorted(set(names) - set(own))
     if unknown:
         raise ValueError(f"unknown constant(s) {unknown} of model {model.name!r}; "
                          f"its constants: {list(own)}")
@@ -60,6 +63,6 @@ def constants_table(
     table = {name: np.full(n, float(fixed.get(name, defaults[name]))) for name in own}
     for column, name in enumerate(names):
         table[name] = theta[:, column].copy()
-    if model.name != DEFAULT_MODEL:
-        table[MODEL_KEY] = np.full(n, model.name)
+    if reference != DEFAULT_MODEL:
+        table[MODEL_KEY] = np.full(n, reference)
     return table

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from mfnpe.hh import clamp_error_table
-from mfnpe.hh.models import DEFAULT_MODEL, get_model
+from mfnpe.hh.models import section_model
 from mfnpe.prior import BoxPrior, config_entry
 
 EDGE_LANGEVIN_MIN_NA = 60_000
@@ -49,7 +49,7 @@ def _range(name: str, model: Mapping[str, float], prior: Mapping[str, Sequence[f
     if name in prior:
         bounds = config_entry(prior[name])
         return float(bounds["low"]), float(bounds["high"])
-    value = float(model.get(name, get_model(model.get("name", DEFAULT_MODEL)).defaults[name]))
+    value = float(model.get(name, section_model(model).defaults[name]))
     return value, value
 
 
@@ -71,7 +71,7 @@ def channel_count_warnings(simulator: str, model: Mapping[str, float],
     """
     if simulator != "edge_langevin":
         return []
-    neuron = get_model(model.get("name", DEFAULT_MODEL))
+    neuron = section_model(model)
     area = _range("area", model, prior)
     lows = [_range(c.conductance, model, prior)[0] for c in neuron.channels]
     counts = [int(c.channel_count(g, area[0])) for c, g in zip(neuron.channels, lows, strict=True)]
@@ -198,7 +198,7 @@ def clamp_error_warnings(simulator: str, model: Mapping[str, float],
     """
     if simulator in EXACT:
         return []
-    neuron = get_model(model.get("name", DEFAULT_MODEL))
+    neuron = section_model(model)
     table = _measured(simulator, neuron.name)
     if not table:
         if simulator in NOISELESS:

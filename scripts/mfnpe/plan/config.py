@@ -208,16 +208,13 @@ def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
 
 
 def _fill_model(config: dict, schema: Mapping) -> None:
-    """Fill the neuron model's defaults into ``config["model"]`` (schema order) and refuse
-    constants, fixed or inferred, that the model (``model/name``, absent: classic) lacks.
-
-    The per-model defaults are the schema's ``x-model-defaults`` (equal to the registry
-    ``mfnpe.hh.models.MODELS``, which needs numpy: tests/test_models.py checks)."""
+    """Fill the neuron model's defaults into ``config["model"]`` (schema order, then a
+    model file's own constants) and refuse constants, fixed or inferred, that the model
+    (``model/name``, absent: classic, or ``model/file``) lacks."""
     section = schema["properties"]["model"]
     model = config["model"]
-    name = model.get("name", "classic")
-    defaults = section["x-model-defaults"][name]
-    for where, given in (("model", [k for k in model if k != "name"]),
+    name, defaults, _ = model_card(model, schema)
+    for where, given in (("model", [k for k in model if k not in MODEL_CHOICE]),
                          ("prior", list(config.get("prior", {})))):
         unknown = [key for key in given if key not in defaults]
         if unknown:
@@ -225,7 +222,37 @@ def _fill_model(config: dict, schema: Mapping) -> None:
                               f"{name!r}; its constants: {list(defaults)}")
     filled = {**defaults, **model}
     ordered = [key for key in section["properties"] if key in filled]
+    ordered += [key for key in filled if key not in ordered]
     config["model"] = {key: filled[key] for key in ordered}
+
+
+MODEL_CHOICE = ("name", "file")
+"""The keys of the config's ``model`` section that choose the model (the rest are its
+constants)."""
+
+
+def model_card(model: Mapping, schema: Mapping) -> tuple[str, dict, dict]:
+    """``(name, defaults, channels)`` of the config's ``model`` section: its constants'
+    defaults ``{constant: value}`` and channel types ``{channel: [conductance constant,
+    single-channel pS]}``. A shipped model's come from the schema's ``x-model-defaults``
+    and ``x-model-channels`` (equal to the registry ``mfnpe.hh.models.MODELS``, which needs
+    numpy: tests/test_models.py checks); a model file's from the file, which is Python and
+    so is imported here (with numpy), once, before any work starts."""
+    if "file" not in model:
+        name = model.get("name", "classic")
+        section = schema["properties"]["model"]
+        return name, section["x-model-defaults"][name], section["x-model-channels"][name]
+    if "name" in model:
+        raise ConfigError(f"config key model/file: give either model/name (a shipped model) or "
+                          f"model/file (your own), not both; got name {model['name']!r}")
+    from mfnpe.hh.models import load_model_file  # noqa: PLC0415 (numpy: only for a file)
+
+    try:
+        neuron = load_model_file(model["file"])
+    except ValueError as error:
+        raise ConfigError(f"config key model/file: {error}") from error
+    channels = {c.name: [c.conductance, c.single_pS] for c in neuron.channels}
+    return neuron.name, neuron.defaults, channels
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -418,10 +445,15 @@ def _prior_entries(config: Mapping) -> list[tuple[str, tuple[float, float, str]]
 
 def _check_physical(config: Mapping) -> None:
     """Prior bounds inside each constant's physical domain (the schema's bounds of the
-    fixed value: conductances >= 0, capacitance and area > 0)."""
-    domains = load_schema()["properties"]["model"]["properties"]
+    fixed value: conductances >= 0, capacitance and area > 0; a model file's own
+    conductances >= 0)."""
+    schema = load_schema()
+    domains = schema["properties"]["model"]["properties"]
+    _, _, channels = model_card(config["model"], schema)
+    conductance = {"minimum": 0, "description": "a channel's maximal conductance density"}
     for name, (low, high, _) in _prior_entries(config):
-        domain = domains[name]
+        own = conductance if name in (g for g, _ in channels.values()) else {}
+        domain = domains.get(name, own)
         if "minimum" in domain and low < domain["minimum"]:
             raise ConfigError(f"config key prior/{name}: low bound {low} is below the physical "
                               f"minimum {domain['minimum']} ({domain['description']})")
@@ -487,11 +519,9 @@ def _channel_checks(config: Mapping) -> list[tuple[str, str, float, dict]]:
                 if config["simulators"][f]["name"] in MARKOV_SIMULATORS]
     if not counting:
         return []
-    schema = load_schema()["properties"]["model"]
-    name = config["model"].get("name", "classic")
-    defaults = schema["x-model-defaults"][name]
+    name, defaults, channels = model_card(config["model"], load_schema())
     found = []
-    for channel, (conductance, single_pS) in schema["x-model-channels"][name].items():
+    for channel, (conductance, single_pS) in channels.items():
         g, area = _constant_box(config, conductance), _constant_box(config, "area")
         if g[2] is None and g[0] == 0:
             continue

@@ -109,7 +109,6 @@ MODEL = NeuronModel(
     kinetic=(),
     make_rates=make_rates,
     rate_names=RATE_NAMES,
-    kernel_id=0,
     reference="Hodgkin & Huxley (1952), J. Physiol. 117:500",
     reference_temperature=REFERENCE_TEMPERATURE,
 )

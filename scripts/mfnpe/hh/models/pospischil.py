@@ -10,7 +10,7 @@
   ``τ_p = tau_max / (3.3 exp((V + 35)/20) + exp(−(V + 35)/20))``,
   ``α_p = p∞ / τ_p``, ``β_p = (1 − p∞) / τ_p`` (a two-state channel, one gate).
 
-Two parameter sets, two registered models sharing these rates (``kernel_id`` 1):
+Two parameter sets, two registered models sharing these rates:
 regular spiking ``pospischil_rs`` (gNa 56, gK 6, gM 0.075, gL 0.0205 mS/cm², EL −70.3,
 VT −56.2 mV, tau_max 608 ms) and fast spiking ``pospischil_fs`` (gNa 58, gK 3.9,
 gM 0.0787, gL 0.038 mS/cm², EL −70.4, VT −57.9 mV, tau_max 502 ms); both ENa 50,
@@ -133,7 +133,7 @@ REFERENCE = "Pospischil et al. (2008), Biol. Cybern. 99:427"
 def _model(name, constants):
     return NeuronModel(name=name, constants=constants, channels=CHANNELS,
                        kinetic=("VT", "tau_max"), make_rates=make_rates, rate_names=RATE_NAMES,
-                       kernel_id=1, reference=REFERENCE,
+                       reference=REFERENCE,
                        reference_temperature=REFERENCE_TEMPERATURE)
 
 
