@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import jsonschema
 import yaml
@@ -213,7 +214,7 @@ def _fill_model(config: dict, schema: Mapping) -> None:
     (``model/name``, absent: classic, or ``model/file``) lacks."""
     section = schema["properties"]["model"]
     model = config["model"]
-    name, defaults, _ = model_card(model, schema)
+    name, defaults, _, _ = model_card(model, schema)
     for where, given in (("model", [k for k in model if k not in MODEL_CHOICE]),
                          ("prior", list(config.get("prior", {})))):
         unknown = [key for key in given if key not in defaults]
@@ -231,17 +232,36 @@ MODEL_CHOICE = ("name", "file")
 constants)."""
 
 
-def model_card(model: Mapping, schema: Mapping) -> tuple[str, dict, dict]:
-    """``(name, defaults, channels)`` of the config's ``model`` section: its constants'
-    defaults ``{constant: value}`` and channel types ``{channel: [conductance constant,
-    single-channel pS]}``. A shipped model's come from the schema's ``x-model-defaults``
-    and ``x-model-channels`` (equal to the registry ``mfnpe.hh.models.MODELS``, which needs
-    numpy: tests/test_models.py checks); a model file's from the file, which is Python and
-    so is imported here (with numpy), once, before any work starts."""
+class ModelCard(NamedTuple):
+    """What the planning layer knows of the configured neuron model.
+
+    Attributes
+    ----------
+    name : the model's name.
+    defaults : {constant: default value}, every constant of the model.
+    units : {constant: unit}, e.g. ``"mS/cm²"``.
+    channels : {channel type: [its conductance constant, single-channel conductance pS]}.
+    """
+
+    name: str
+    defaults: dict[str, float]
+    units: dict[str, str]
+    channels: dict[str, list]
+
+
+def model_card(model: Mapping, schema: Mapping) -> ModelCard:
+    """The :class:`ModelCard` of the config's ``model`` section. A shipped model's comes
+    from the schema (``x-model-defaults``, ``x-model-channels``, the units of its
+    properties; equal to the registry ``mfnpe.hh.models.MODELS``, which needs numpy:
+    tests/test_models.py checks); a model file's from the file, which is Python and so is
+    imported here (with numpy), once, before any work starts."""
+    section = schema["properties"]["model"]
     if "file" not in model:
         name = model.get("name", "classic")
-        section = schema["properties"]["model"]
-        return name, section["x-model-defaults"][name], section["x-model-channels"][name]
+        units = {key: unit.group(1) for key, value in section["properties"].items()
+                 if (unit := re.search(r"\[(.*?)\]", value.get("description", "")))}
+        return ModelCard(name, section["x-model-defaults"][name], units,
+                         section["x-model-channels"][name])
     if "name" in model:
         raise ConfigError(f"config key model/file: give either model/name (a shipped model) or "
                           f"model/file (your own), not both; got name {model['name']!r}")
@@ -251,8 +271,9 @@ def model_card(model: Mapping, schema: Mapping) -> tuple[str, dict, dict]:
         neuron = load_model_file(model["file"])
     except ValueError as error:
         raise ConfigError(f"config key model/file: {error}") from error
-    channels = {c.name: [c.conductance, c.single_pS] for c in neuron.channels}
-    return neuron.name, neuron.defaults, channels
+    return ModelCard(neuron.name, neuron.defaults,
+                     {name: unit for name, (_, unit, _) in neuron.constants.items()},
+                     {c.name: [c.conductance, c.single_pS] for c in neuron.channels})
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -449,7 +470,7 @@ def _check_physical(config: Mapping) -> None:
     conductances >= 0)."""
     schema = load_schema()
     domains = schema["properties"]["model"]["properties"]
-    _, _, channels = model_card(config["model"], schema)
+    channels = model_card(config["model"], schema).channels
     conductance = {"minimum": 0, "description": "a channel's maximal conductance density"}
     for name, (low, high, _) in _prior_entries(config):
         own = conductance if name in (g for g, _ in channels.values()) else {}
@@ -519,7 +540,7 @@ def _channel_checks(config: Mapping) -> list[tuple[str, str, float, dict]]:
                 if config["simulators"][f]["name"] in MARKOV_SIMULATORS]
     if not counting:
         return []
-    name, defaults, channels = model_card(config["model"], load_schema())
+    name, defaults, _, channels = model_card(config["model"], load_schema())
     found = []
     for channel, (conductance, single_pS) in channels.items():
         g, area = _constant_box(config, conductance), _constant_box(config, "area")
@@ -730,10 +751,10 @@ def write_effective_config(config: Mapping, path: str | Path) -> bool:
 
 def describe_prior(config: Mapping) -> str:
     """One line per inferred parameter: name, bounds and unit."""
-    units = load_schema()["properties"]["model"]["properties"]
+    units = model_card(config["model"], load_schema()).units
     lines = [f"prior ({len(config['prior'])} parameters, columns of theta in this order):"]
     for name, (low, high, scale) in _prior_entries(config):
-        unit = re.search(r"\[(.*?)\]", units[name]["description"])
-        lines.append(f"  {name}: [{low}, {high}]" + (f" {unit.group(1)}" if unit else "")
+        unit = units.get(name)
+        lines.append(f"  {name}: [{low}, {high}]" + (f" {unit}" if unit else "")
                      + (" (log-uniform)" if scale == "log" else ""))
     return "\n".join(lines)
