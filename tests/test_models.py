@@ -17,7 +17,8 @@ from mfnpe.hh.model import NAMES, constants_table
 from mfnpe.hh.models import MODELS
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
-from mfnpe.plan.config import ConfigError, load_schema, validate_config
+from mfnpe.plan.config import ConfigError, validate_config
+from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation.features import compute_features
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
@@ -110,11 +111,11 @@ def _peaks(v: np.ndarray, dt: float) -> np.ndarray:
 
 def test_registry_is_the_config_schema():
     """Model names, their constants and defaults: the registry, the schema and the paper."""
-    section = load_schema()["properties"]["model"]
+    section = CONFIG_SCHEMA["properties"]["model"]
     assert section["properties"]["name"]["enum"] == list(MODELS)
     assert {name: model.defaults for name, model in MODELS.items()} == section["x-model-defaults"]
     assert [k for k in section["properties"] if k != "name"] == list(NAMES)
-    assert load_schema()["properties"]["prior"]["propertyNames"]["enum"] == list(NAMES)
+    assert CONFIG_SCHEMA["properties"]["prior"]["propertyNames"]["enum"] == list(NAMES)
     for name, (g_na, g_k, g_m, g_l, e_l, vt, tau_max) in PAPER.items():
         d = MODELS[name].defaults
         assert (d["gNa"], d["gK"], d["gM"], d["gL"], d["EL"], d["VT"], d["tau_max"]) == (
@@ -139,11 +140,11 @@ def test_constants_refused_for_the_wrong_model():
     with pytest.raises(ValueError, match="unknown neuron model"):
         constants_table({"name": "squid"})
     with pytest.raises(ConfigError, match="model/gM.*'classic'"):
-        validate_config({"model": {"gM": 0.1}})
+        validate_config({"model": {"gM": 0.1}}, CONFIG_SCHEMA)
     with pytest.raises(ConfigError, match="prior/gM"):
-        validate_config({"prior": {"gM": [0.0, 0.2]}})
+        validate_config({"prior": {"gM": [0.0, 0.2]}}, CONFIG_SCHEMA)
     config = validate_config({"model": {"name": "pospischil_fs", "area": 300.0},
-                              "prior": {"gM": [0.01, 0.2], "VT": [-60.0, -55.0]}})
+                              "prior": {"gM": [0.01, 0.2], "VT": [-60.0, -55.0]}}, CONFIG_SCHEMA)
     assert config["model"]["tau_max"] == 502.0 and config["model"]["area"] == 300.0
     table = constants_table({k: v for k, v in config["model"].items() if k not in config["prior"]},
                             np.array([[0.05, -58.0]]), ["gM", "VT"])
