@@ -13,7 +13,7 @@ from mfnpe.simulation import features, simulators
 from mfnpe.plan import runs, shards
 from mfnpe import names
 from mfnpe.plan.config import ConfigError, load_config, validate_config
-from workflow_helpers import CONFIG_SCHEMA
+from workflow_helpers import CONFIG_SCHEMA, SCHEMA_PATH
 from mfnpe.hh.model import NAMES as MODEL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +26,21 @@ def test_default_config_file_is_valid_and_complete():
     assert config["simulators"]["hf"]["name"] == "markov"
     # an empty config gets every default
     assert validate_config({}, CONFIG_SCHEMA)["budgets"] == config["budgets"]
+
+
+def test_snakemakes_own_validate_reads_the_schema():
+    """``snakemake.utils.validate``, as a Snakemake user calls it on the schema, fills the
+    defaults the workflow fills (bar the neuron model's constants, which the workflow takes
+    from the schema's x-model-defaults) and refuses an unknown key."""
+    from snakemake.utils import validate
+
+    filled = {}
+    validate(filled, str(SCHEMA_PATH))
+    ours = validate_config({}, CONFIG_SCHEMA)
+    assert list(filled) == list(ours)
+    assert [key for key in ours if filled[key] != ours[key]] == ["model"]
+    with pytest.raises(Exception, match="'budgetz' was unexpected"):
+        validate({"budgetz": {}}, str(SCHEMA_PATH))
 
 
 def test_schema_enums_match_the_library():

@@ -25,6 +25,16 @@ def merged(*paths):
     return config_check_tool().snakemake_merge(paths)
 
 
+def test_snakemakes_merge_replaces_lists_whole_and_merges_mappings_key_by_key(tmp_path):
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text("budgets: {n_hf: [50, 100, 200], n_test: 20}\n"
+                     "inference: {network: {hidden_features: 20}}\n")
+    second.write_text("budgets: {n_hf: [30]}\ninference: {network: {num_bins: 6}}\n")
+    config = merged(first, second)
+    assert config["budgets"] == {"n_hf": [30], "n_test": 20}
+    assert config["inference"]["network"] == {"hidden_features": 20, "num_bins": 6}
+
+
 def test_an_overlay_prior_replaces_the_default_prior(tmp_path):
     overlay = tmp_path / "my.yaml"
     overlay.write_text("prior:\n  gNa: [60.0, 180.0]\n  gK: [20.0, 100.0]\n"
@@ -200,6 +210,20 @@ def test_snakemake_names_the_file_that_gave_an_unknown_key(tmp_path):
     assert run.returncode != 0
     assert f"{second}: config key budgetz: unknown key 'budgetz'" in run.stdout + run.stderr
     assert not (tmp_path / "work" / "results").exists()
+
+
+def test_the_configfile_statements_file_comes_before_the_command_lines(tmp_path):
+    """The Snakefile's ``configfile:`` file (here present in the working directory) is
+    merged first, so a fault that both it and a --configfile set is named in the latter."""
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    shutil.copy(TINY, work / "config" / "config.yaml")
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("budgets:\n  n_hf: [20, 40.5]\n")
+    run = snakemake(work, "-n", configfile=[overlay])
+    console = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert f"{overlay}: config key budgets/n_hf/1" in console, console[-3000:]
 
 
 # ---- channel numbers and simulated time: refused or scaled before any job ----
