@@ -100,7 +100,7 @@ def type_text(node: Mapping, schema: Mapping, plural: bool = False) -> str:
     types = node.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
     words = [_one_type(kind, node, schema, plural) for kind in types if kind != "null"]
-    if not words and "$ref" not in node and "properties" in node:
+    if not words and "properties" in node:
         words = [_one_type("object", node, schema, plural)]
     text = alternatives(words) if words else "any value"
     return f"{text}, or null" if "null" in types and "," in text else (
