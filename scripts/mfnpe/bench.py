@@ -1,6 +1,7 @@
-"""Simulator benchmark: ``python -m mfnpe.bench --schema SCHEMA --out
-results/bench/simulators.json`` (SCHEMA: the workflow's config schema, whose defaults make
-the default experiment).
+"""Simulator benchmark: ``python -m mfnpe.bench --schema SCHEMA --out FILE``.
+
+SCHEMA is the config schema whose defaults make the default experiment (``make bench``
+passes the workflow's; FILE is results/bench/simulators.json there).
 
 Measures, on one thread and after JIT warm-up:
 
