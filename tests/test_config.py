@@ -28,6 +28,13 @@ def test_default_config_file_is_valid_and_complete():
     assert validate_config({}, CONFIG_SCHEMA)["budgets"] == config["budgets"]
 
 
+def test_the_schema_has_one_source_beside_the_rules():
+    tracked = subprocess.run(["git", "ls-files", "*.schema.*"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert tracked == ["workflow/schemas/config.schema.yaml"] == [
+        str(SCHEMA_PATH.relative_to(ROOT))]
+
+
 def test_snakemakes_own_validate_reads_the_schema():
     """``snakemake.utils.validate``, as a Snakemake user calls it on the schema, fills the
     defaults the workflow fills (bar the neuron model's constants, which the workflow takes
