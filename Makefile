@@ -8,7 +8,7 @@ SNAKEMAKE := $(BIN)/snakemake --snakefile workflow/Snakefile --configfile $(CONF
 # Snakemake reads --configfile files before the workflow's code runs, and reports a YAML
 # syntax error, an empty file or a top-level list without naming the file: every file is
 # checked first (errors name the file, line and column; config/README.md).
-CHECK_CONFIG = $(BIN)/python -m mfnpe.config_check config/config.yaml $(CONFIG)
+CHECK_CONFIG = $(BIN)/python tools/config_check.py config/config.yaml $(CONFIG)
 
 .PHONY: run test bench lint report install clean
 
@@ -35,7 +35,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests -n 2 --dist loadfile --durations=15
 
 bench: $(STAMP)
-	$(BIN)/python -m mfnpe.bench --out results/bench/simulators.json
+	$(BIN)/python -m mfnpe.bench --schema workflow/schemas/config.schema.yaml \
+	  --out results/bench/simulators.json
 	$(BIN)/python tools/bench_table.py results/bench/simulators.json docs/results.md
 
 lint: $(STAMP)

@@ -12,29 +12,46 @@ import yaml
 from mfnpe.simulation import features, simulators
 from mfnpe.plan import runs, shards
 from mfnpe import names
-from mfnpe.plan.config import (
-    MODEL_CHOICE,
-    ConfigError,
-    load_config,
-    load_schema,
-    validate_config,
-)
+from mfnpe.plan.config import MODEL_CHOICE, ConfigError, load_config, validate_config
+from workflow_helpers import CONFIG_SCHEMA, SCHEMA_PATH
 from mfnpe.hh.model import NAMES as MODEL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_default_config_file_is_valid_and_complete():
-    config = load_config(ROOT / "config" / "config.yaml")
+    config = load_config(ROOT / "config" / "config.yaml", CONFIG_SCHEMA)
     assert list(config["prior"]) == ["gNa", "gK", "gL"]
     assert config["model"]["area"] == 100.0
     assert config["simulators"]["hf"]["name"] == "markov"
     # an empty config gets every default
-    assert validate_config({})["budgets"] == config["budgets"]
+    assert validate_config({}, CONFIG_SCHEMA)["budgets"] == config["budgets"]
+
+
+def test_the_schema_has_one_source_beside_the_rules():
+    tracked = subprocess.run(["git", "ls-files", "*.schema.*"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert tracked == ["workflow/schemas/config.schema.yaml"] == [
+        str(SCHEMA_PATH.relative_to(ROOT))]
+
+
+def test_snakemakes_own_validate_reads_the_schema():
+    """``snakemake.utils.validate``, as a Snakemake user calls it on the schema, fills the
+    defaults the workflow fills (bar the neuron model's constants, which the workflow takes
+    from the schema's x-model-defaults) and refuses an unknown key."""
+    from snakemake.utils import validate
+
+    filled = {}
+    validate(filled, str(SCHEMA_PATH))
+    ours = validate_config({}, CONFIG_SCHEMA)
+    assert list(filled) == list(ours)
+    assert [key for key in ours if filled[key] != ours[key]] == ["model"]
+    with pytest.raises(Exception, match="'budgetz' was unexpected"):
+        validate({"budgetz": {}}, str(SCHEMA_PATH))
 
 
 def test_schema_enums_match_the_library():
-    schema = load_schema()
+    schema = CONFIG_SCHEMA
     props = schema["properties"]
     assert [key for key in props["model"]["properties"] if key not in MODEL_CHOICE] == list(
         MODEL_NAMES)
@@ -88,16 +105,16 @@ def test_schema_enums_match_the_library():
 )
 def test_bad_config_errors_name_the_key(change, message):
     with pytest.raises(ConfigError, match=message):
-        validate_config(copy.deepcopy(change))
+        validate_config(copy.deepcopy(change), CONFIG_SCHEMA)
 
 
 def test_calibration_budgets_default_to_the_smallest_and_largest():
-    config = validate_config({"budgets": {"n_hf": [200, 50, 1000, 100]}})
+    config = validate_config({"budgets": {"n_hf": [200, 50, 1000, 100]}}, CONFIG_SCHEMA)
     assert runs.calibration_budgets(config) == [50, 1000]
-    config = validate_config({"budgets": {"n_hf": [50]}})
+    config = validate_config({"budgets": {"n_hf": [50]}}, CONFIG_SCHEMA)
     assert runs.calibration_budgets(config) == [50]
     config = validate_config({"budgets": {"n_hf": [50, 100, 200]},
-                              "evaluation": {"calibration_budgets": [200, 100]}})
+                              "evaluation": {"calibration_budgets": [200, 100]}}, CONFIG_SCHEMA)
     assert runs.calibration_budgets(config) == [100, 200]
 
 
@@ -105,7 +122,7 @@ def test_config_file_errors_name_the_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"prior": {"gNa": [2.0, 1.0]}}))
     with pytest.raises(ConfigError, match=r"bad\.yaml: config key prior/gNa"):
-        load_config(path)
+        load_config(path, CONFIG_SCHEMA)
 
 
 def test_snakemake_refuses_a_bad_config_before_running_anything(tmp_path):
@@ -123,7 +140,7 @@ def test_snakemake_refuses_a_bad_config_before_running_anything(tmp_path):
 
 def test_pools_round_up_to_whole_shards_and_grow_by_adding_shards():
     config = validate_config({"budgets": {"n_lf": [1000], "n_hf": [50, 120], "n_test": 30},
-                              "shards": {"lf": 400, "hf": 50, "test": 30}})
+                              "shards": {"lf": 400, "hf": 50, "test": 30}}, CONFIG_SCHEMA)
     assert [shards.n_shards(config, p) for p in shards.POOLS] == [3, 3, 1]
     assert shards.pool_size(config, "hf") == 150
     before = [shards.shard_settings(config, "hf", k) for k in range(3)]
@@ -142,7 +159,7 @@ def test_lf_tsnpe_rounds_are_lf_shards_and_start_the_mf_chains():
                "lf_simulations_per_round": 900, "rounds": 3, "simulations_per_round": 60}
     config = validate_config({"budgets": {"n_lf": [500, 1000], "n_hf": [50], "n_test": 30},
                               "shards": {"lf": 400, "hf": 50, "test": 30},
-                              "sequential": section})
+                              "sequential": section}, CONFIG_SCHEMA)
     assert chains.shards_per_round(config, "lf_tsnpe") == 3  # 400 + 400 + 100
     assert chains.shard_rows(config, "lf_tsnpe", 2) == (800, 900)
     assert chains.shards_per_round(config, "mf_tsnpe") == 2  # 50 + 10
@@ -173,7 +190,7 @@ def test_lf_tsnpe_rounds_are_lf_shards_and_start_the_mf_chains():
 
 
 def test_shard_settings_hold_only_what_the_shard_depends_on():
-    config = validate_config({})
+    config = validate_config({}, CONFIG_SCHEMA)
     lf = shards.simulation_settings(config, "lf")
     assert "sigma" not in lf["simulator"]  # edge_langevin does not read it
     assert "gNa" not in lf["model"]  # inferred, so set by the prior
@@ -185,7 +202,7 @@ def test_shard_settings_hold_only_what_the_shard_depends_on():
 
 
 def test_training_settings_hold_only_what_the_weights_depend_on():
-    config = validate_config({})
+    config = validate_config({}, CONFIG_SCHEMA)
     mf = runs.model_settings(config, "mf_npe", 10000, 50, 0)
     assert mf["training"]["validate_start"] is True
     assert mf["training"]["learning_rate"] == 1e-4  # fine-tuning's own default
@@ -199,14 +216,14 @@ def test_an_overlay_section_gives_the_same_settings_as_the_defaults():
     # Snakemake merges --configfile overlays; a section the overlay creates is filled with
     # defaults after its own keys, and params are compared as written: the order must not
     # depend on where a value came from
-    base = validate_config({})
+    base = validate_config({}, CONFIG_SCHEMA)
     overlay = validate_config({"inference": {"finetune": {"learning_rate": 0.0001}},
-                               "model": {"area": 100.0, "gNa": 120.0}})
+                               "model": {"area": 100.0, "gNa": 120.0}}, CONFIG_SCHEMA)
     for method, n_lf, n_hf in (("mf_npe", 10000, 50), ("lf_npe", 10000, 0)):
         assert repr(runs.model_settings(overlay, method, n_lf, n_hf, 0)) == \
             repr(runs.model_settings(base, method, n_lf, n_hf, 0))
     assert list(overlay["prior"]) == ["gNa", "gK", "gL"]  # a map keeps the user's order
-    assert list(validate_config({"prior": {"gL": [0.1, 1.0], "gNa": [50.0, 200.0]}})["prior"]) \
+    assert list(validate_config({"prior": {"gL": [0.1, 1.0], "gNa": [50.0, 200.0]}}, CONFIG_SCHEMA)["prior"]) \
         == ["gL", "gNa"]
 
 
@@ -214,7 +231,7 @@ def test_the_library_defaults_are_the_workflows():
     from mfnpe.inference import NetworkSettings, TrainingSettings
     from mfnpe.inference.train import FINETUNING
 
-    inference = validate_config({})["inference"]
+    inference = validate_config({}, CONFIG_SCHEMA)["inference"]
     assert NetworkSettings.from_dict(inference["network"]) == NetworkSettings()
     assert TrainingSettings.from_dict(inference["pretrain"]) == TrainingSettings()
     assert TrainingSettings.from_dict(inference["npe"]) == TrainingSettings()
@@ -226,7 +243,7 @@ def test_the_library_defaults_are_the_workflows():
 def test_the_schemas_channels_are_the_models():
     from mfnpe.hh.models import MODELS
 
-    channels = load_schema()["properties"]["model"]["x-model-channels"]
+    channels = CONFIG_SCHEMA["properties"]["model"]["x-model-channels"]
     assert channels == {name: {c.name: [c.conductance, c.single_pS] for c in model.channels}
                         for name, model in MODELS.items()}
 
@@ -243,7 +260,7 @@ def test_the_schemas_channels_are_the_models():
 ])
 def test_a_channel_type_with_no_channel_is_refused_naming_the_constant(change, message):
     with pytest.raises(ConfigError, match=message):
-        validate_config({**change, "observations": {"examples": {}}})
+        validate_config({**change, "observations": {"examples": {}}}, CONFIG_SCHEMA)
 
 
 def test_a_conductance_fixed_at_zero_or_no_channel_simulator_is_not_refused():
@@ -251,12 +268,12 @@ def test_a_conductance_fixed_at_zero_or_no_channel_simulator_is_not_refused():
 
     # a channel left out on purpose, as tests/test_pipeline.py does
     config = validate_config({"model": {"gNa": 0.0, "gK": 0.0}, "prior": {"gL": [0.1, 1.0]},
-                              "observations": {"examples": {}}})
-    assert channel_warnings(config) == []
+                              "observations": {"examples": {}}}, CONFIG_SCHEMA)
+    assert channel_warnings(config, CONFIG_SCHEMA) == []
     # the Langevin and ODE simulators keep the conductance whatever the channel number
     deterministic = {"name": "deterministic", "dt": 0.01}
     assert validate_config({"model": {"area": 0.0001}, "simulators": {
-        "lf": deterministic, "hf": deterministic}})["model"]["area"] == 0.0001
+        "lf": deterministic, "hf": deterministic}}, CONFIG_SCHEMA)["model"]["area"] == 0.0001
 
 
 @pytest.mark.parametrize("prior, share", [
@@ -268,8 +285,8 @@ def test_a_prior_with_some_draws_at_no_channel_gets_a_warning_with_their_share(p
     from mfnpe.plan.config import channel_warnings
 
     config = validate_config({"model": {"name": "pospischil_rs"}, "prior": prior,
-                              "observations": {"examples": {}}})
-    (message,) = channel_warnings(config)
+                              "observations": {"examples": {}}}, CONFIG_SCHEMA)
+    (message,) = channel_warnings(config, CONFIG_SCHEMA)
     assert message.startswith(f"prior: {share} of the prior's draws leave neuron model "
                               "'pospischil_rs' with no M channel"), message
 
@@ -277,7 +294,7 @@ def test_a_prior_with_some_draws_at_no_channel_gets_a_warning_with_their_share(p
 def test_the_shipped_default_config_gets_no_channel_warning():
     from mfnpe.plan.config import channel_warnings
 
-    assert channel_warnings(load_config(ROOT / "config" / "config.yaml")) == []
+    assert channel_warnings(load_config(ROOT / "config" / "config.yaml", CONFIG_SCHEMA), CONFIG_SCHEMA) == []
 
 
 # ---- simulate jobs' resources and the simulated-time ceiling ----
@@ -296,12 +313,12 @@ def test_the_resource_model_batches_as_the_simulators_do():
 def test_simulate_resources_keep_the_defaults_and_scale_with_the_simulated_time():
     from mfnpe.plan import resources
 
-    config = validate_config({})
+    config = validate_config({}, CONFIG_SCHEMA)
     requests = {pool: (resources.simulate_mem_mb(config, pool),
                        resources.simulate_runtime(config, pool)) for pool in shards.POOLS}
     assert requests == {"lf": (1500, 60), "hf": (600, 120), "test": (600, 120)}
     base = resources.simulate_peak_mb(config, "lf")
-    long = validate_config({"stimulus": {"duration": 12000.0, "t_on": 10.0, "t_off": 110.0}})
+    long = validate_config({"stimulus": {"duration": 12000.0, "t_on": 10.0, "t_off": 110.0}}, CONFIG_SCHEMA)
     # 100x the steps of a batch of 500 JAX simulations held whole
     grown = resources.simulate_peak_mb(long, "lf") - resources.BASE_MB["jax"]
     assert grown == pytest.approx(100 * (base - resources.BASE_MB["jax"]))
@@ -318,7 +335,7 @@ def test_simulate_resources_keep_the_defaults_and_scale_with_the_simulated_time(
 def test_a_recordings_simulated_time_is_every_sweeps():
     from mfnpe.plan import resources
 
-    config = validate_config({})
+    config = validate_config({}, CONFIG_SCHEMA)
     config["stimulus"]["protocols"] = [{"sweep": 2, "duration": 700.0},
                                        {"sweep": 3, "duration": 700.0}]
     config["stimulus"]["recording"] = "cell.abf"
@@ -340,7 +357,7 @@ def test_a_recordings_simulated_time_is_every_sweeps():
 ])
 def test_a_simulated_time_beyond_the_memory_ceiling_is_refused(change, message):
     with pytest.raises(ConfigError, match=message):
-        validate_config(change)
+        validate_config(change, CONFIG_SCHEMA)
 
 
 def test_only_the_area_prior_comes_from_a_recording(tmp_path):

@@ -13,16 +13,26 @@ import json
 import pytest
 import yaml
 
-from mfnpe.plan.config import (ConfigError, read_yaml, replace_sets, snakemake_merge,
-                               validate_config, validate_files)
-from workflow_helpers import ROOT, TINY, job_resources, snakemake
+from mfnpe.plan.config import ConfigError, read_yaml, replace_sets, validate_config, validate_files
+from workflow_helpers import CONFIG_SCHEMA, ROOT, TINY, config_check_tool, job_resources, snakemake
 
 DEFAULT = ROOT / "config" / "config.yaml"
 
 
 def merged(*paths):
-    """What Snakemake's merge gives: mappings merged key by key, other values replaced."""
-    return snakemake_merge(paths)
+    """What Snakemake's merge gives (its ``update_config``, through tools/config_check.py):
+    mappings merged key by key, other values replaced."""
+    return config_check_tool().snakemake_merge(paths)
+
+
+def test_snakemakes_merge_replaces_lists_whole_and_merges_mappings_key_by_key(tmp_path):
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text("budgets: {n_hf: [50, 100, 200], n_test: 20}\n"
+                     "inference: {network: {hidden_features: 20}}\n")
+    second.write_text("budgets: {n_hf: [30]}\ninference: {network: {num_bins: 6}}\n")
+    config = merged(first, second)
+    assert config["budgets"] == {"n_hf": [30], "n_test": 20}
+    assert config["inference"]["network"] == {"hidden_features": 20, "num_bins": 6}
 
 
 def test_an_overlay_prior_replaces_the_default_prior(tmp_path):
@@ -32,7 +42,7 @@ def test_an_overlay_prior_replaces_the_default_prior(tmp_path):
     config = merged(DEFAULT, overlay)
     assert list(config["prior"]) == ["gNa", "gK", "gL"]  # Snakemake's merge keeps gL
     replace_sets(config, [overlay])
-    config = validate_config(config)
+    config = validate_config(config, CONFIG_SCHEMA)
     assert config["prior"] == {"gNa": [60.0, 180.0], "gK": [20.0, 100.0]}
     assert config["observations"]["examples"] == {}
 
@@ -43,7 +53,7 @@ def test_an_overlay_model_replaces_the_default_model(tmp_path):
                        "prior: {gNa: [0.5, 80.0]}\nobservations: {examples: {}}\n")
     config = merged(DEFAULT, overlay)
     assert config["model"]["EK"] == -77.0  # Snakemake's merge keeps the classic value
-    config = validate_config(replace_sets(config, [overlay]))
+    config = validate_config(replace_sets(config, [overlay]), CONFIG_SCHEMA)
     assert config["model"]["EK"] == -90.0 and config["model"]["EL"] == -70.3
     assert config["model"]["amplitude"] == 5.0 and config["model"]["gM"] == 0.075
 
@@ -89,7 +99,7 @@ def test_an_error_names_the_file_that_set_the_key(tmp_path):
     first.write_text("budgets:\n  n_test: 20\n")
     second.write_text("budgets:\n  n_hf: [50, 100.5]\n")
     with pytest.raises(ConfigError, match=r"second\.yaml: config key budgets/n_hf/1"):
-        validate_files(merged(DEFAULT, first, second), [DEFAULT, first, second])
+        validate_files(merged(DEFAULT, first, second), [DEFAULT, first, second], CONFIG_SCHEMA)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -110,11 +120,11 @@ def test_an_error_names_the_file_that_set_the_key(tmp_path):
 ])
 def test_bad_values_are_refused_before_work_starts(change, message):
     with pytest.raises(ConfigError, match=message):
-        validate_config(copy.deepcopy(change))
+        validate_config(copy.deepcopy(change), CONFIG_SCHEMA)
 
 
 def test_the_smallest_trainable_budget_passes():
-    assert validate_config({"budgets": {"n_hf": [3]}})["budgets"]["n_hf"] == [3]
+    assert validate_config({"budgets": {"n_hf": [3]}}, CONFIG_SCHEMA)["budgets"]["n_hf"] == [3]
 
 
 def test_a_failed_jobs_named_fault_reaches_the_console(tmp_path):
@@ -132,7 +142,7 @@ def test_a_failed_jobs_named_fault_reaches_the_console(tmp_path):
         in console, console[-3000:]
 
 
-# ---- every config error names the file: `python -m mfnpe.config_check`, make, snakemake ----
+# ---- every config error names the file: tools/config_check.py, make, snakemake ----
 
 BAD_FILES = [
     ("budgets:\n  n_hf: [50, 100\n  n_test: 20\n", r"bad\.yaml, line 3, column \d+: not valid YAML"),
@@ -147,8 +157,8 @@ BAD_FILES = [
 
 
 def check_command(*paths):
-    """``python -m mfnpe.config_check PATHS...`` (output captured)."""
-    return subprocess.run([sys.executable, "-m", "mfnpe.config_check", *map(str, paths)],
+    """``python tools/config_check.py PATHS...`` (output captured)."""
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "config_check.py"), *map(str, paths)],
                           capture_output=True, text=True, cwd=ROOT, check=False)
 
 
@@ -202,6 +212,20 @@ def test_snakemake_names_the_file_that_gave_an_unknown_key(tmp_path):
     assert not (tmp_path / "work" / "results").exists()
 
 
+def test_the_configfile_statements_file_comes_before_the_command_lines(tmp_path):
+    """The Snakefile's ``configfile:`` file (here present in the working directory) is
+    merged first, so a fault that both it and a --configfile set is named in the latter."""
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    shutil.copy(TINY, work / "config" / "config.yaml")
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("budgets:\n  n_hf: [20, 40.5]\n")
+    run = snakemake(work, "-n", configfile=[overlay])
+    console = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert f"{overlay}: config key budgets/n_hf/1" in console, console[-3000:]
+
+
 # ---- channel numbers and simulated time: refused or scaled before any job ----
 
 def test_snakemake_refuses_a_fixed_area_with_no_channel_before_any_job(tmp_path):
@@ -237,7 +261,6 @@ def dry_run_resources(workdir, configfiles, *targets):
 
 def test_simulate_jobs_ask_for_resources_that_grow_with_the_simulated_time(tmp_path):
     from mfnpe.plan import resources
-    from mfnpe.plan.config import merge_files
 
     long = tmp_path / "long.yaml"  # 20x the simulated time, 200x the HF shard
     long.write_text("stimulus: {duration: 2400.0, t_on: 10.0, t_off: 2390.0}\n"
@@ -245,7 +268,7 @@ def test_simulate_jobs_ask_for_resources_that_grow_with_the_simulated_time(tmp_p
     targets = ("results/sims/lf/shard-0.h5", "results/sims/hf/shard-0.h5")
     default = dry_run_resources(tmp_path / "a", [TINY], *targets)
     scaled = dry_run_resources(tmp_path / "b", [TINY, long], *targets)
-    config = merge_files([DEFAULT, TINY, long])
+    config = config_check_tool().merged_config([DEFAULT, TINY, long])
     for pool, floor_mb, floor_min in (("lf", 1500, 60), ("hf", 600, 120)):
         before, after = default["simulate", f"pool={pool}, shard=0"], \
             scaled["simulate", f"pool={pool}, shard=0"]
@@ -278,11 +301,8 @@ SHIPPED_RUNS = sorted(set(re.findall(r'make run CONFIG="([^"]+)"',
 def test_every_shipped_config_combination_is_valid(files, monkeypatch):
     """The config files of each command config/README.md documents merge and validate (a
     recording's area prior from its passive card resolved); every shipped config appears."""
-    from mfnpe.observation.passive import area_prior_from_recording
-    from mfnpe.plan.config import merge_files
-
     monkeypatch.chdir(ROOT)  # recording paths are relative to the working directory
-    config = merge_files(files.split(), area_measure=area_prior_from_recording)
+    config = config_check_tool().merged_config(files.split())
     for bounds in config["prior"].values():
         assert "from_recording" not in bounds
 

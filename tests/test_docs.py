@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -200,3 +201,73 @@ def test_bench_table_rewrites_only_the_table_between_its_markers(tmp_path):
     before, after = original.split("<!-- bench:start -->"), text.split("<!-- bench:start -->")
     assert before[0] == after[0]
     assert before[1].split("<!-- bench:end -->")[1] == after[1].split("<!-- bench:end -->")[1]
+
+
+# ---- config/README.md's key tables: written from the config schema ----
+
+def config_tables_tool():
+    """The module tools/config_tables.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("config_tables",
+                                                  ROOT / "tools" / "config_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+CONFIG_README = ROOT / "config" / "README.md"
+
+
+def test_config_readme_key_tables_are_the_schemas():
+    """Edit the schema, then run ``python tools/config_tables.py``."""
+    text = CONFIG_README.read_text()
+    assert config_tables_tool().rewrite(text, SCHEMA) == text
+
+
+def schema_keys(node, path=()):
+    """Every key of a schema node, as paths (``$ref`` followed, a mapping of free names's
+    entries under ``<name>``)."""
+    if "$ref" in node:
+        node = {**SCHEMA["$defs"][node["$ref"].split("/")[-1]], **node}
+    keys = []
+    for name, child in node.get("properties", {}).items():
+        keys.append((*path, name))
+        keys += schema_keys(child, (*path, name))
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict) and "propertyNames" in node:
+        keys += schema_keys(extra, (*path, "<name>"))
+    return keys
+
+
+def test_every_schema_key_is_in_config_readme():
+    rows = re.findall(r"^\| `([^`]+)` \|", CONFIG_README.read_text(), re.MULTILINE)
+    paths = [tuple(row.replace("\\|", "|").split(".")) for row in rows]
+
+    def matches(key, path):  # a row of the key, or of a key below it
+        return len(key) <= len(path) and all(
+            k == p or (p.startswith("<") and (p == "<name>" or k in p[1:-1].split("|")))
+            for k, p in zip(key, path))
+
+    keys = schema_keys(SCHEMA)
+    assert ("model", "name") in keys and ("model", "tau_max") in keys
+    assert ("inference", "npe", "learning_rate") in keys
+    missing = [".".join(key) for key in keys if not any(matches(key, p) for p in paths)]
+    assert missing == []
+
+
+def test_the_table_tool_checks_and_rewrites_only_between_markers(tmp_path):
+    doc = tmp_path / "README.md"
+    original = CONFIG_README.read_text()
+    stale = original.replace("| `shards.lf` | integer ≥ 1 | 2500 |", "| `shards.lf` | integer | 1 |")
+    assert stale != original
+    doc.write_text(stale)
+    tool = [sys.executable, str(ROOT / "tools" / "config_tables.py"), "--doc", str(doc)]
+    check = subprocess.run([*tool, "--check"], capture_output=True, text=True)
+    assert check.returncode == 1 and "key tables of shards differ" in check.stderr
+    assert doc.read_text() == stale  # --check changes nothing
+    assert subprocess.run(tool, capture_output=True, text=True).returncode == 0
+    assert doc.read_text() == original
+    with pytest.raises(ValueError, match="'<!-- keys-traces:start -->'"):
+        config_tables_tool().rewrite(original.replace("<!-- keys-traces:start -->", ""), SCHEMA)

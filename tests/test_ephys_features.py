@@ -22,7 +22,8 @@ from mfnpe.io.ephys import read_sweeps
 from mfnpe.observation import passive
 from mfnpe.observation.protocols import Epoch, Protocol
 from mfnpe.observation.sweeps import epoch_windows
-from mfnpe.plan.config import ConfigError, load_config, load_schema, validate_config
+from mfnpe.plan.config import ConfigError, load_config, validate_config
+from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation import features
 from mfnpe.simulation.feature_sets import FEATURE_SETS, resolve_features
 
@@ -353,16 +354,16 @@ def test_feature_sets_resolve_to_names_of_the_table():
 
 
 def test_the_config_takes_a_set_name_or_a_list_and_keeps_its_default():
-    schema = load_schema()["properties"]["features"]
+    schema = CONFIG_SCHEMA["properties"]["features"]
     assert schema["items"]["enum"] == list(features.NAMES)
     assert [option.get("enum") for option in schema["anyOf"]] == [None, list(FEATURE_SETS)]
     assert schema["default"] == list(FEATURE_SETS["goncalves"])
-    assert validate_config({"features": "ephys"})["features"] == list(FEATURE_SETS["ephys"])
-    assert validate_config({"features": ["ap_peak"]})["features"] == ["ap_peak"]
+    assert validate_config({"features": "ephys"}, CONFIG_SCHEMA)["features"] == list(FEATURE_SETS["ephys"])
+    assert validate_config({"features": ["ap_peak"]}, CONFIG_SCHEMA)["features"] == ["ap_peak"]
     for bad in ("nonsense", ["ap_peak", "ap_peak"], ["ap_width"], []):
         with pytest.raises(ConfigError, match="config key features"):
-            validate_config({"features": bad})
-    assert load_config(ROOT / "config/config.yaml")["features"] == list(FEATURE_SETS["goncalves"])
+            validate_config({"features": bad}, CONFIG_SCHEMA)
+    assert load_config(ROOT / "config/config.yaml", CONFIG_SCHEMA)["features"] == list(FEATURE_SETS["goncalves"])
 
 
 def test_compute_features_equals_all_features_columns(lf_traces):

@@ -17,7 +17,7 @@ from mfnpe.plan.config import load_config
 from mfnpe.plots.observation import with_note
 from mfnpe.simulation.features import compute_features
 from mfnpe.simulation.shard import sample_prior_shard, simulate_shard
-from workflow_helpers import TINY
+from workflow_helpers import CONFIG_SCHEMA, TINY
 
 ALPHA = 0.01
 N_REFERENCE, N_HELD_OUT = 800, 200
@@ -91,7 +91,7 @@ def test_the_verdict_file_round_trips_and_gives_the_table_columns(tmp_path):
 def simulations():
     """1000 LF simulations at prior draws, full traces kept: (reference x (800, f), held-out
     x (200, f), held-out traces (200, T) [mV], dt [ms], stimulus, feature names)."""
-    config = load_config(TINY)
+    config = load_config(TINY, CONFIG_SCHEMA)
     settings = shards.shard_settings(config, "lf", 0)
     dt = settings["simulator"]["dt"]
     settings = {**settings, "shard_size": N_REFERENCE + N_HELD_OUT, "trace_dt": dt}

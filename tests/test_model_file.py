@@ -25,6 +25,7 @@ from mfnpe.hh.stimulus import Stimulus
 from mfnpe.plan.config import ConfigError, validate_config
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
+from workflow_helpers import CONFIG_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILE = "tests/models/hh_a_current.py"
@@ -217,13 +218,15 @@ def test_compiled_rates_are_the_models_and_stay_in_numba_disk_cache(tmp_path):
 
 def test_the_config_takes_the_file_model_and_its_constants():
     config = validate_config({"model": {"file": MODEL_FILE, "area": 500.0},
-                              "prior": {"gA": [0.0, 30.0], "gNa": [80.0, 160.0]}})
+                              "prior": {"gA": [0.0, 30.0], "gNa": [80.0, 160.0]}},
+                             CONFIG_SCHEMA)
     assert config["model"]["file"] == MODEL_FILE
     assert config["model"]["area"] == 500.0 and config["model"]["EA"] == -80.0
     with pytest.raises(ConfigError, match="model/gM.*'hh_a_current'"):
-        validate_config({"model": {"file": MODEL_FILE, "gM": 0.1}})
+        validate_config({"model": {"file": MODEL_FILE, "gM": 0.1}}, CONFIG_SCHEMA)
     with pytest.raises(ConfigError, match="prior/tau_max"):
-        validate_config({"model": {"file": MODEL_FILE}, "prior": {"tau_max": [1.0, 2.0]}})
+        validate_config({"model": {"file": MODEL_FILE}, "prior": {"tau_max": [1.0, 2.0]}},
+                        CONFIG_SCHEMA)
 
 
 def test_a_bad_model_file_is_named_in_the_error(tmp_path):
@@ -246,7 +249,7 @@ def test_a_bad_model_file_is_named_in_the_error(tmp_path):
     with pytest.raises(ValueError, match="either name .* or file"):
         constants_table({"name": "classic", "file": MODEL_FILE})
     with pytest.raises(ConfigError, match="model/file.*nowhere.py"):
-        validate_config({"model": {"file": str(missing)}})
+        validate_config({"model": {"file": str(missing)}}, CONFIG_SCHEMA)
 
 
 # ----------------------------------------------------------------------------- the workflow

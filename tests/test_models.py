@@ -17,7 +17,8 @@ from mfnpe.hh.model import NAMES, constants_table
 from mfnpe.hh.models import MODELS
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
-from mfnpe.plan.config import MODEL_CHOICE, ConfigError, load_schema, validate_config
+from mfnpe.plan.config import MODEL_CHOICE, ConfigError, validate_config
+from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation.features import compute_features
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
@@ -110,7 +111,7 @@ def _peaks(v: np.ndarray, dt: float) -> np.ndarray:
 
 def test_registry_is_the_config_schema():
     """Model names, their constants and defaults: the registry, the schema and the paper."""
-    section = load_schema()["properties"]["model"]
+    section = CONFIG_SCHEMA["properties"]["model"]
     assert section["properties"]["name"]["enum"] == list(MODELS)
     assert {name: model.defaults for name, model in MODELS.items()} == section["x-model-defaults"]
     assert [k for k in section["properties"] if k not in MODEL_CHOICE] == list(NAMES)
@@ -138,11 +139,11 @@ def test_constants_refused_for_the_wrong_model():
     with pytest.raises(ValueError, match="unknown neuron model"):
         constants_table({"name": "squid"})
     with pytest.raises(ConfigError, match="model/gM.*'classic'"):
-        validate_config({"model": {"gM": 0.1}})
+        validate_config({"model": {"gM": 0.1}}, CONFIG_SCHEMA)
     with pytest.raises(ConfigError, match="prior/gM"):
-        validate_config({"prior": {"gM": [0.0, 0.2]}})
+        validate_config({"prior": {"gM": [0.0, 0.2]}}, CONFIG_SCHEMA)
     config = validate_config({"model": {"name": "pospischil_fs", "area": 300.0},
-                              "prior": {"gM": [0.01, 0.2], "VT": [-60.0, -55.0]}})
+                              "prior": {"gM": [0.01, 0.2], "VT": [-60.0, -55.0]}}, CONFIG_SCHEMA)
     assert config["model"]["tau_max"] == 502.0 and config["model"]["area"] == 300.0
     table = constants_table({k: v for k, v in config["model"].items() if k not in config["prior"]},
                             np.array([[0.05, -58.0]]), ["gM", "VT"])

@@ -15,7 +15,7 @@ from mfnpe.plots.observation import predictive_check
 from mfnpe.observation.predictive import predictive_simulations
 from mfnpe.prior import BoxPrior
 from mfnpe.observation.recordings import Recording, RecordingError, true_vector
-from workflow_helpers import TINY, snakemake
+from workflow_helpers import CONFIG_SCHEMA, TINY, snakemake
 
 NAMES = ("a", "b")
 
@@ -95,7 +95,7 @@ EXAMPLE = {"format": "csv", "theta": {"gNa": 100.0, "gK": 30.0, "gL": 0.3}}
 
 
 def _config(folder, **examples):
-    return validate_config({"observations": {"dir": folder, "examples": examples}})
+    return validate_config({"observations": {"dir": folder, "examples": examples}}, CONFIG_SCHEMA)
 
 
 def test_recordings_are_the_folder_files_and_the_examples(tmp_path, monkeypatch, caplog):
@@ -215,7 +215,7 @@ def test_the_workflow_stops_before_any_job_on_a_name_clash_or_braces(tmp_path):
 
 
 def test_predictive_simulations_file_and_figure(tmp_path):
-    config = validate_config({"stimulus": {"duration": 30.0, "t_on": 5.0, "t_off": 25.0}})
+    config = validate_config({"stimulus": {"duration": 30.0, "t_on": 5.0, "t_off": 25.0}}, CONFIG_SCHEMA)
     settings = {**observations.predictive_settings(config)["simulation"], "seed": 3}
     theta = np.array([[120.0, 36.0, 0.3], [90.0, 40.0, 0.5], [150.0, 30.0, 0.2]])
     run = dict(method="npe", n_lf=0, n_hf=50, seed=0)
@@ -251,7 +251,7 @@ def _recording_config(folder, **examples):
     from mfnpe.plan.config import resolve_recording
     config = validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": [3, 4],
                                            "window_ms": [100.0, 250.0]},
-                              "observations": {"dir": folder, "examples": examples}})
+                              "observations": {"dir": folder, "examples": examples}}, CONFIG_SCHEMA)
     resolve_recording(config, [], resolve)
     return config
 
@@ -313,7 +313,7 @@ def test_the_misspecification_reference_is_the_lf_pool_unless_it_is_noise_free()
     from mfnpe.plan.config import validate_config
 
     config = validate_config({"budgets": {"n_lf": [1000, 3000], "n_hf": [50], "n_test": 200},
-                              "observations": {"dir": None}})
+                              "observations": {"dir": None}}, CONFIG_SCHEMA)
     assert config["simulators"]["lf"]["name"] != "deterministic"
     reference = observations.misspecification_reference(config)
     assert (reference["pool"], reference["n"]) == ("lf", 3000)  # cut to the pool's size

@@ -7,7 +7,7 @@ import shutil
 import yaml
 
 from mfnpe.plan.config import load_config
-from workflow_helpers import ROOT, scheduled_jobs, snakemake
+from workflow_helpers import CONFIG_SCHEMA, ROOT, config_check_tool, scheduled_jobs, snakemake
 
 PAPER = ROOT / "config" / "paper.yaml"
 CORTICAL = [ROOT / "config" / name for name in ("config.yaml", "cortical.yaml",
@@ -23,7 +23,7 @@ def readme_job_counts(marker: str = "paper-jobs") -> dict[str, int]:
 
 
 def test_paper_config_has_the_paper_budgets():
-    config = load_config(PAPER)
+    config = load_config(PAPER, CONFIG_SCHEMA)
     assert config["budgets"]["n_lf"] == [1000, 10000, 100000]
     assert config["budgets"]["n_hf"] == [50, 100, 200, 500, 1000, 2000, 5000, 10000]
     assert config["inference"]["seeds"] == 10
@@ -48,11 +48,10 @@ def test_readme_job_counts_are_the_dry_runs(tmp_path):
 
 
 def test_cortical_cluster_job_counts_are_the_dry_runs(tmp_path):
-    from mfnpe.plan.config import merge_files
-
-    config = merge_files(CORTICAL)
+    merged_config = config_check_tool().merged_config
+    config = merged_config(CORTICAL)
     assert config["model"]["name"] == "pospischil_rs" and config["inference"]["seeds"] == 10
-    assert config["prior"] == merge_files(CORTICAL[:2])["prior"]  # the same task, larger
+    assert config["prior"] == merged_config(CORTICAL[:2])["prior"]  # the same task, larger
     run = snakemake(tmp_path, "-n", configfile=CORTICAL)
     assert run.returncode == 0, run.stderr[-2000:]
     planned = scheduled_jobs(run.stdout + run.stderr)

@@ -5,6 +5,7 @@ import pytest
 
 from mfnpe.plan import shards
 from mfnpe.plan.config import validate_config
+from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation.shard import simulate_shard
 
 
@@ -16,7 +17,7 @@ def test_diverged_simulations_are_invalid_nan_and_counted(simulator, dt):
         "stimulus": {"duration": 20.0, "t_on": 5.0, "t_off": 15.0},
         "prior": {"amplitude": [0.0, 1e5], "gL": [1e-3, 1.0]},
         "simulators": {"lf": {"name": simulator, "dt": dt}},
-    })
+    }, CONFIG_SCHEMA)
     theta = np.array([[5.0, 0.3], [1e5, 1e-3], [10.0, 0.5], [9e4, 1e-3]])
     settings = {**shards.prior_settings(config, "lf", 0), **shards.simulation_settings(config, "lf")}
     shard = simulate_shard(theta, ["amplitude", "gL"], settings)

@@ -6,6 +6,7 @@ import pytest
 from mfnpe import seeds
 from mfnpe.plan import shards
 from mfnpe.plan.config import validate_config
+from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation.shard import sample_prior_shard
 from mfnpe.prior import BoxPrior
 
@@ -32,7 +33,7 @@ def test_prior_rejects_bad_bounds(bounds, message):
 
 
 def test_prior_shards_are_reproducible_and_distinct_per_pool_and_shard():
-    config = validate_config({})
+    config = validate_config({}, CONFIG_SCHEMA)
     theta = {(pool, k): sample_prior_shard(shards.prior_settings(config, pool, k))[0]
              for pool in shards.POOLS for k in range(2)}
     again = sample_prior_shard(shards.prior_settings(config, "hf", 1))[0]

@@ -13,7 +13,7 @@ from mfnpe.observation.sweeps import feature_names, split_name, stimulus_names
 from mfnpe.plan import shards
 from mfnpe.plan.config import ConfigError, resolve_recording, validate_config
 from test_ephys import DT, N_SAMPLES, REAL_ABF, write_abf, write_nwb, written_sweeps
-from workflow_helpers import ROOT, TINY, scheduled_jobs, snakemake
+from workflow_helpers import CONFIG_SCHEMA, ROOT, TINY, scheduled_jobs, snakemake
 
 TINY_RECORDING = ROOT / "tests" / "configs" / "tiny_recording.yaml"
 
@@ -24,7 +24,7 @@ def recording_config(**stimulus):
     """A validated config whose stimulus is the real ABF's sweeps (``stimulus`` overrides)."""
     return validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": [2, 4],
                                          "window_ms": [0.0, 700.0], **stimulus},
-                            "features": FEATURES})
+                            "features": FEATURES}, CONFIG_SCHEMA)
 
 
 def resolved(config, paths=()):
@@ -48,7 +48,7 @@ def test_the_chosen_sweeps_protocols_are_the_shards_stimulus():
 
 
 def test_the_step_stimulus_keeps_its_settings_and_plain_names():
-    config = validate_config({"features": FEATURES})
+    config = validate_config({"features": FEATURES}, CONFIG_SCHEMA)
     before = copy.deepcopy(shards.simulation_settings(config, "lf"))
     resolve_recording(config, [], resolve)
     assert shards.simulation_settings(config, "lf") == before
@@ -132,10 +132,10 @@ def test_the_recording_keys_are_checked_against_each_other():
     with pytest.raises(ConfigError, match="stimulus/sweeps: .*give exactly one"):
         recording_config(sweeps=None)
     with pytest.raises(ConfigError, match="stimulus/window_ms: only used with stimulus/recording"):
-        validate_config({"stimulus": {"window_ms": [0.0, 100.0]}})
+        validate_config({"stimulus": {"window_ms": [0.0, 100.0]}}, CONFIG_SCHEMA)
     with pytest.raises(ConfigError, match="prior/amplitude: under a recording stimulus"):
         validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": [2]},
-                         "prior": {"gNa": [50.0, 200.0], "amplitude": [1.0, 10.0]}})
+                         "prior": {"gNa": [50.0, 200.0], "amplitude": [1.0, 10.0]}}, CONFIG_SCHEMA)
 
 
 def test_an_error_names_the_config_file_that_set_the_key(tmp_path):
@@ -219,7 +219,7 @@ def tiny_recording_config(workdir):
     cwd = os.getcwd()
     try:
         os.chdir(workdir)
-        return resolved(validate_config(config))
+        return resolved(validate_config(config, CONFIG_SCHEMA))
     finally:
         os.chdir(cwd)
 

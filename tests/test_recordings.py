@@ -10,6 +10,7 @@ import pytest
 
 from mfnpe.plan import observations
 from mfnpe.plan.config import load_config
+from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation.shard import simulate_shard
 from mfnpe.observation.predictive import synthetic_recording
 from mfnpe.observation.recordings import (Recording, RecordingError, read_recording, recording_features,
@@ -17,7 +18,7 @@ from mfnpe.observation.recordings import (Recording, RecordingError, read_record
 from mfnpe.seeds import observation_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = load_config(ROOT / "config" / "config.yaml")
+DEFAULT = load_config(ROOT / "config" / "config.yaml", CONFIG_SCHEMA)
 PROTOCOL = observations.protocol(DEFAULT)  # 120 ms, step 10-110 ms of 10 µA/cm², dt 0.01 ms
 STIMULUS = {"t_on": 10.0, "t_off": 110.0, "amplitude": 10.0}
 
@@ -259,7 +260,7 @@ def sweep_config(sweeps=(2, 3, 4), window=(0.0, 700.0), **overrides):
     from mfnpe.plan.config import resolve_recording, validate_config
     config = validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": list(sweeps),
                                            "window_ms": list(window)},
-                              "observations": {"dir": None, "examples": {}}, **overrides})
+                              "observations": {"dir": None, "examples": {}}, **overrides}, CONFIG_SCHEMA)
     resolve_recording(config, [], resolve)
     return config
 

@@ -18,7 +18,7 @@ from mfnpe.inference import Posterior
 from mfnpe.io.shards import read_prior_shard, read_sim_shard
 from mfnpe.observation.posterior import read_observation
 
-from workflow_helpers import ROOT, TINY, scheduled_jobs, snakemake
+from workflow_helpers import CONFIG_SCHEMA, ROOT, TINY, scheduled_jobs, snakemake
 
 OVERLAY = ROOT / "tests" / "configs" / "tiny_sequential.yaml"
 pytestmark = pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated")
@@ -36,7 +36,7 @@ def merged_config(*paths):
 def config(tmp_path_factory):
     path = tmp_path_factory.mktemp("config") / "merged.yaml"
     path.write_text(yaml.safe_dump(merged_config(TINY, OVERLAY), sort_keys=False))
-    return load_config(path)
+    return load_config(path, CONFIG_SCHEMA)
 
 
 @pytest.fixture(scope="module")

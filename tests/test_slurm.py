@@ -23,12 +23,12 @@ import yaml
 from mfnpe.io.shards import read_sim_shard
 from mfnpe.plan import shards
 from mfnpe.plan.config import load_config
-from workflow_helpers import ROOT, SNAKEFILE, TINY, job_resources, same_model
+from workflow_helpers import CONFIG_SCHEMA, ROOT, SNAKEFILE, TINY, job_resources, same_model
 
 START_SLURM = ROOT / "tests" / "cluster" / "start_slurm.sh"
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
 RUN_TIMEOUT = 900  # seconds; the run takes about 2 minutes on a 2-core machine
-CONFIG = load_config(TINY)
+CONFIG = load_config(TINY, CONFIG_SCHEMA)
 EVALUATED = "results/eval/mf_npe/nlf-400_nhf-20_seed-0.h5"
 MODELS = ("results/models/lf_npe/nlf-400_nhf-0_seed-0.pt",
           "results/models/mf_npe/nlf-400_nhf-20_seed-0.pt")

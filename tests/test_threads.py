@@ -21,12 +21,14 @@ import sys
 
 import pytest
 
+from workflow_helpers import SCHEMA_PATH
+
 PROBE = """
 import json, os, threading, time
 from mfnpe.runtime import limit_threads
 limit_threads({threads})
 from mfnpe.plan import shards
-from mfnpe.plan.config import validate_config
+from mfnpe.plan.config import load_schema, validate_config
 from mfnpe.simulation.shard import sample_prior_shard, simulate_shard
 
 def cpu_ns(skip):
@@ -42,7 +44,8 @@ def cpu_ns(skip):
     return found
 
 config = validate_config({{"simulators": {{"lf": {{"name": "{simulator}", "dt": 0.025}},
-                                           "hf": {{"name": "{simulator}", "dt": 0.01}}}}}})
+                                           "hf": {{"name": "{simulator}", "dt": 0.01}}}}}},
+                         load_schema({schema!r}))
 settings = {{**shards.prior_settings(config, "lf", 0), "shard_size": {n}}}
 theta, names = sample_prior_shard(settings)
 settings.update(shards.simulation_settings(config, "lf"))
@@ -75,7 +78,8 @@ print(json.dumps({{"wall": wall, "cpu": cpu, "per_thread": per_thread}}))
 def cpu_profile(simulator: str, n: int, threads: int) -> dict:
     """Wall [s], process CPU [s] and per-thread CPU [s] (descending) of one shard run."""
     run = subprocess.run(
-        [sys.executable, "-c", PROBE.format(threads=threads, simulator=simulator, n=n)],
+        [sys.executable, "-c", PROBE.format(threads=threads, simulator=simulator, n=n,
+                                           schema=str(SCHEMA_PATH))],
         capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stderr[-2000:]

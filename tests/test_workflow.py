@@ -15,12 +15,12 @@ from mfnpe.observation.posterior import read_observation, read_predictive
 from mfnpe.simulation.shard import simulate_shard
 from mfnpe.observation.recordings import read_recording
 
-from workflow_helpers import ROOT, TINY, snakemake
+from workflow_helpers import CONFIG_SCHEMA, ROOT, TINY, snakemake
 
 
 @pytest.fixture(scope="module")
 def config():
-    return load_config(TINY)
+    return load_config(TINY, CONFIG_SCHEMA)
 
 
 def test_every_shard_has_the_expected_contents(tiny_run, config):

@@ -1,14 +1,32 @@
 """Running the workflow from tests: paths and a Snakemake wrapper."""
 
+import functools
+import importlib.util
 import re
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mfnpe.plan.config import load_schema
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+CONFIG_SCHEMA = load_schema(SCHEMA_PATH)
+"""The workflow's config schema, the file the rules validate against."""
+
+
+@functools.cache
+def config_check_tool():
+    """The module tools/config_check.py (imported on first use: it imports numpy and
+    Snakemake): ``merged_config(paths)`` is the config ``snakemake --configfile PATHS``
+    runs with."""
+    spec = importlib.util.spec_from_file_location("config_check", ROOT / "tools" / "config_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def snakemake(workdir: Path, *args: str, configfile: Path | Sequence[Path] = TINY

@@ -25,10 +25,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 from mfnpe.observation.passive import area_prior_from_recording
-from mfnpe.plan.config import merge_files
 from mfnpe.plan.shards import simulation_settings
 from mfnpe.prior import BoxPrior
 from mfnpe.simulation.shard import simulate_shard
+
+from config_check import merged_config  # tools/: Snakemake's merge of the config files
 
 
 def simulate(config, pool: str, theta: np.ndarray, seeds: np.ndarray, simulator=None):
@@ -67,7 +68,7 @@ def main(argv=None) -> None:
     parser.add_argument("--candidates", default="deterministic,subunit_langevin,edge_langevin")
     parser.add_argument("--dt", type=float, default=None, help="LF dt [ms] (default: the config's)")
     args = parser.parse_args(argv)
-    config = merge_files(args.configs, area_measure=area_prior_from_recording)
+    config = merged_config(args.configs, area_measure=area_prior_from_recording)
     rng = np.random.default_rng(12345)
     theta = BoxPrior.from_config(config["prior"]).sample(args.thetas, rng)
     hf_settings = config["simulators"]["hf"]

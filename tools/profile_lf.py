@@ -19,11 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 from mfnpe.runtime import limit_threads, start_jax
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def main(argv=None) -> None:
@@ -44,6 +47,9 @@ def main(argv=None) -> None:
     from mfnpe.hh.threefry import chunk_normals
     from mfnpe.names import LF_SIMULATORS
 
+    from mfnpe.plan.config import load_schema
+
+    schema = load_schema(SCHEMA_PATH)
     dt, batch, stimulus = 0.025, 500, Stimulus()
     n_steps = stimulus.n_steps(dt)
     fixed = {"area": 100.0} if args.neuron == "classic" else {"name": args.neuron, "area": 100.0}
@@ -55,7 +61,7 @@ def main(argv=None) -> None:
     for name in LF_SIMULATORS:
         spec = langevin._MODELS[name]
         n_noise = spec.n_channel_noise(cell) + int(spec.voltage_noise)
-        config = _config({"name": name, "dt": dt}, area=100.0, neuron=args.neuron)
+        config = _config({"name": name, "dt": dt}, area=100.0, schema=schema, neuron=args.neuron)
         _shard(config, batch, "lf", 1)  # compile
         shard_s = _shard(config, args.n, "lf", 1).stats["wall_time_s"]
         simulate = getattr(langevin, f"simulate_{name}")

@@ -47,9 +47,11 @@ from mfnpe.observation.sweep_recordings import observed_features, observed_trace
 from mfnpe.observation.sweeps import feature_names, sweeps_of
 from mfnpe.plan import observations as plan_observations
 from mfnpe.plan import runs, shards
-from mfnpe.plan.config import merge_files, resolve_recording as resolve_config_recording
+from mfnpe.plan.config import resolve_recording as resolve_config_recording
 from mfnpe.prior import BoxPrior
 from mfnpe.simulation.shard import simulate_shard
+
+from config_check import merged_config  # tools/: Snakemake's merge of the config files
 
 KEY_FEATURES = ("spike_count", "rest_mean", "ap_peak")
 
@@ -75,7 +77,7 @@ class Simulator:
 def load_recording(configs):
     """The merged config of ``configs`` (paths), its prior, feature names, the recording
     under the config's protocol and its features x_o (f,)."""
-    config = merge_files(configs, area_measure=area_prior_from_recording)
+    config = merged_config(configs, area_measure=area_prior_from_recording)
     resolve_config_recording(config, configs, resolve_recording)
     prior = BoxPrior.from_config(config["prior"])
     names = feature_names(list(config["features"]), sweeps_of(config["stimulus"]))

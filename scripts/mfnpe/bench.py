@@ -1,4 +1,7 @@
-"""Simulator benchmark: ``python -m mfnpe.bench --out results/bench/simulators.json``.
+"""Simulator benchmark: ``python -m mfnpe.bench --schema SCHEMA --out FILE``.
+
+SCHEMA is the config schema whose defaults make the default experiment (``make bench``
+passes the workflow's; FILE is results/bench/simulators.json there).
 
 Measures, on one thread and after JIT warm-up:
 
@@ -25,13 +28,14 @@ import argparse
 import json
 import platform
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from mfnpe.names import LF_SIMULATORS
 from mfnpe.runtime import limit_threads
 
 
-def _config(simulator: dict, area: float, neuron: str = "classic") -> dict:
+def _config(simulator: dict, area: float, schema: Mapping, neuron: str = "classic") -> dict:
     from mfnpe.plan.config import validate_config
 
     config = {"simulators": {"lf": simulator, "hf": simulator}, "model": {"area": area}}
@@ -41,7 +45,7 @@ def _config(simulator: dict, area: float, neuron: str = "classic") -> dict:
         defaults = model_defaults(neuron)
         config["model"]["name"] = neuron
         config["prior"] = {k: [0.5 * defaults[k], 1.5 * defaults[k]] for k in ("gNa", "gK", "gL")}
-    return validate_config(config)
+    return validate_config(config, schema)
 
 
 def _shard(config: dict, n: int, pool: str, threads: int):
@@ -55,9 +59,10 @@ def _shard(config: dict, n: int, pool: str, threads: int):
     return simulate_shard(theta, names, settings, threads=threads)
 
 
-def bench_lf(model: str, dt: float, n: int, threads: int, neuron: str = "classic") -> dict:
+def bench_lf(model: str, dt: float, n: int, threads: int, schema: Mapping,
+             neuron: str = "classic") -> dict:
     """LF simulator ``model`` on the neuron model ``neuron`` (its defaults, 100 µm²)."""
-    config = _config({"name": model, "dt": dt}, area=100.0, neuron=neuron)
+    config = _config({"name": model, "dt": dt}, area=100.0, schema=schema, neuron=neuron)
     _shard(config, 500, "lf", threads)  # compile
     shard = _shard(config, n, "lf", threads)
     wall = shard.stats["wall_time_s"]
@@ -126,34 +131,37 @@ def bench_hf_rows(n_markov: int, n_binomial: int, neuron: str = "classic") -> li
 
 
 def bench_neurons(n_lf: int, n_markov: int, n_binomial: int, threads: int,
-                  neurons: tuple[str, ...]) -> list[dict]:
+                  neurons: tuple[str, ...], schema: Mapping) -> list[dict]:
     """The LF and HF rows of :func:`run` for each neuron model in ``neurons``."""
     rows = []
     for neuron in neurons:
         rows += [{"neuron": neuron, "fidelity": "lf",
-                  **bench_lf(model, 0.025, n_lf, threads, neuron)} for model in LF_SIMULATORS]
+                  **bench_lf(model, 0.025, n_lf, threads, schema, neuron)}
+                 for model in LF_SIMULATORS]
         rows += [{"neuron": neuron, "fidelity": "hf", **row}
                  for row in bench_hf_rows(n_markov, n_binomial, neuron)]
     return rows
 
 
-def run(n_lf: int, n_markov: int, n_binomial: int, threads: int) -> dict:
+def run(n_lf: int, n_markov: int, n_binomial: int, threads: int, schema: Mapping) -> dict:
     from mfnpe.hh.models import DEFAULT_MODEL, MODELS
 
     results = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "threads": threads},
-        "lf": [bench_lf(model, 0.025, n_lf, threads) for model in LF_SIMULATORS],
+        "lf": [bench_lf(model, 0.025, n_lf, threads, schema) for model in LF_SIMULATORS],
         "hf": bench_hf_rows(n_markov, n_binomial),
         "training": bench_training(),
         "neuron_models": bench_neurons(n_lf, n_markov, n_binomial, threads,
-                                       tuple(name for name in MODELS if name != DEFAULT_MODEL)),
+                                       tuple(name for name in MODELS if name != DEFAULT_MODEL), schema),
     }
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schema", type=Path, required=True,
+                        help="the workflow's config schema (its defaults: the default experiment)")
     parser.add_argument("--out", type=Path, default=Path("results/bench/simulators.json"))
     parser.add_argument("--n-lf", type=int, default=4000, help="LF simulations per model")
     parser.add_argument("--n-markov", type=int, default=10)
@@ -161,7 +169,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     limit_threads(args.threads)
-    results = run(args.n_lf, args.n_markov, args.n_binomial, args.threads)
+    from mfnpe.plan.config import load_schema
+
+    results = run(args.n_lf, args.n_markov, args.n_binomial, args.threads,
+                  load_schema(args.schema))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"benchmark results: {args.out}")

@@ -18,13 +18,25 @@ from mfnpe.plan import config as config_checks
 from mfnpe.plan import integrity
 from mfnpe.io import kinds
 
-# sets (the prior, the examples) a --configfile gives replace the default's; every file
-# is read strictly (duplicate keys) and an error names the file that set the key
-DEFAULT_CONFIG_FILES = workflow.configfiles[len(workflow.overwrite_configfiles) :]
-CONFIG_FILES = [*DEFAULT_CONFIG_FILES, *workflow.overwrite_configfiles]
-for path in DEFAULT_CONFIG_FILES:  # the overlays are read strictly by replace_sets
+# Snakemake merged the config files into `config`: the configfile: statement's
+# (DEFAULT_CONFIG_FILE, when it exists) first, then every --configfile in order. Sets (the
+# model, the prior, the examples) a later file gives replace the earlier ones' whole; every
+# file is read strictly (duplicate keys) and an error names the file that set the key.
+# workflow.configfiles lists the files, the --configfile ones first (Snakemake's report and
+# source archive read it too); the statement's file is recorded as written.
+CONFIG_SCHEMA = config_checks.load_schema(
+    workflow.source_path("../schemas/config.schema.yaml")
+)
+STATEMENT_CONFIG_FILES = [
+    path for path in workflow.configfiles if path == DEFAULT_CONFIG_FILE
+]
+COMMAND_LINE_CONFIG_FILES = [
+    path for path in workflow.configfiles if path != DEFAULT_CONFIG_FILE
+]
+CONFIG_FILES = [*STATEMENT_CONFIG_FILES, *COMMAND_LINE_CONFIG_FILES]
+for path in CONFIG_FILES:
     config_checks.read_yaml(path)
-config_checks.replace_sets(config, workflow.overwrite_configfiles)
+config_checks.replace_sets(config, COMMAND_LINE_CONFIG_FILES)
 
 
 def area_from_recording(path, factor):
@@ -37,7 +49,7 @@ def area_from_recording(path, factor):
 AREA_PRIOR = config_checks.resolve_area_prior(config, CONFIG_FILES, area_from_recording)
 if AREA_PRIOR and workflow.is_main_process:
     print(AREA_PRIOR)
-config_checks.validate_files(config, CONFIG_FILES)
+config_checks.validate_files(config, CONFIG_FILES, CONFIG_SCHEMA)
 if config["stimulus"].get("recording") is not None:
     # a recording stimulus: read its sweeps' protocols (and check the file) before any job;
     # only here, since that needs numpy and pyabf or pynwb (the planning layer has neither)
@@ -530,6 +542,6 @@ def announce_config():
 
     config_checks.write_effective_config(config, EFFECTIVE_CONFIG)
     print(f"config: {', '.join(map(str, CONFIG_FILES))} -> {EFFECTIVE_CONFIG}")
-    print(config_checks.describe_prior(config))
+    print(config_checks.describe_prior(config, CONFIG_SCHEMA))
     for message in regimes.config_warnings(config):
         print(f"warning: {message}")

@@ -1,5 +1,7 @@
-"""Loading and checking the workflow config against its schema (config.schema.yaml beside
-this file, package data of mfnpe).
+"""Loading and checking the workflow config against its schema, which the caller passes
+(:func:`load_schema` reads it; the workflow keeps its schema with its rules). The config
+arrives merged: this module reads the files again only to replace sets whole
+(:func:`replace_sets`) and to name the file that set a faulty key.
 
 Light on purpose (yaml and jsonschema only): the Snakefile imports it in Snakemake's own
 environment, before any rule env exists.
@@ -20,9 +22,6 @@ import yaml
 from mfnpe.names import MARKOV_SIMULATORS, SIMULATOR_OPTIONS
 from mfnpe.plan import resources
 from mfnpe.simulation.feature_sets import resolve_features
-
-SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
-
 
 
 class ConfigError(ValueError):
@@ -129,8 +128,9 @@ def _top_level_line(path: Path) -> int | None:
 
 
 def replace_sets(config: dict, overlays: Sequence[str | Path]) -> dict:
-    """Give ``config`` (the default merged with ``overlays`` by Snakemake) each set of
-    :data:`SETS` as the last overlay that defines it wrote it; returns ``config``."""
+    """Give ``config`` (files merged by Snakemake, ``overlays`` among them in merge order)
+    each set of :data:`SETS` as the last of ``overlays`` that defines it wrote it; returns
+    ``config``."""
     for path in overlays:
         overlay = read_yaml(path)
         for keys in SETS:
@@ -145,11 +145,11 @@ def replace_sets(config: dict, overlays: Sequence[str | Path]) -> dict:
     return config
 
 
-def validate_files(config: dict, paths: Sequence[str | Path]) -> dict:
+def validate_files(config: dict, paths: Sequence[str | Path], schema: Mapping) -> dict:
     """:func:`validate_config` for a config merged from ``paths`` (in order); an error
     names the last of them that sets the offending key."""
     try:
-        return validate_config(config)
+        return validate_config(config, schema)
     except ConfigError as err:
         raise ConfigError(_with_source(str(err), paths)) from None
 
@@ -184,19 +184,20 @@ def _source_of(message: str, paths: Sequence[str | Path]) -> str | None:
     return None
 
 
-def load_schema(path: Path = SCHEMA_PATH) -> dict:
-    with open(path) as handle:
+def load_schema(path: str | Path) -> dict:
+    """The config schema (JSON Schema as YAML) at ``path``, as a mapping."""
+    with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
 
-def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
-    """Fill defaults into ``config`` in place, check it, and return it.
+def validate_config(config: dict, schema: Mapping) -> dict:
+    """Fill defaults of ``schema`` (:func:`load_schema`'s) into ``config`` in place, check
+    it, and return it.
 
     Raises
     ------
     ConfigError naming the offending key (``prior/gFoo``, ``budgets/n_hf/0`` ...).
     """
-    schema = load_schema(schema_path)
     validator_class = _with_defaults(_STRICT_INTEGERS)
     validator = validator_class(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -204,7 +205,7 @@ def validate_config(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
         raise ConfigError(_describe(errors[0]))
     config["features"] = resolve_features(config["features"])  # a set name: its list
     _fill_model(config, schema)
-    check_config(config)
+    check_config(config, schema)
     return config
 
 
@@ -291,8 +292,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key {where}: {error.message}"
 
 
-def check_config(config: Mapping) -> None:
-    """Semantic checks the schema cannot express; raises :class:`ConfigError`."""
+def check_config(config: Mapping, schema: Mapping) -> None:
+    """Semantic checks the schema cannot express (``schema`` gives the constants' physical
+    domains and the models' channels); raises :class:`ConfigError`."""
     for name, (low, high, scale) in _prior_entries(config):
         if not (math.isfinite(low) and math.isfinite(high)):
             raise ConfigError(f"config key prior/{name}: bounds must be finite, got [{low}, {high}]")
@@ -301,8 +303,8 @@ def check_config(config: Mapping) -> None:
         if scale == "log" and not low > 0:
             raise ConfigError(f"config key prior/{name}: a log-uniform prior needs low > 0, "
                               f"got {low}")
-    _check_physical(config)
-    _check_channels(config)
+    _check_physical(config, schema)
+    _check_channels(config, schema)
     _check_counts(config)
     _check_stimulus(config)
     _check_memory(config)
@@ -464,11 +466,10 @@ def _prior_entries(config: Mapping) -> list[tuple[str, tuple[float, float, str]]
     return entries
 
 
-def _check_physical(config: Mapping) -> None:
+def _check_physical(config: Mapping, schema: Mapping) -> None:
     """Prior bounds inside each constant's physical domain (the schema's bounds of the
     fixed value: conductances >= 0, capacitance and area > 0; a model file's own
     conductances >= 0)."""
-    schema = load_schema()
     domains = schema["properties"]["model"]["properties"]
     channels = model_card(config["model"], schema).channels
     conductance = {"minimum": 0, "description": "a channel's maximal conductance density"}
@@ -529,7 +530,7 @@ def _zero_share(g: tuple, area: tuple, limit: float) -> float:
     return sum(_cdf(limit / _quantile(u, *area), *g) for u in points) / SHARE_POINTS
 
 
-def _channel_checks(config: Mapping) -> list[tuple[str, str, float, dict]]:
+def _channel_checks(config: Mapping, schema: Mapping) -> list[tuple[str, str, float, dict]]:
     """For every channel type of the configured model whose count can round to zero, while
     a channel-number simulator (``mfnpe.names.MARKOV_SIMULATORS``) is configured:
     ``(kind, key, share, facts)``, ``kind`` "refuse" (every draw, or the fixed values, give
@@ -540,7 +541,7 @@ def _channel_checks(config: Mapping) -> list[tuple[str, str, float, dict]]:
                 if config["simulators"][f]["name"] in MARKOV_SIMULATORS]
     if not counting:
         return []
-    name, defaults, _, channels = model_card(config["model"], load_schema())
+    name, defaults, _, channels = model_card(config["model"], schema)
     found = []
     for channel, (conductance, single_pS) in channels.items():
         g, area = _constant_box(config, conductance), _constant_box(config, "area")
@@ -569,12 +570,12 @@ def _range_text(name: str, box: tuple, unit: str) -> str:
             else f"{name} in [{low:g}, {high:g}] {unit}")
 
 
-def _check_channels(config: Mapping) -> None:
+def _check_channels(config: Mapping, schema: Mapping) -> None:
     """A channel type that the fixed constants (or every draw of the prior) leave with no
     channel, under a channel-number simulator, is refused naming the constant: that
     simulator would simulate none of its current while the others (which keep the
     conductance) would."""
-    for kind, key, _, f in _channel_checks(config):
+    for kind, key, _, f in _channel_checks(config, schema):
         if kind != "refuse":
             continue
         g, area = f["g"], f["area"]
@@ -590,12 +591,12 @@ def _check_channels(config: Mapping) -> None:
             f"model/{f['conductance']}: 0)")
 
 
-def channel_warnings(config: Mapping) -> list[str]:
+def channel_warnings(config: Mapping, schema: Mapping) -> list[str]:
     """Warnings (empty if none) for a prior under which some draws leave a channel type
     with no channel (:func:`_channel_checks`), each with the share of such draws: it may be
     intended (a conductance whose prior reaches 0, e.g. ḡM), so it does not stop the run."""
     messages = []
-    for kind, _, share, f in _channel_checks(config):
+    for kind, _, share, f in _channel_checks(config, schema):
         if kind != "warn":
             continue
         percent = f"{100 * share:.2g}%"
@@ -684,47 +685,33 @@ def _check_multiple(value: float, step: float, value_key: str, step_key: str) ->
         raise ConfigError(f"config key {value_key}={value} is not a multiple of {step_key}={step}")
 
 
-def load_config(path: str | Path) -> dict:
+def load_config(path: str | Path, schema: Mapping) -> dict:
     """Read a YAML config file, fill defaults and check it (errors name the file and key)."""
     path = Path(path)
     config = read_yaml(path)
     try:
-        return validate_config(config)
+        return validate_config(config, schema)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from err
 
 
-def snakemake_merge(paths: Sequence[str | Path]) -> dict:
-    """The files merged in order as ``snakemake --configfile PATHS...`` merges them:
-    mappings key by key, other values replaced (sets not yet replaced, nothing checked)."""
-    def update(target: dict, source: Mapping) -> None:
-        for key, value in source.items():
-            if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-                update(target[key], value)
-            else:
-                target[key] = copy.deepcopy(value)
-
-    config: dict = {}
-    for path in paths:
-        update(config, read_yaml(path))
-    return config
-
-
-def merge_files(paths: Sequence[str | Path], area_measure=None) -> dict:
-    """The config that ``snakemake --configfile PATHS...`` runs with (outside Snakemake, for
-    tools): :func:`snakemake_merge`, each set of :data:`SETS` replaced whole, an area prior
-    from the recording resolved with ``area_measure``
+def check_merged(config: dict, paths: Sequence[str | Path], schema: Mapping,
+                 area_measure=None) -> dict:
+    """The config that ``snakemake --configfile PATHS...`` runs with, from ``config``, the
+    files ``paths`` as Snakemake merged them (``snakemake.utils.update_config`` in order:
+    mappings key by key, lists and other values replaced whole): each set of :data:`SETS`
+    replaced whole, an area prior from the recording resolved with ``area_measure``
     (``mfnpe.observation.passive.area_prior_from_recording``, passed in: it reads the file
     with numpy; :func:`resolve_area_prior`), defaults filled and checked. A recording's
     sweeps are not read (:func:`resolve_recording`)."""
-    config = replace_sets(snakemake_merge(paths), paths)
+    replace_sets(config, paths)
     area = (config.get("prior") or {}).get("area")
     if isinstance(area, Mapping) and "from_recording" in area and area_measure is None:
         raise ConfigError(f"{_with_source('config key prior/area/from_recording', paths)}: "
                           "the area prior comes from the recording's passive card: pass "
                           "area_measure=mfnpe.observation.passive.area_prior_from_recording")
     resolve_area_prior(config, paths, area_measure)
-    return validate_files(config, paths)
+    return validate_files(config, paths, schema)
 
 
 def simulator_settings(config: Mapping, fidelity: str) -> dict:
@@ -749,9 +736,9 @@ def write_effective_config(config: Mapping, path: str | Path) -> bool:
     return True
 
 
-def describe_prior(config: Mapping) -> str:
-    """One line per inferred parameter: name, bounds and unit."""
-    units = model_card(config["model"], load_schema()).units
+def describe_prior(config: Mapping, schema: Mapping) -> str:
+    """One line per inferred parameter: name, bounds and unit (:func:`model_card`)."""
+    units = model_card(config["model"], schema).units
     lines = [f"prior ({len(config['prior'])} parameters, columns of theta in this order):"]
     for name, (low, high, scale) in _prior_entries(config):
         unit = units.get(name)
