@@ -273,13 +273,13 @@ def test_the_workflow_runs_a_model_from_a_file(tmp_path):
     run = snakemake(workdir, "--cores", "2", configfile=[TINY, TINY_MODEL_FILE])
     assert run.returncode == 0, run.stderr[-4000:]
     table = pd.read_csv(workdir / "results" / "summary" / "table.csv")
-    assert len(table) and np.isfinite(table.select_dtypes("number").to_numpy()).all()
+    assert len(table) and np.isfinite(table["mean"]).all()  # one seed: no interval
     observations = pd.read_csv(workdir / "results" / "summary" / "observations.csv")
     assert set(observations["recording"]) >= {"tiny-1", "tiny-2"}
     assert np.isfinite(observations["mean_gA"]).all()
     with h5py.File(workdir / "results" / "sims" / "hf" / "shard-0.h5") as shard:
         settings = json.loads(shard.attrs["settings"])
-        theta_names = list(shard.attrs["param_names"])
+        theta_names = json.loads(shard.attrs["param_names"])
     assert settings["model"]["file"] == MODEL_FILE and "gA" in theta_names
     model_file.write_text(model_file.read_text().replace('"gL": (0.3,', '"gL": (0.31,'))
     plan = snakemake(workdir, "-n", configfile=[TINY, TINY_MODEL_FILE])

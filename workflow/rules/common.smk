@@ -219,6 +219,9 @@ def move_broken_aside():
         print(f"{item.source}: moved to {item.target} ({item.fault}); making it again")
 
 
+# the user's neuron model file (model/file), if any: an input of every job that simulates,
+# so that editing it re-runs them (its path is in their settings already)
+MODEL_FILE = [config["model"]["file"]] if "file" in config["model"] else []
 # the examples and the user's recordings (observations/dir: checked here, only ever read)
 RECORDINGS = observations.recordings(config)
 SEQUENTIAL_RECORDINGS = sequential_runs.recordings(config, RECORDINGS)

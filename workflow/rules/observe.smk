@@ -4,6 +4,8 @@
 
 
 rule example_recording:
+    input:
+        model=MODEL_FILE,
     output:
         recording=EXAMPLE_RECORDING,
     log:
@@ -56,6 +58,7 @@ rule predictive_check:
         recording=lambda w: RECORDINGS[w.recording],
         posterior=OBSERVATION_POSTERIOR,
         sequential=sequential_posterior,
+        model=MODEL_FILE,
     output:
         ppc=OBSERVATION_PPC,
     log:

@@ -45,6 +45,7 @@ use rule sequential_proposal as sequential_lf_proposal with:
 rule sequential_simulate:
     input:
         theta=SEQ_THETA,
+        model=MODEL_FILE,
     output:
         shard=SEQ_SIMS,
     log:

@@ -20,6 +20,7 @@ rule sample_prior:
 rule simulate:
     input:
         theta=PRIOR_SHARD,
+        model=MODEL_FILE,
     output:
         shard=SIM_SHARD,
     log:
@@ -41,6 +42,7 @@ rule simulate:
 rule lf_traces:
     input:
         theta=PRIOR_SHARD.format(pool="test", shard=0),
+        model=MODEL_FILE,
     output:
         traces=LF_TRACES,
     log:
