@@ -217,10 +217,10 @@ def test_compiled_rates_are_the_models_and_stay_in_numba_disk_cache(tmp_path):
 
 
 def test_the_config_takes_the_file_model_and_its_constants():
-    config = validate_config({"model": {"file": MODEL_FILE, "area": 500.0},
+    config = validate_config({"model": {"name": "pospischil_rs", "file": MODEL_FILE, "area": 500.0},
                               "prior": {"gA": [0.0, 30.0], "gNa": [80.0, 160.0]}},
                              CONFIG_SCHEMA)
-    assert config["model"]["file"] == MODEL_FILE
+    assert config["model"]["file"] == MODEL_FILE and "name" not in config["model"]
     assert config["model"]["area"] == 500.0 and config["model"]["EA"] == -80.0
     with pytest.raises(ConfigError, match="model/gM.*'hh_a_current'"):
         validate_config({"model": {"file": MODEL_FILE, "gM": 0.1}}, CONFIG_SCHEMA)
@@ -246,8 +246,8 @@ def test_a_bad_model_file_is_named_in_the_error(tmp_path):
                       "MODEL = dataclasses.replace(MODELS['pospischil_rs'])\n")
     with pytest.raises(ValueError, match="shadow_model.py: .*name of a shipped model"):
         load_model_file(shadow)
-    with pytest.raises(ValueError, match="either name .* or file"):
-        constants_table({"name": "classic", "file": MODEL_FILE})
+    # a file replaces a name (an overlay swapping a shipped model for a file)
+    assert constants_table({"name": "pospischil_rs", "file": MODEL_FILE})["model"][0] == MODEL_FILE
     with pytest.raises(ConfigError, match="model/file.*nowhere.py"):
         validate_config({"model": {"file": str(missing)}}, CONFIG_SCHEMA)
 
@@ -285,3 +285,22 @@ def test_the_workflow_runs_a_model_from_a_file(tmp_path):
     plan = snakemake(workdir, "-n", configfile=[TINY, TINY_MODEL_FILE])
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert scheduled_jobs(plan.stdout).get("simulate", 0) > 0
+
+
+def test_the_example_model_file_at_no_a_current_is_pospischil_rs():
+    """resources/models/pospischil_rs_a.py (RS + A current): at gA = 0 its binomial traces
+    equal pospischil_rs's bit for bit (same seeds; the A channel has no channels), and an
+    A current delays the first spike of a 1 µA/cm² step (deterministic)."""
+    example = "resources/models/pospischil_rs_a.py"
+    stimulus, seeds = Stimulus(200.0, 20.0, 180.0), np.arange(4, dtype=np.uint32)
+    fixed = {"amplitude": 1.0, "area": 2000.0}
+    ours = markov.simulate_binomial(constants_table({"file": example, "gA": 0.0, **fixed}),
+                                    stimulus, 0.01, seeds[:1])
+    theirs = markov.simulate_binomial(constants_table({"name": "pospischil_rs", **fixed}),
+                                      stimulus, 0.01, seeds[:1])
+    np.testing.assert_array_equal(ours.v, theirs.v)
+    table = constants_table({"file": example, **fixed}, np.array([[0.0], [0.2], [0.4]]), ["gA"])
+    out = langevin.simulate_deterministic(table, stimulus, 0.025, seeds[:3])
+    firsts = [_peaks(row.astype(float), 0.025)[0] for row in out.v]
+    print("first spike [ms] at gA 0, 0.2, 0.4 mS/cm²", firsts)
+    assert firsts[0] < firsts[1] < firsts[2]

@@ -212,9 +212,12 @@ def validate_config(config: dict, schema: Mapping) -> dict:
 def _fill_model(config: dict, schema: Mapping) -> None:
     """Fill the neuron model's defaults into ``config["model"]`` (schema order, then a
     model file's own constants) and refuse constants, fixed or inferred, that the model
-    (``model/name``, absent: classic, or ``model/file``) lacks."""
+    (``model/name``, absent: classic, or ``model/file``, which replaces a name: the name
+    is dropped) lacks."""
     section = schema["properties"]["model"]
     model = config["model"]
+    if "file" in model:
+        model.pop("name", None)
     name, defaults, _, _ = model_card(model, schema)
     for where, given in (("model", [k for k in model if k not in MODEL_CHOICE]),
                          ("prior", list(config.get("prior", {})))):
@@ -263,9 +266,6 @@ def model_card(model: Mapping, schema: Mapping) -> ModelCard:
                  if (unit := re.search(r"\[(.*?)\]", value.get("description", "")))}
         return ModelCard(name, section["x-model-defaults"][name], units,
                          section["x-model-channels"][name])
-    if "name" in model:
-        raise ConfigError(f"config key model/file: give either model/name (a shipped model) or "
-                          f"model/file (your own), not both; got name {model['name']!r}")
     from mfnpe.hh.models import load_model_file  # noqa: PLC0415 (numpy: only for a file)
 
     try:

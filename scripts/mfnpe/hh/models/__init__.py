@@ -53,11 +53,9 @@ def get_model(reference: str) -> NeuronModel:
 
 
 def model_reference(section: Mapping) -> str:
-    """The model reference of a config's ``model`` section: its ``file`` if given, else
-    its ``name`` (absent: :data:`DEFAULT_MODEL`)."""
-    if "file" in section and "name" in section:
-        raise ValueError("model: give either name (a shipped model) or file (your own), "
-                         f"not both; got name={section['name']!r}, file={section['file']!r}")
+    """The model reference of a config's ``model`` section: its ``file`` if given (which
+    replaces a ``name``, so that an overlay can swap a shipped model for a file), else its
+    ``name`` (absent: :data:`DEFAULT_MODEL`)."""
     return str(section.get("file") or section.get("name", DEFAULT_MODEL))
 
 
