@@ -9,12 +9,14 @@ potential (brentq on its own steady-state current).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.kinetics import K_TRANSITIONS, NA_TRANSITIONS
 from mfnpe.hh.model import NAMES, constants_table
-from mfnpe.hh.models import MODELS
+from mfnpe.hh.models import MODELS, get_model
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.plan.config import MODEL_CHOICE, ConfigError, validate_config
@@ -23,6 +25,7 @@ from mfnpe.simulation.features import compute_features
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
+ROOT = Path(__file__).resolve().parents[1]
 POSPISCHIL = ("pospischil_rs", "pospischil_fs")
 PAPER = {  # Pospischil et al. 2008: gNa, gKd, gM, gL [mS/cm²], EL, VT [mV], tau_max [ms]
     "pospischil_rs": (56.0, 6.0, 0.075, 0.0205, -70.3, -56.2, 608.0),
@@ -264,21 +267,29 @@ def test_noise_free_limit_is_the_deterministic_model(name):
             assert np.abs(spikes - expected).max() < tolerance
 
 
-@pytest.mark.parametrize("model", list(MODELS))
-def test_every_simulator_runs_every_model_and_starts_at_rest(model):
-    """Zero current, 1000 µm²: every simulator of every registered model (so a model with
-    no numba rates branch fails here) gives finite traces that start at the model's rest,
-    whose mean over 8 simulations at 1 ms is the rest (within 4 standard errors + 1e-3 mV)
-    and which never spike (max V < −40 mV over 10 ms)."""
+MODEL_FILES = ("tests/models/hh_a_current.py", "resources/models/pospischil_rs_a.py")
+
+
+@pytest.mark.parametrize("model", [*MODELS, *MODEL_FILES])
+def test_every_simulator_runs_every_model_and_starts_at_rest(model, monkeypatch):
+    """Zero current, 1000 µm²: every simulator of every registered model and of the model
+    files (tests/models, resources/models) gives finite traces that start at the model's
+    rest, whose mean over 8 simulations at 1 ms is the rest (within 4 standard errors +
+    1e-3 mV) and which never spike (max V < −40 mV over 10 ms)."""
+    monkeypatch.chdir(ROOT)
     n, stimulus = 8, Stimulus(10.0, 1.0, 9.0)
-    table = _table(model, n, area=1000.0, amplitude=0.0) if model != "classic" else \
-        constants_table({"area": 1000.0, "amplitude": 0.0}, np.zeros((n, 0)))
+    fixed = {"area": 1000.0, "amplitude": 0.0}
+    if model in MODEL_FILES:
+        fixed["file"] = model
+    elif model != "classic":
+        fixed["name"] = model
+    table = constants_table(fixed, np.zeros((n, 0)))
     rest = resting_potential(table)[0]
     for simulator, (simulate, dt, options) in SIMULATORS.items():
         out = simulate(table, stimulus, dt, np.arange(n, dtype=np.uint32), record_open=True,
                        **options)
         assert np.isfinite(out.v).all(), simulator
-        assert len(out.open) == len(MODELS[model].channels)
+        assert len(out.open) == len(get_model(model).channels)
         np.testing.assert_allclose(out.v[:, 0], rest, atol=1e-4)
         at_1ms = out.v[:, round(1.0 / dt)].astype(float)
         drift = abs(at_1ms.mean() - rest)
