@@ -59,7 +59,7 @@ from mfnpe.hh.models import MODELS, model_of
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.schemes import edge_step, n_edge_noise, states_open, states_steady
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.hh.threefry import chunk_normals
 
 NOISE_CHUNK = 50

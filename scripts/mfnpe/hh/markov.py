@@ -58,7 +58,7 @@ from mfnpe.hh.membrane import X_FLOOR, make_exp_euler
 from mfnpe.hh.models import classic, model_of, pospischil
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 
 _jit = numba.njit(cache=True, nogil=True)
 
