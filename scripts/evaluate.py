@@ -9,11 +9,13 @@ import logging
 from mfnpe.simulation.pools import load_prefix
 from mfnpe.evaluation.test_set import evaluate_posterior, write_evaluation
 from mfnpe.inference import Posterior
+from mfnpe.plan.runs import pool_label, prefix_shard_settings
 from mfnpe.seeds import run_seed
 
 settings, run = snakemake.params.settings, snakemake.params.run
 model = Posterior.load(snakemake.input.model, snakemake.params.model_settings)
-test = load_prefix(snakemake.input.test, settings["test"])
+test = load_prefix(snakemake.input.test, prefix_shard_settings(settings["test"]),
+                   settings["test"]["n"], pool_label(settings["test"]))
 if test.feature_names != model.feature_names or test.param_names != list(model.prior.names):
     raise ValueError(f"{snakemake.input.model}: trained on features {model.feature_names} and "
                      f"parameters {list(model.prior.names)}, but the test pool has "

@@ -7,8 +7,8 @@ start_job(snakemake.log[0], snakemake.threads)
 import sys
 
 from mfnpe.observation.predictive import synthetic_recording
-from mfnpe.observation.recordings import write_recording
-from mfnpe.observation.sweep_recordings import SweepRecording, write_sweep_recording
+from mfnpe.recordings.step import write_recording
+from mfnpe.recordings.sweeps import SweepRecording, write_sweep_recording
 
 settings = snakemake.params.settings
 recording = synthetic_recording(settings)

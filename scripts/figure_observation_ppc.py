@@ -12,7 +12,8 @@ import numpy as np
 from mfnpe.observation.fit import panel_note, recording_fit, tolerance_bands
 from mfnpe.observation.misspecification import read_typicality
 from mfnpe.observation.posterior import read_predictive
-from mfnpe.observation.sweeps import epoch_windows, is_recording
+from mfnpe.stimulus.sweeps import is_recording
+from mfnpe.stimulus.windows import epoch_windows
 from mfnpe.plots.observation import predictive_check, with_note
 from mfnpe.plots.theme import save_figure
 

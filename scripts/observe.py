@@ -10,8 +10,10 @@ import logging
 from mfnpe.inference import Posterior
 from mfnpe.observation.misspecification import typicality, write_typicality
 from mfnpe.observation.posterior import observe, write_observation
-from mfnpe.observation.recordings import true_vector
-from mfnpe.observation.sweep_recordings import observed_features, read_observed
+from mfnpe.plan.runs import pool_label, prefix_shard_settings
+from mfnpe.recordings.step import true_vector
+from mfnpe.observation.observed import observed_features
+from mfnpe.recordings.sweeps import read_observed
 from mfnpe.simulation.pools import load_prefix
 
 settings = snakemake.params.settings
@@ -35,7 +37,9 @@ logging.info("%s: features %s; true theta %s; HPD levels %s", recording.path,
              recording.true_theta,
              result.hpd_level.round(3))
 
-reference = load_prefix(snakemake.input.reference, snakemake.params.reference)
+reference_pool = snakemake.params.reference
+reference = load_prefix(snakemake.input.reference, prefix_shard_settings(reference_pool),
+                        reference_pool["n"], pool_label(reference_pool))
 pool = {"lf": "LF", "test": "HF test"}[snakemake.params.reference["pool"]]
 if reference.feature_names != names:
     raise ValueError(f"{pool} pool: features {reference.feature_names}, not {names}")

@@ -16,7 +16,8 @@ from mfnpe.observation.measures import recorded_measures, trace_measures
 from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_index, read_observation,
                            write_predictive)
 from mfnpe.observation.predictive import predictive_simulations
-from mfnpe.observation.sweep_recordings import observed_trace, read_observed
+from mfnpe.observation.observed import observed_trace
+from mfnpe.recordings.sweeps import read_observed
 
 settings = snakemake.params.settings
 recording = read_observed(snakemake.input.recording, settings["protocol"])

@@ -13,10 +13,12 @@ import pandas as pd
 from mfnpe.inference.sequential import Ensemble
 from mfnpe.names import RUN_KEYS
 from mfnpe.observation.posterior import observe, read_observation, write_observation
-from mfnpe.observation.recordings import true_vector
-from mfnpe.observation.sweep_recordings import observed_features, read_observed
+from mfnpe.recordings.step import true_vector
+from mfnpe.observation.observed import observed_features
+from mfnpe.recordings.sweeps import read_observed
 from mfnpe.evaluation.sequential import final_c2st
-from mfnpe.observation.sequential import load_members
+from mfnpe.observation.sequential import load_networks
+from mfnpe.plan.sequential import member_settings
 from mfnpe.io.tables import write_csv
 
 settings, runs = snakemake.params.settings, snakemake.params.runs
@@ -29,8 +31,8 @@ models = []
 for run in runs:
     chain = chains[run["method"], run["seed"]]
     members = settings["members"][run["method"]]
-    models.append(Ensemble(load_members([next(paths) for _ in range(members)], chain,
-                                        run["round"])))
+    expected = [member_settings(chain, run["round"], member) for member in range(members)]
+    models.append(Ensemble(load_networks([next(paths) for _ in range(members)], expected)))
 theta = true_vector(recording, list(models[0].prior.names))
 result = observe(recording.name, str(recording.path), x_o, theta, models,
                  [{key: run[key] for key in RUN_KEYS} for run in runs],

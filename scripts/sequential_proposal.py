@@ -10,15 +10,17 @@ import logging
 from mfnpe.inference.sequential import Ensemble, propose
 from mfnpe.io.shards import write_prior_shard
 from mfnpe.prior import BoxPrior
-from mfnpe.observation.sweep_recordings import observed_features, read_observed
-from mfnpe.observation.sequential import algorithm, job_seed, load_start
-from mfnpe.plan.sequential import proposal_settings
+from mfnpe.observation.observed import observed_features
+from mfnpe.recordings.sweeps import read_observed
+from mfnpe.observation.sequential import algorithm, job_seed, load_networks
+from mfnpe.plan.sequential import proposal_settings, start_settings
 
 chain, round_ = snakemake.params.chain, snakemake.params.round
 settings = algorithm(chain)
 recording = read_observed(snakemake.input.recording, chain["protocol"])
 x_o = observed_features(recording, chain["features"], chain["protocol"])
-start = load_start(snakemake.input.start, chain, round_)
+start = load_networks(snakemake.input.start,
+                      start_settings(chain, round_, range(len(snakemake.input.start))))
 prior = BoxPrior.from_config(chain["prior"])
 proposal = propose(prior, Ensemble(start) if start else None, x_o,
                    settings.simulations_per_round, settings.acquired(chain["method"], round_),

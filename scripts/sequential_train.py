@@ -11,15 +11,16 @@ from mfnpe.simulation.pools import load_shards
 from mfnpe.inference import NetworkSettings, TrainingSettings
 from mfnpe.inference.sequential import train_member
 from mfnpe.prior import BoxPrior
-from mfnpe.observation.sequential import job_seed, load_start
-from mfnpe.observation.sweeps import feature_names, sweeps_of
-from mfnpe.plan.sequential import member_settings, shard_settings
+from mfnpe.observation.sequential import job_seed, load_networks
+from mfnpe.stimulus.sweeps import feature_names, sweeps_of
+from mfnpe.plan.sequential import member_settings, shard_settings, start_settings
 
 chain, round_, member = snakemake.params.chain, snakemake.params.round, snakemake.params.member
 expected = [shard_settings(chain, r, k) for r, k in snakemake.params.shards]
 data = load_shards(snakemake.input.sims, expected,
                    f"{chain['recording']} {chain['method']} rounds 1-{round_}")
-start = load_start(snakemake.input.start, chain, round_, [member] * len(snakemake.input.start))
+start = load_networks(snakemake.input.start,
+                      start_settings(chain, round_, [member] * len(snakemake.input.start)))
 seed = job_seed(chain, round_, member, "training")
 logging.info("%s %s seed %d round %d member %d: %d valid of %d simulations, %s, seed %d",
              chain["recording"], chain["method"], chain["seed"], round_, member,

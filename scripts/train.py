@@ -8,11 +8,13 @@ import logging
 
 from mfnpe.simulation.pools import load_prefix
 from mfnpe.inference import NetworkSettings, Posterior, TrainingSettings, finetune, train_npe
+from mfnpe.plan.runs import pool_label, prefix_shard_settings
 from mfnpe.prior import BoxPrior
 from mfnpe.seeds import run_seed
 
 settings, run = snakemake.params.settings, snakemake.params.run
-data = load_prefix(snakemake.input.shards, settings["data"])
+data = load_prefix(snakemake.input.shards, prefix_shard_settings(settings["data"]),
+                   settings["data"]["n"], pool_label(settings["data"]))
 training = TrainingSettings.from_dict(settings["training"])
 seed = run_seed(settings["data"]["seed"], "training", **run)
 logging.info("%s: %d valid of the first %d %s simulations, training seed %d", run,

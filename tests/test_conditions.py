@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mfnpe.io.ephys import write_nwb
+from mfnpe.recordings.ephys import write_nwb
 from mfnpe.observation.conditions import DRIFT_LIMIT_MV, recording_warnings, rest_windows
-from mfnpe.observation.stimulus import resolve
+from mfnpe.recordings.stimulus import resolve
 
 DATA = Path(__file__).parent / "data" / "recordings"
 FEATURES = ["spike_count", "rest_mean", "rest_std", "stim_mean"]

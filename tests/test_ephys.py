@@ -14,12 +14,12 @@ import pytest
 
 from mfnpe.hh import markov
 from mfnpe.hh.model import constants_table
-from mfnpe.hh.stimulus import Stimulus
-from mfnpe.io import ephys
-from mfnpe.observation.protocols import (Epoch, NotPiecewiseConstantError, Protocol,
-                                         ProtocolMismatchError, common_protocol, current_pA,
-                                         feature_windows)
-from mfnpe.observation.recordings import RecordingError
+from mfnpe.stimulus.step import Stimulus
+from mfnpe.recordings import ephys
+from mfnpe.recordings.commands import common_protocol
+from mfnpe.recordings.errors import (NotPiecewiseConstantError, ProtocolMismatchError,
+                                     RecordingError)
+from mfnpe.stimulus.protocols import Epoch, Protocol, current_pA, feature_windows
 from mfnpe.simulation import features
 
 REAL_ABF = Path(__file__).parent / "data" / "recordings" / "171116sh_0019.abf"
@@ -102,7 +102,7 @@ def abf_file(tmp_path_factory):
 # ---------------------------------------------------------------------------- NWB writer
 
 def write_nwb(path, sweeps, table=True):
-    """:func:`mfnpe.io.ephys.write_nwb` at this file's rate (sweeps may set their own)."""
+    """:func:`mfnpe.recordings.ephys.write_nwb` at this file's rate (sweeps may set their own)."""
     return ephys.write_nwb(path, sweeps, rate=RATE, description="test cell", paired=table)
 
 

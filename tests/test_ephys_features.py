@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from mfnpe.hh import langevin
 from mfnpe.hh.model import constants_table
-from mfnpe.hh.stimulus import Stimulus
-from mfnpe.io.ephys import read_sweeps
+from mfnpe.stimulus.step import Stimulus
+from mfnpe.recordings.ephys import read_sweeps
 from mfnpe.observation import passive
-from mfnpe.observation.protocols import Epoch, Protocol
-from mfnpe.observation.sweeps import epoch_windows
+from mfnpe.stimulus.protocols import Epoch, Protocol
+from mfnpe.stimulus.windows import (PASSIVE_BASELINE_MS, PASSIVE_MIN_BASELINE_MS, PassiveEpoch,
+                                    Windows, epoch_windows, passive_epoch)
 from mfnpe.plan.config import ConfigError, load_config, validate_config
 from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation import features
@@ -37,12 +38,12 @@ RS_CELL = {"name": "pospischil_rs", "gNa": 56.0, "gK": 6.0, "gL": 0.0205, "VT": 
 LF_DT = 0.025
 
 
-def windows_of(protocol: Protocol) -> features.Windows:
+def windows_of(protocol: Protocol) -> Windows:
     """The feature windows of a sweep, with its hyperpolarising epoch (what
-    ``mfnpe.observation.protocols.feature_windows`` is to pass)."""
+    ``mfnpe.stimulus.protocols.feature_windows`` is to pass)."""
     epochs = [(e.start, e.duration, e.amplitude) for e in protocol.epochs]
-    return features.Windows(*epoch_windows(epochs),
-                            passive=features.passive_epoch(epochs, protocol.holding))
+    return Windows(*epoch_windows(epochs),
+                   passive=passive_epoch(epochs, protocol.holding))
 
 
 # ------------------------------------------------------------------------------ eFEL
@@ -222,7 +223,7 @@ def test_membrane_tau_and_input_resistance_of_an_exponential_charging():
     inside = (t >= 100.0) & (t < 600.0)
     v[inside] += deflection * -np.expm1(-(t[inside] - 100.0) / tau)
     v[t >= 600.0] += deflection * np.exp(-(t[t >= 600.0] - 600.0) / tau)
-    windows = features.Windows(100.0, 100.0, 600.0, features.PassiveEpoch(100.0, 600.0, -60.0))
+    windows = Windows(100.0, 100.0, 600.0, PassiveEpoch(100.0, 600.0, -60.0))
     resistance, fitted, sag = features.compute_features(v[None], dt, windows, PASSIVE)[0]
     assert resistance == pytest.approx(deflection / -0.060, rel=1e-5)  # 200 MΩ
     assert fitted == pytest.approx(tau, rel=1e-3)
@@ -267,7 +268,7 @@ def test_silent_traces_have_the_documented_values():
     t = np.arange(int(700 / dt)) * dt
     flat = np.full(t.size, -65.0)
     bump = -65.0 + 8.0 * np.exp(-((t - 300.0) / 30.0) ** 2)  # subthreshold, highest -57 mV
-    windows = features.Windows(100.0, 100.0, 600.0)  # no hyperpolarising epoch
+    windows = Windows(100.0, 100.0, 600.0)  # no hyperpolarising epoch
     x = features.compute_features(np.stack([flat, bump]), dt, windows, list(features.EPHYS))
     assert np.isfinite(x).all()
     for row, top in zip(x, (-65.0, bump.max())):
@@ -278,7 +279,7 @@ def test_silent_traces_have_the_documented_values():
                      *PASSIVE):
             assert got[name] == 0.0, name
     # a flat trace under a hyperpolarising epoch: no deflection, so no τ and no sag
-    epoch = features.Windows(100.0, 100.0, 600.0, features.PassiveEpoch(100.0, 600.0, -50.0))
+    epoch = Windows(100.0, 100.0, 600.0, PassiveEpoch(100.0, 600.0, -50.0))
     assert features.compute_features(flat[None], dt, epoch, PASSIVE).tolist() == [[0.0, 0.0, 0.0]]
     # and the step stimulus has none
     assert features.all_features(flat[None], dt, Stimulus(700.0, 100.0, 600.0))[
@@ -298,21 +299,21 @@ def test_one_and_three_spikes_have_no_isi_or_adaptation(lf_traces):
 
 
 def test_the_passive_epoch_is_the_longest_hyperpolarising_one_after_the_holding_current():
-    assert features.passive_epoch([(10.0, 100.0, 50.0)], 0.0) is None
-    assert features.passive_epoch([], 0.0) is None
+    assert passive_epoch([(10.0, 100.0, 50.0)], 0.0) is None
+    assert passive_epoch([], 0.0) is None
     # the longest below holding; its baseline the last 100 ms of holding at most
-    found = features.passive_epoch([(20.0, 300.0, -100.0), (820.0, 500.0, 100.0),
+    found = passive_epoch([(20.0, 300.0, -100.0), (820.0, 500.0, 100.0),
                                     (1500.0, 400.0, -50.0)], 0.0)
-    assert found == features.PassiveEpoch(1500.0, 1900.0, -50.0, 1400.0)
+    assert found == PassiveEpoch(1500.0, 1900.0, -50.0, 1400.0)
     # relative to the holding current; one entered straight from another epoch is skipped
-    found = features.passive_epoch([(20.0, 100.0, 50.0), (120.0, 300.0, -20.0),
+    found = passive_epoch([(20.0, 100.0, 50.0), (120.0, 300.0, -20.0),
                                     (500.0, 200.0, -20.0)], 10.0)
-    assert found == features.PassiveEpoch(500.0, 700.0, -30.0, 420.0)
-    assert features.PassiveEpoch(30.0, 60.0).baseline_start == 0.0
+    assert found == PassiveEpoch(500.0, 700.0, -30.0, 420.0)
+    assert PassiveEpoch(30.0, 60.0).baseline_start == 0.0
     with pytest.raises(ValueError, match="passive epoch"):
-        features.PassiveEpoch(30.0, 20.0)
+        PassiveEpoch(30.0, 20.0)
     # the windows of before keep their meaning: no passive epoch
-    assert features.Windows(1.0, 2.0, 3.0) == features.Windows(1.0, 2.0, 3.0, None)
+    assert Windows(1.0, 2.0, 3.0) == Windows(1.0, 2.0, 3.0, None)
 
 
 def test_the_recordings_hyperpolarising_epochs():
@@ -325,8 +326,8 @@ def test_the_recordings_hyperpolarising_epochs():
 
 
 def test_the_passive_constants_are_the_passive_cards():
-    assert features.PASSIVE_BASELINE_MS == passive.BASELINE_MS
-    assert features.PASSIVE_MIN_BASELINE_MS == passive.MIN_BASELINE_MS
+    assert PASSIVE_BASELINE_MS == passive.BASELINE_MS
+    assert PASSIVE_MIN_BASELINE_MS == passive.MIN_BASELINE_MS
     assert features.PASSIVE_STEADY_FRACTION == passive.STEADY_FRACTION
     assert features.PASSIVE_SMOOTH_MS == passive.SMOOTH_MS
     assert features.PASSIVE_FIT_START == passive.FIT_START_FRACTION

@@ -5,7 +5,8 @@ import pytest
 from scipy import stats
 
 from mfnpe.simulation import features
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
+from mfnpe.stimulus.windows import Windows
 
 DT = 0.01  # ms
 STIM = Stimulus(duration=120.0, t_on=10.0, t_off=110.0)
@@ -88,17 +89,17 @@ def test_diverged_traces_are_flagged():
 
 
 def test_windows_put_rest_before_the_first_epoch_and_the_stimulus_anywhere():
-    """A recording's sweep (mfnpe.observation.protocols.feature_windows): rest on
+    """A recording's sweep (mfnpe.stimulus.protocols.feature_windows): rest on
     [0, rest_end), the stimulus window on [t_on, t_off), which may start later."""
     rng = np.random.default_rng(1)
     v = synthetic_trace([40.0, 60.0, 80.0]) + 0.1 * rng.standard_normal(STIM.n_steps(DT))
-    windows = features.Windows(rest_end=5.0, t_on=30.0, t_off=90.0)
+    windows = Windows(rest_end=5.0, t_on=30.0, t_off=90.0)
     got = dict(zip(features.NAMES, features.compute_features(v[None], DT, windows)[0]))
     assert got["rest_mean"] == pytest.approx(v[:500].astype(np.float32).mean(), abs=1e-4)
     assert got["rest_std"] == pytest.approx(v[:500].astype(np.float32).std(), abs=1e-4)
     assert got["stim_mean"] == pytest.approx(v[3000:9000].astype(np.float32).mean(), abs=1e-4)
     assert got["spike_count"] == 3 and got["first_spike_latency"] == pytest.approx(10.0)
     # rest_end = t_on is the step's windows: the same features as the Stimulus
-    same = features.Windows(STIM.t_on, STIM.t_on, STIM.t_off)
+    same = Windows(STIM.t_on, STIM.t_on, STIM.t_off)
     np.testing.assert_array_equal(features.compute_features(v[None], DT, same),
                                   features.compute_features(v[None], DT, STIM))

@@ -17,7 +17,8 @@ from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, observe
                                          read_observation, read_predictive, summary_rows,
                                          write_observation, write_predictive)
 from mfnpe.prior import BoxPrior
-from mfnpe.simulation.features import FEATURES, Windows, all_features, check_names
+from mfnpe.simulation.features import FEATURES, all_features, check_names
+from mfnpe.stimulus.windows import Windows
 
 COUNT = ["spike_count"]
 

@@ -85,3 +85,29 @@ def test_a_summary_table_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
         write_csv(pd.DataFrame({"a": [3, 4]}), path)
     assert path.read_text() == "a\n1\n2\n"  # the old table, intact
     assert sorted(p.name for p in path.parent.iterdir()) == ["table.csv"]  # no temporary left
+
+
+def test_a_pool_prefix_is_read_from_its_leading_shards_each_checked_against_the_plan(tmp_path):
+    from mfnpe.plan.runs import pool_label, prefix_shard_settings
+    from mfnpe.simulation.pools import load_prefix
+
+    data = {"pool": "hf", "n": 7, "prior": {"gNa": [50.0, 150.0]}, "seed": 0, "shard_size": 5,
+            "simulation": {"simulator": {"name": "markov", "dt": 0.01}}}
+    expected = prefix_shard_settings(data)
+    assert [s["shard"] for s in expected] == [0, 1]  # 7 simulations: two shards of 5
+    assert expected[1] == {"prior": {"gNa": [50.0, 150.0]}, "seed": 0, "pool": "hf", "shard": 1,
+                           "shard_size": 5, "simulator": {"name": "markov", "dt": 0.01}}
+    paths = []
+    for k, settings in enumerate([*expected, {**expected[1], "shard": 2}]):
+        shard = make_shard(traces=False)
+        shard.settings, shard.theta = settings, shard.theta + 10 * k
+        paths.append(tmp_path / f"{k}.h5")
+        write_sim_shard(paths[-1], shard)
+    data_set = load_prefix(paths, expected, data["n"], pool_label(data))
+    # rows 0-4 of shard 0 and 0-1 of shard 1; row 2 of shard 0 is invalid and dropped
+    assert data_set.n == 7 and data_set.n_invalid == 1 and data_set.theta.shape == (6, 3)
+    assert data_set.theta[-1, 0] == make_shard().theta[1, 0] + 10
+    with pytest.raises(ShardError, match=r"^hf pool: 7 simulations need 2 shards, got 1$"):
+        load_prefix(paths[:1], expected, data["n"], pool_label(data))
+    with pytest.raises(ShardError, match="shard"):  # shard 1's file holds shard 2
+        load_prefix([paths[0], paths[2]], expected, data["n"], pool_label(data))

@@ -20,7 +20,7 @@ from mfnpe.simulation.features import spike_times
 from mfnpe.hh import langevin, threefry
 from mfnpe.hh.kinetics import channel_counts, rates_np, steady_state
 from mfnpe.hh.model import DEFAULTS, constants_table
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.names import LF_SIMULATORS
 
 STOCHASTIC = ("current_noise", "subunit_langevin", "edge_langevin")
@@ -285,7 +285,8 @@ def test_bad_arguments_name_what_is_wrong():
 def test_edge_langevin_warns_below_its_channel_counts():
     """The default config (100 µm², gNa from 50) gets a warning naming the simulator, the
     area and the channel numbers; 1000 µm² at gNa ≥ 120 and the exact simulators get none."""
-    from mfnpe.hh.regimes import EDGE_LANGEVIN_MIN_NA, channel_count_warnings, config_warnings
+    from mfnpe.simulation.regimes import (EDGE_LANGEVIN_MIN_NA, channel_count_warnings,
+                                          config_warnings)
 
     prior = {"gNa": [50.0, 200.0], "gK": [20.0, 100.0], "gL": [0.1, 1.0]}
     (message,) = channel_count_warnings("edge_langevin", {"area": 100.0}, prior)

@@ -1,7 +1,9 @@
-"""The library's layout: stages import each other without cycles, nothing reaches into
-workflow/, and the planning layer the Snakefile imports stays free of numerics."""
+"""The library's layout: every import goes down the layers (:data:`LAYERS`), stages import
+each other without cycles, nothing reaches into workflow/, and the planning layer the
+Snakefile imports stays free of numerics."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +19,25 @@ def module_name(path: Path) -> str:
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
+LAYERS = ("names", "seeds", "runtime", "io", "stimulus", "recordings", "hh", "prior",
+          "simulation", "inference", "observation", "evaluation", "plots", "plan",
+          "config_check", "bench")
+"""The library's layers, lowest first: ``mfnpe.<layer>`` (a package or a module) imports
+only from its own layer and the ones before it. The one statement of the order (README.md,
+"Where each stage lives", shows it; :func:`test_the_readme_shows_the_layer_order`)."""
+
 
 def imported_modules(path: Path) -> set[str]:
     """mfnpe modules ``path`` imports anywhere (lazy imports inside functions included)."""
+    return imports_in(path.read_text(), module_name(path), path.name == "__init__.py")
+
+
+def imports_in(source: str, module: str, is_package: bool = False) -> set[str]:
+    """mfnpe modules the code ``source`` of ``module`` imports anywhere (lazy imports
+    inside functions included)."""
     found = set()
-    package = module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" \
-        else module_name(path)
-    for node in ast.walk(ast.parse(path.read_text())):
+    package = module if is_package else module.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -33,7 +47,7 @@ def imported_modules(path: Path) -> set[str]:
                                 + ([base] if base else []))
             found.add(base)
             found |= {f"{base}.{alias.name}" for alias in node.names}
-    return {name for name in found if name in MODULES} - {module_name(path)}
+    return {name for name in found if name in MODULES} - {module}
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -77,6 +91,74 @@ def test_no_two_modules_import_each_other_in_a_circle():
 def test_the_cycle_check_finds_a_circle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def layer_of(module: str) -> str:
+    """``"hh"`` for ``mfnpe.hh.markov``, ``"names"`` for ``mfnpe.names``."""
+    return module.split(".")[1]
+
+
+def loaded_modules(source: str, module: str, is_package: bool = False) -> set[str]:
+    """What :func:`imports_in` finds, plus the mfnpe modules a string of the code names
+    exactly (loaded with ``importlib.import_module``: the simulator registry)."""
+    named = {s for s in code_strings(ast.parse(source)) if s in MODULES}
+    return imports_in(source, module, is_package) | (named - {module})
+
+
+def layer_graph() -> dict[str, set[str]]:
+    """Every mfnpe module below the package itself -> the mfnpe modules it loads (``mfnpe``
+    itself, which ``from mfnpe import seeds`` names and which holds only the version, is
+    below every layer)."""
+    return {name: loaded_modules(path.read_text(), name, path.name == "__init__.py") - {"mfnpe"}
+            for name, path in MODULES.items() if name != "mfnpe"}
+
+
+def upward_imports(graph: dict[str, set[str]], layers: tuple[str, ...] = LAYERS) -> list[str]:
+    """``"a imports b (low -> high)"`` for every import of ``graph`` from a module of a lower
+    layer to one of a higher layer; a module of no layer is an error."""
+    rank = {layer: k for k, layer in enumerate(layers)}
+    found = []
+    for module, deps in sorted(graph.items()):
+        for dep in sorted(deps):
+            low, high = layer_of(module), layer_of(dep)
+            if rank[high] > rank[low]:
+                found.append(f"{module} imports {dep} ({low} -> {high})")
+    return found
+
+
+def test_every_module_is_in_a_layer():
+    assert sorted({layer_of(name) for name in MODULES if name != "mfnpe"} - set(LAYERS)) == []
+    assert len(set(LAYERS)) == len(LAYERS)
+
+
+def test_every_import_goes_down_the_layers():
+    assert upward_imports(layer_graph()) == []
+
+
+def test_the_layer_check_finds_an_upward_import():
+    assert upward_imports({"mfnpe.low.a": {"mfnpe.high.b", "mfnpe.low.c"},
+                           "mfnpe.high.b": {"mfnpe.low.c"}, "mfnpe.low.c": set()},
+                          ("low", "high")) == ["mfnpe.low.a imports mfnpe.high.b (low -> high)"]
+    # planted in the real graph: a lazy import inside a function, a relative one and an
+    # importlib name, each from a lower layer to a higher one
+    graph = layer_graph()
+    planted = ("def f():\n    from mfnpe.plan.runs import runs\n    return runs\n\n"
+               "def g():\n    from ..observation import fit\n    return fit\n\n"
+               "def h():\n    return importlib.import_module('mfnpe.plots.theme')\n")
+    graph["mfnpe.io.hdf5"] |= loaded_modules(planted, "mfnpe.io.hdf5")
+    assert upward_imports(graph) == [
+        "mfnpe.io.hdf5 imports mfnpe.observation (io -> observation)",
+        "mfnpe.io.hdf5 imports mfnpe.observation.fit (io -> observation)",
+        "mfnpe.io.hdf5 imports mfnpe.plan.runs (io -> plan)",
+        "mfnpe.io.hdf5 imports mfnpe.plots.theme (io -> plots)"]
+
+
+def test_the_readme_shows_the_layer_order():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Where each stage lives", 1)[1].split("\n## ", 1)[0]
+    stated = re.search(r"layers, lowest first.*?:\s*((?:`\w+`\s*→\s*)+`\w+`)\.", section, re.S)
+    assert stated, "README.md, 'Where each stage lives', states no layer order"
+    assert tuple(re.findall(r"`(\w+)`", stated.group(1))) == LAYERS
 
 
 def code_strings(tree: ast.AST) -> list[str]:

@@ -25,7 +25,7 @@ from mfnpe.hh.kinetics import (
 )
 from mfnpe.hh.model import constants_table
 from mfnpe.hh.models import MODELS
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.simulation.features import spike_times
 from scipy.linalg import expm
 

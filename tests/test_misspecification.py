@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.observation.misspecification import (rank_p_values, read_typicality, summary_columns,
                                                 typicality, write_typicality)
 from mfnpe.plan import shards

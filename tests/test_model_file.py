@@ -21,7 +21,7 @@ from mfnpe.hh import langevin, markov
 from mfnpe.hh.model import constants_table
 from mfnpe.hh.models import MODELS, get_model, load_model_file
 from mfnpe.hh.rest import resting_potential
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.plan.config import ConfigError, validate_config
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
@@ -186,7 +186,7 @@ def test_compiled_rates_are_the_models_and_stay_in_numba_disk_cache(tmp_path):
         from mfnpe.hh import markov
         from mfnpe.hh.models import MODELS, get_model
         from mfnpe.hh.model import constants_table
-        from mfnpe.hh.stimulus import Stimulus
+        from mfnpe.stimulus.step import Stimulus
         report = {{"equal": True, "misses": 0}}
         for reference in [*MODELS, {MODEL_FILE!r}]:
             model = get_model(reference)

@@ -18,7 +18,7 @@ from mfnpe.hh.kinetics import K_TRANSITIONS, NA_TRANSITIONS
 from mfnpe.hh.model import NAMES, constants_table
 from mfnpe.hh.models import MODELS, get_model
 from mfnpe.hh.rest import resting_potential
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.plan.config import MODEL_CHOICE, ConfigError, validate_config
 from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation.features import compute_features
@@ -331,7 +331,7 @@ def test_langevin_open_fractions_match_markov_at_large_area(simulator, clamped_m
 
 
 def test_edge_langevin_warning_names_the_few_m_channels():
-    from mfnpe.hh.regimes import channel_count_warnings
+    from mfnpe.simulation.regimes import channel_count_warnings
 
     (message,) = channel_count_warnings("edge_langevin", {"name": "pospischil_rs"}, {})
     assert "2800 Na, 300 Kd and 4 M channels" in message and "M channel has only 4" in message

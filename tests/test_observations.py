@@ -14,7 +14,8 @@ from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_i
 from mfnpe.plots.observation import predictive_check
 from mfnpe.observation.predictive import predictive_simulations
 from mfnpe.prior import BoxPrior
-from mfnpe.observation.recordings import Recording, RecordingError, true_vector
+from mfnpe.recordings.errors import RecordingError
+from mfnpe.recordings.step import Recording, true_vector
 from workflow_helpers import CONFIG_SCHEMA, TINY, snakemake
 
 NAMES = ("a", "b")
@@ -247,7 +248,7 @@ REAL_ABF = TINY.parents[1] / "data" / "recordings" / "171116sh_0019.abf"
 
 
 def _recording_config(folder, **examples):
-    from mfnpe.observation.stimulus import resolve
+    from mfnpe.recordings.stimulus import resolve
     from mfnpe.plan.config import resolve_recording
     config = validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": [3, 4],
                                            "window_ms": [100.0, 250.0]},

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.model import constants_table
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.simulation.features import compute_features
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mfnpe.io.ephys import write_nwb
+from mfnpe.recordings.ephys import write_nwb
 from mfnpe.observation import passive
 from mfnpe.observation.passive import (NoHyperpolarisingEpochError, NoPassivePulseError,
                                        passive_card)
@@ -216,7 +216,7 @@ def window_estimates(path, sweep, onset, end, baseline_ms=20.0, steady_ms=50.0):
     """This test's own estimate of one pulse: rest the mean over ``baseline_ms`` before the
     onset, the steady state the mean over the pulse's last ``steady_ms``, the peak the
     minimum of 5 ms block means; (rest, steady state, R_in MΩ, sag ratio)."""
-    from mfnpe.io.ephys import read_sweeps
+    from mfnpe.recordings.ephys import read_sweeps
 
     (s,) = read_sweeps(path, [sweep])
     rest = s.voltage[(s.time >= onset - baseline_ms) & (s.time < onset)].mean()

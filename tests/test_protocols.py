@@ -4,14 +4,13 @@ piecewise constant, turned into per-step currents in pA and µA/cm²."""
 import numpy as np
 import pytest
 
-from mfnpe.hh.stimulus import Stimulus
-from mfnpe.observation.protocols import (Epoch, NotPiecewiseConstantError, Protocol,
-                                         ProtocolMismatchError, common_protocol, crop,
-                                         current_density, current_pA, feature_windows,
-                                         from_settings, make_protocol, protocol_from_waveform,
-                                         to_settings)
-from mfnpe.simulation.features import Windows
-from mfnpe.observation.recordings import RecordingError
+from mfnpe.stimulus.step import Stimulus
+from mfnpe.recordings.commands import common_protocol, protocol_from_waveform
+from mfnpe.recordings.errors import (NotPiecewiseConstantError, ProtocolMismatchError,
+                                     RecordingError)
+from mfnpe.stimulus.protocols import (Epoch, Protocol, crop, current_density, current_pA,
+                                      feature_windows, from_settings, make_protocol, to_settings)
+from mfnpe.stimulus.windows import Windows
 
 # holding -20 pA; 100 pA on [10, 30) ms, then -50 pA on [30, 45) ms, 200 pA on [60, 70) ms
 PROTOCOL = Protocol(80.0, -20.0, (Epoch(10.0, 20.0, 100.0), Epoch(30.0, 15.0, -50.0),
@@ -104,7 +103,7 @@ SHORT = Protocol(80.0, 0.0, (Epoch(20.0, 50.0, 20.0),))
 
 def _sweep_settings(simulator, protocols, area=200.0, features=("spike_count", "rest_mean",
                                                                    "stim_mean", "isi_mean")):
-    from mfnpe.observation.protocols import to_settings
+    from mfnpe.stimulus.protocols import to_settings
     return {"simulator": simulator, "model": {"area": area},
             "stimulus": {"protocols": [to_settings(p, s) for s, p in protocols]},
             "features": list(features), "trace_dt": 0.1, "seed": 0, "pool": "test", "shard": 0}
@@ -226,7 +225,7 @@ def test_a_holding_current_starts_every_simulator_at_its_steady_state():
     from mfnpe.hh import langevin, markov
     from mfnpe.hh.model import constants_table
     from mfnpe.hh.rest import resting_potential
-    from mfnpe.observation.protocols import make_protocol
+    from mfnpe.stimulus.protocols import make_protocol
 
     protocol = make_protocol(20.0, -30.0, [])
     table = constants_table({"area": 300.0}, np.zeros((1, 0)))

@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from mfnpe.observation.stimulus import resolve
-from mfnpe.observation.sweeps import feature_names, split_name, stimulus_names
+from mfnpe.recordings.stimulus import resolve
+from mfnpe.stimulus.sweeps import feature_names, split_name, stimulus_names
 from mfnpe.plan import shards
 from mfnpe.plan.config import ConfigError, resolve_recording, validate_config
 from test_ephys import DT, N_SAMPLES, REAL_ABF, write_abf, write_nwb, written_sweeps
@@ -227,7 +227,8 @@ def tiny_recording_config(workdir):
 def test_the_workflow_simulates_and_observes_the_recordings_sweeps(recording_run):
     from mfnpe.io.shards import read_sim_shard
     from mfnpe.observation.posterior import read_observation, read_predictive
-    from mfnpe.observation.sweep_recordings import observed_features, read_observed
+    from mfnpe.observation.observed import observed_features
+    from mfnpe.recordings.sweeps import read_observed
     from mfnpe.plan import observations
     config = tiny_recording_config(recording_run)
     names = stimulus_names(config)

@@ -13,8 +13,9 @@ from mfnpe.plan.config import load_config
 from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation.shard import simulate_shard
 from mfnpe.observation.predictive import synthetic_recording
-from mfnpe.observation.recordings import (Recording, RecordingError, read_recording, recording_features,
-                              write_recording)
+from mfnpe.observation.observed import recording_features
+from mfnpe.recordings.errors import RecordingError
+from mfnpe.recordings.step import Recording, read_recording, write_recording
 from mfnpe.seeds import observation_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,14 +250,14 @@ def test_shipped_examples_regenerate_identically_and_fit_the_default_protocol(na
     assert np.isfinite(x).all()
 
 
-# ---- observations under a recording stimulus (mfnpe.observation.sweep_recordings) ----
+# ---- observations under a recording stimulus (mfnpe.recordings.sweeps) ----
 
 REAL_ABF = ROOT / "tests" / "data" / "recordings" / "171116sh_0019.abf"
 
 
 def sweep_config(sweeps=(2, 3, 4), window=(0.0, 700.0), **overrides):
     """The default config with the real ABF's sweeps as its stimulus, resolved."""
-    from mfnpe.observation.stimulus import resolve
+    from mfnpe.recordings.stimulus import resolve
     from mfnpe.plan.config import resolve_recording, validate_config
     config = validate_config({"stimulus": {"recording": str(REAL_ABF), "sweeps": list(sweeps),
                                            "window_ms": list(window)},
@@ -266,9 +267,9 @@ def sweep_config(sweeps=(2, 3, 4), window=(0.0, 700.0), **overrides):
 
 
 def test_the_abf_is_read_at_its_own_rate_with_features_per_sweep():
-    from mfnpe.observation.sweep_recordings import (SweepRecording, observed_features,
-                                                    observed_trace, read_observed)
-    from mfnpe.observation.sweeps import stimulus_names
+    from mfnpe.observation.observed import observed_features, observed_trace
+    from mfnpe.recordings.sweeps import SweepRecording, read_observed
+    from mfnpe.stimulus.sweeps import stimulus_names
     from mfnpe.simulation.features import spike_times
     config = sweep_config()
     protocol = observations.protocol(config)
@@ -288,7 +289,8 @@ def test_the_abf_is_read_at_its_own_rate_with_features_per_sweep():
 
 
 def test_a_window_moves_time_zero_to_its_start():
-    from mfnpe.observation.sweep_recordings import observed_features, read_observed
+    from mfnpe.observation.observed import observed_features
+    from mfnpe.recordings.sweeps import read_observed
     whole, cropped = sweep_config(sweeps=[3]), sweep_config(sweeps=[3], window=(100.0, 700.0))
     assert cropped["stimulus"]["protocols"][0]["epochs"] == [[46.85, 500.0, 200.0]]
     a = read_observed(REAL_ABF, observations.protocol(whole))
@@ -302,8 +304,8 @@ def test_a_window_moves_time_zero_to_its_start():
 
 
 def test_a_multi_sweep_example_round_trips_and_is_checked(tmp_path):
-    from mfnpe.observation.sweep_recordings import (SweepRecording, observed_features,
-                                                    read_observed, write_sweep_recording)
+    from mfnpe.observation.observed import observed_features
+    from mfnpe.recordings.sweeps import SweepRecording, read_observed, write_sweep_recording
     config = sweep_config(sweeps=[3, 4], window=(100.0, 250.0), model={"area": 2000.0},
                           simulators={"lf": {"name": "deterministic", "dt": 0.025},
                                       "hf": {"name": "binomial", "dt": 0.01}})
@@ -338,7 +340,7 @@ def test_a_multi_sweep_example_round_trips_and_is_checked(tmp_path):
 
 
 def test_a_single_step_recording_is_refused_under_a_recording_stimulus(tmp_path):
-    from mfnpe.observation.sweep_recordings import read_observed
+    from mfnpe.recordings.sweeps import read_observed
     protocol = observations.protocol(sweep_config())
     for suffix in (".h5", ".csv"):
         path = tmp_path / f"rec{suffix}"

@@ -1,4 +1,4 @@
-"""Where the approximate simulators fail (mfnpe.hh.regimes,
+"""Where the approximate simulators fail (mfnpe.simulation.regimes,
 docs/method.md, "Where the approximate simulators fail"): the warnings over a config's prior from the measured
 clamp-error table, and the table against a fresh measurement and binomial theory."""
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from mfnpe.hh import clamp_error_table, regimes
+from mfnpe.hh import clamp_error_table
+from mfnpe.simulation import regimes
 from mfnpe.hh.models import MODELS
 
 ROOT = Path(__file__).resolve().parents[1]

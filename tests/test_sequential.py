@@ -330,3 +330,13 @@ def test_cases_at_least_as_good_counts_known_answers_and_none_for_real_recording
     assert cases_at_least_as_good(pd.DataFrame(rows), "mf_tsnpe", "mf_npe") == (1, 2)
     real = pd.DataFrame([{**row, "nltp_true": float("nan")} for row in rows])  # unknown theta
     assert cases_at_least_as_good(real, "mf_tsnpe", "mf_npe") == (0, 0)
+
+
+def test_a_round_starts_from_the_pretrained_network_then_from_the_previous_members():
+    from mfnpe.plan.sequential import member_settings, start_settings
+
+    chain = {"recording": "r", "method": "mf_tsnpe", "seed": 0, "pretrained": {"run": "lf"}}
+    assert start_settings(chain, 1, range(2)) == [{"run": "lf"}, {"run": "lf"}]
+    assert start_settings(chain, 3, [1, 1]) == [member_settings(chain, 2, 1)] * 2
+    assert member_settings(chain, 2, 1) == {"chain": chain, "round": 2, "member": 1}
+    assert start_settings({"method": "tsnpe"}, 1, []) == []  # TSNPE starts from no network

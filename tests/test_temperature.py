@@ -19,7 +19,7 @@ from mfnpe.hh.kinetics import rates_np as classic_rates
 from mfnpe.hh.model import constants_table
 from mfnpe.hh.models import MODELS
 from mfnpe.hh.rest import resting_potential
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 from test_models import PAPER, SIMULATORS, _paper_inf, _paper_rates, _peaks

@@ -13,7 +13,7 @@ from mfnpe.inference import ModelError, Posterior
 from mfnpe.io.shards import read_prior_shard, read_sim_shard
 from mfnpe.observation.posterior import read_observation, read_predictive
 from mfnpe.simulation.shard import simulate_shard
-from mfnpe.observation.recordings import read_recording
+from mfnpe.recordings.step import read_recording
 
 from workflow_helpers import CONFIG_SCHEMA, ROOT, TINY, snakemake
 

@@ -8,7 +8,7 @@ import time
 import numpy as np
 from mfnpe.hh import markov
 from mfnpe.hh.model import constants_table
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.simulation.features import compute_features
 
 stim = Stimulus(duration=300.0, t_on=50.0, t_off=250.0)

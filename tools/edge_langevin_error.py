@@ -20,7 +20,7 @@ from mfnpe.hh import langevin, markov
 from mfnpe.hh.kinetics import NA_OPEN, channel_counts, na_state_probs
 from mfnpe.hh.model import constants_table
 from mfnpe.hh.rest import resting_potential
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.simulation.features import spike_times
 
 AREAS = (10.0, 30.0, 100.0, 300.0, 1000.0)  # µm²

@@ -68,7 +68,7 @@ def efel_spikes(efel, v: np.ndarray, dt: float, t_on: float, t_off: float) -> li
 
 def efel_passive(efel, v: np.ndarray, dt: float, epoch) -> list[dict]:
     """eFEL's passive features of traces ``v`` (n, T) on the ``epoch``
-    (:class:`~mfnpe.simulation.features.PassiveEpoch`), plus ``steady_state_20``: eFEL's
+    (:class:`~mfnpe.stimulus.windows.PassiveEpoch`), plus ``steady_state_20``: eFEL's
     steady_state_voltage_stimend with stim_start moved so that its last 10 % are our 20 %."""
     start, end = epoch.start - dt / 2, epoch.end - dt / 2
     _efel_settings(efel, dt, voltage_base_start_perc=(epoch.baseline_start - dt / 2) / start,
@@ -124,9 +124,10 @@ def main(argv=None) -> None:
     import efel
     from mfnpe.hh import langevin
     from mfnpe.hh.model import constants_table
-    from mfnpe.observation.protocols import Epoch, Protocol
+    from mfnpe.stimulus.protocols import Epoch, Protocol
     from mfnpe.prior import BoxPrior
     from mfnpe.simulation import features
+    from mfnpe.stimulus.windows import Windows, passive_epoch
 
     recording = yaml.safe_load((ROOT / "config/recording.yaml").read_text())
     prior = BoxPrior.from_config(recording["prior"])
@@ -144,8 +145,8 @@ def main(argv=None) -> None:
         v = langevin.simulate_subunit_langevin(constants, protocol, DT, seeds).v
         simulate_s += time.process_time() - start
         epochs = [(e.start, e.duration, e.amplitude) for e in protocol.epochs]
-        windows = features.Windows(t_on, t_on, t_on + length,
-                                   passive=features.passive_epoch(epochs, protocol.holding))
+        windows = Windows(t_on, t_on, t_on + length,
+                          passive=passive_epoch(epochs, protocol.holding))
         valid = features.valid_traces(v)
         sweeps[name] = (v[valid], windows)
     n_traces = sum(v.shape[0] for v, _ in sweeps.values())

@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python tools/lf_channel_error.py`` (about 2 min of CPU) measures
 and rewrites the table module ``scripts/mfnpe/hh/clamp_error_table.py`` (what
-:mod:`mfnpe.hh.regimes` warns from) and the table of
+:mod:`mfnpe.simulation.regimes` warns from) and the table of
 docs/method.md, "Where the approximate simulators fail" (between its markers
 ``<!-- clamp-error:start -->`` and ``<!-- clamp-error:end -->``); ``--print`` only prints the markdown table, ``--quick``
 measures with a quarter of the simulations (a smoke test, not for the table),
@@ -85,7 +85,7 @@ def measure(simulator: str, model_name: str, v: float, counts=COUNTS, runs=None,
     from mfnpe.hh import langevin
     from mfnpe.hh.model import constants_table
     from mfnpe.hh.models import get_model
-    from mfnpe.hh.stimulus import Stimulus
+    from mfnpe.stimulus.step import Stimulus
 
     model = get_model(model_name)
     if runs is None:
@@ -186,7 +186,7 @@ def module_text(rows: list[tuple], measured: str) -> str:
     return f'''"""Measured channel errors of the approximate simulators under voltage clamp.
 
 Written by ``tools/lf_channel_error.py``; do not edit by hand, rerun the tool. Read by
-:mod:`mfnpe.hh.regimes` (docs/method.md, "Where the approximate simulators fail").
+:mod:`mfnpe.simulation.regimes` (docs/method.md, "Where the approximate simulators fail").
 
 Each row: simulator, neuron model, channel, clamp voltage label ("rest": the default
 neuron's resting potential), clamp voltage [mV], channel count N, the exact stationary

@@ -32,7 +32,7 @@ from real_cell import KEY_FEATURES, Simulator, load_recording
 
 from mfnpe.inference import Posterior
 from mfnpe.observation.fit import within_tolerances
-from mfnpe.observation.sweeps import split_name
+from mfnpe.stimulus.sweeps import split_name
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

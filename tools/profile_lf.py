@@ -43,7 +43,7 @@ def main(argv=None) -> None:
     from mfnpe.hh import langevin
     from mfnpe.hh.model import constants_table
     from mfnpe.hh.models import get_model
-    from mfnpe.hh.stimulus import Stimulus
+    from mfnpe.stimulus.step import Stimulus
     from mfnpe.hh.threefry import chunk_normals
     from mfnpe.names import LF_SIMULATORS
 

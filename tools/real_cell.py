@@ -42,9 +42,10 @@ from mfnpe.observation.fit import fit_set, sweep_windows
 from mfnpe.observation.measures import recorded_measures, trace_measures
 from mfnpe.observation.passive import area_prior_from_recording
 from mfnpe.observation.posterior import hpd_level
-from mfnpe.observation.stimulus import resolve as resolve_recording
-from mfnpe.observation.sweep_recordings import observed_features, observed_trace, read_observed
-from mfnpe.observation.sweeps import feature_names, sweeps_of
+from mfnpe.recordings.stimulus import resolve as resolve_recording
+from mfnpe.observation.observed import observed_features, observed_trace
+from mfnpe.recordings.sweeps import read_observed
+from mfnpe.stimulus.sweeps import feature_names, sweeps_of
 from mfnpe.plan import observations as plan_observations
 from mfnpe.plan import runs, shards
 from mfnpe.plan.config import resolve_recording as resolve_config_recording

@@ -14,7 +14,7 @@ simulated at ``theta`` with the HF simulator at ``dt`` [ms] (seed ``--seed``, on
 sweep), sampled down to the recording's own rate and written in the Allen/DANDI NWB
 layout: per sweep a ``CurrentClampSeries`` (volts, conversion 1e-3: mV) and its
 ``CurrentClampStimulusSeries`` (amperes, conversion 1e-12: pA) with the sweep's number,
-paired in the intracellular-recordings table (``mfnpe.io.ephys.write_nwb``). The NWB
+paired in the intracellular-recordings table (``mfnpe.recordings.ephys.write_nwb``). The NWB
 sweep numbers are the source's, but a config's ``sweeps`` are positions in the file: with
 the default ``--sweeps 0 1 2 3 4`` they coincide, so ``sweeps: [2, 3, 4]`` chooses the
 same sweeps here as in the source.
@@ -26,8 +26,8 @@ import argparse
 
 import numpy as np
 from mfnpe.hh.model import constants_table
-from mfnpe.io.ephys import open_ephys, write_nwb
-from mfnpe.observation import protocols
+from mfnpe.recordings.ephys import open_ephys, write_nwb
+from mfnpe.stimulus import protocols
 from mfnpe.simulation import simulators
 
 

@@ -78,7 +78,7 @@ def bench_hf(method: str, area: float, n: int, neuron: str = "classic") -> dict:
     import numpy as np
 
     from mfnpe.hh.model import constants_table
-    from mfnpe.hh.stimulus import Stimulus
+    from mfnpe.stimulus.step import Stimulus
     from mfnpe.simulation import simulators
 
     simulate = simulators.batch_function({"name": method, "dt": 0.01})

@@ -53,7 +53,7 @@ config_checks.validate_files(config, CONFIG_FILES, CONFIG_SCHEMA)
 if config["stimulus"].get("recording") is not None:
     # a recording stimulus: read its sweeps' protocols (and check the file) before any job;
     # only here, since that needs numpy and pyabf or pynwb (the planning layer has neither)
-    from mfnpe.observation.stimulus import resolve as resolve_recording
+    from mfnpe.recordings.stimulus import resolve as resolve_recording
 
     config_checks.resolve_recording(config, CONFIG_FILES, resolve_recording)
     if workflow.is_main_process:  # spontaneous firing, baseline drift (a dry run too)
@@ -539,9 +539,9 @@ def sequential_models(wildcards):
 def announce_config():
     """At the start of a run: write the effective config to results/config.yaml (when it
     changed), print its prior and warn where a simulator is known to be inaccurate for the
-    configured neuron (``mfnpe.hh.regimes``; imported here, not at parse: it needs numpy).
+    configured neuron (``mfnpe.simulation.regimes``; imported here, not at parse: it needs numpy).
     """
-    from mfnpe.hh import regimes
+    from mfnpe.simulation import regimes
 
     config_checks.write_effective_config(config, EFFECTIVE_CONFIG)
     print(f"config: {', '.join(map(str, CONFIG_FILES))} -> {EFFECTIVE_CONFIG}")

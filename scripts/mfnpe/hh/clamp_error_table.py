@@ -1,7 +1,7 @@
 """Measured channel errors of the approximate simulators under voltage clamp.
 
 Written by ``tools/lf_channel_error.py``; do not edit by hand, rerun the tool. Read by
-:mod:`mfnpe.hh.regimes` (docs/method.md, "Where the approximate simulators fail").
+:mod:`mfnpe.simulation.regimes` (docs/method.md, "Where the approximate simulators fail").
 
 Each row: simulator, neuron model, channel, clamp voltage label ("rest": the default
 neuron's resting potential), clamp voltage [mV], channel count N, the exact stationary

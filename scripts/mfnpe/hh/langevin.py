@@ -10,7 +10,7 @@ All four share one compiled time loop (:func:`_simulate`): per-simulation consta
 and a trace is compiled once per model and shape ``(n, T)`` (docs/method.md, "Fidelities").
 
 Step ``k`` covers ``[k dt, (k+1) dt)`` with current ``I_k = scale · waveform[k]`` (the
-stimulus's per-simulation ``current_scale`` and shared ``waveform``, :mod:`mfnpe.hh.stimulus`):
+stimulus's per-simulation ``current_scale`` and shared ``waveform``, :mod:`mfnpe.stimulus.step`):
 
 1. the channels advance with V held at ``V_k`` (the model's ``step``);
 2. V advances by exponential Euler with the conductances frozen at the new open fractions,
@@ -59,7 +59,7 @@ from mfnpe.hh.models import DEFAULT_MODEL, MODEL_KEY, get_model, reference_of
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.schemes import edge_step, n_edge_noise, states_open, states_steady
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 from mfnpe.hh.threefry import chunk_normals
 
 NOISE_CHUNK = 50
@@ -143,9 +143,10 @@ def _padded(a: np.ndarray, size: int) -> np.ndarray:
 
 
 def _membrane(constants: Mapping[str, np.ndarray], stimulus, size: int, neuron,
-              reference: str) -> Membrane:
-    """The constants table of the model ``neuron`` (its reference ``reference``) as
-    float32 device arrays, padded to ``size`` simulations."""
+              reference: str | None = None) -> Membrane:
+    """The constants table of the model ``neuron`` (its reference ``reference``; None: the
+    table's own) as float32 device arrays, padded to ``size`` simulations."""
+    reference = reference_of(constants) if reference is None else reference
     arrays = {name: _padded(constants[name], size) for name in neuron.names}
     n = len(constants[neuron.names[0]])
     scale = np.broadcast_to(stimulus.current_scale(constants), (n,)).astype(np.float64)
@@ -290,7 +291,7 @@ def simulate_edge_langevin(
 
     Arguments and result as :func:`simulate_deterministic`; simulation i depends only on
     ``seeds[i]``. Known to fail below about 60 000 Na channels (1000 µm² at 120 mS/cm²;
-    :func:`mfnpe.hh.regimes.channel_count_warnings`).
+    :func:`mfnpe.simulation.regimes.channel_count_warnings`).
     """
     return _run("edge_langevin", constants, stimulus, dt, seeds, clamp_mV=clamp_mV,
                 record_open=record_open)

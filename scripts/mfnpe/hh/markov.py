@@ -61,7 +61,7 @@ from mfnpe.hh.membrane import X_FLOOR, make_exp_euler
 from mfnpe.hh.models import model_of
 from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
-from mfnpe.hh.stimulus import Stimulus
+from mfnpe.stimulus.step import Stimulus
 
 _jit = numba.njit(cache=True, nogil=True)
 
@@ -695,7 +695,7 @@ def simulate_markov(constants, stimulus, dt, seeds, *, clamp_mV=None, record_ope
     ----------
     constants : {name: (n,) float64} every constant of the model, and ``"model"`` (n,) str
         naming it (``mfnpe.hh.model.constants_table``; absent: classic).
-    stimulus : a stimulus (:mod:`mfnpe.hh.stimulus`); current in step k of simulation i is
+    stimulus : a stimulus (:mod:`mfnpe.stimulus.step`); current in step k of simulation i is
         ``current_scale[i] * waveform[k]`` [µA/cm²].
     dt : integration step and sampling interval [ms].
     seeds : (n,) uint32, one per simulation.

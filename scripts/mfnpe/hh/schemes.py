@@ -18,7 +18,7 @@ over 120 ms at dt 0.025 (large area) and inflates the Na open-fraction variance 
 and the fractions renormalised to sum to 1 (:func:`to_simplex`); this biases the mean up
 where the expected number of channels in a state is of order one or less: the Na open
 fraction at rest by +30% at 100 µm² (docs/method.md, "Where edge_langevin fails";
-:func:`mfnpe.hh.regimes.channel_count_warnings` warns of such configs).
+:func:`mfnpe.simulation.regimes.channel_count_warnings` warns of such configs).
 
 Open fractions the all-gates-open states (classic ``f_Na = x_m3h1``, ``f_K = x_n4``);
 initial fractions the binomial stationary distribution (:func:`states_steady`, not drawn).

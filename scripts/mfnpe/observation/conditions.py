@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mfnpe.io.ephys import open_ephys
-from mfnpe.observation import protocols as protocol_tools
+from mfnpe.recordings.ephys import open_ephys
+from mfnpe.stimulus import protocols as protocol_tools
 from mfnpe.simulation.features import SPIKE_THRESHOLD_MV, spike_times
 
 DRIFT_LIMIT_MV = 5.0
@@ -132,7 +132,7 @@ def drift_warning(path, rests: Sequence[RestWindow], features: Sequence[str],
 
 def recording_warnings(config: Mapping) -> list[str]:
     """Startup warnings of a config whose stimulus is a recording, after its sweeps are
-    resolved (``config["stimulus"]["protocols"]``, ``mfnpe.observation.stimulus.resolve``):
+    resolved (``config["stimulus"]["protocols"]``, ``mfnpe.recordings.stimulus.resolve``):
     spontaneous firing in the rest window and baseline drift across the chosen sweeps.
     Empty for the current step and for a recording without either."""
     stimulus = config["stimulus"]

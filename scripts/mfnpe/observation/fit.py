@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from mfnpe.names import SEQUENTIAL_METHODS
-from mfnpe.observation.sweeps import SWEEP_SEPARATOR, epoch_windows, is_recording, split_name
+from mfnpe.stimulus.sweeps import SWEEP_SEPARATOR, is_recording, split_name
+from mfnpe.stimulus.windows import epoch_windows
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class SweepWindows:
 def sweep_windows(stimulus: Mapping) -> tuple[SweepWindows, ...]:
     """The windows of every sweep of a ``stimulus`` (a config's section once resolved, or a
     job's simulation stimulus: the step's duration, t_on, t_off, or the sweeps' protocols),
-    in x's order. The feature windows are :func:`mfnpe.observation.sweeps.epoch_windows`'."""
+    in x's order. The feature windows are :func:`mfnpe.stimulus.windows.epoch_windows`'."""
     if not is_recording(stimulus):
         return (SweepWindows(None, float(stimulus["duration"]), float(stimulus["t_on"]),
                              float(stimulus["t_on"]), float(stimulus["t_off"])),)

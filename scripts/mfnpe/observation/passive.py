@@ -48,12 +48,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from mfnpe.io.ephys import Sweep, open_ephys
-from mfnpe.observation.protocols import PA_TO_UA_PER_CM2, TIME_EPS_MS, Epoch
-from mfnpe.observation.recordings import RecordingError
-from mfnpe.simulation.features import (PASSIVE_BASELINE_MS, PASSIVE_FIT_START,
-                                       PASSIVE_MIN_BASELINE_MS, PASSIVE_SMOOTH_MS,
+from mfnpe.recordings.ephys import Sweep, open_ephys
+from mfnpe.stimulus.protocols import PA_TO_UA_PER_CM2, TIME_EPS_MS, Epoch
+from mfnpe.recordings.errors import RecordingError
+from mfnpe.simulation.features import (PASSIVE_FIT_START, PASSIVE_SMOOTH_MS,
                                        PASSIVE_STEADY_FRACTION, SPIKE_THRESHOLD_MV)
+from mfnpe.stimulus.windows import PASSIVE_BASELINE_MS, PASSIVE_MIN_BASELINE_MS
 
 # the pulse measures' definitions, shared with the passive features (one source)
 BASELINE_MS = PASSIVE_BASELINE_MS

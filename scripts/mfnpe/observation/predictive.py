@@ -10,10 +10,10 @@ import numpy as np
 from mfnpe import seeds
 from mfnpe.io.shards import SimShard
 from mfnpe.simulation.shard import simulate_shard
-from mfnpe.observation.protocols import from_settings
-from mfnpe.observation.recordings import Recording
-from mfnpe.observation.sweep_recordings import SweepRecording
-from mfnpe.observation.sweeps import is_recording
+from mfnpe.stimulus.protocols import from_settings
+from mfnpe.recordings.step import Recording
+from mfnpe.recordings.sweeps import SweepRecording
+from mfnpe.stimulus.sweeps import is_recording
 
 
 def synthetic_recording(settings: Mapping) -> Recording | SweepRecording:

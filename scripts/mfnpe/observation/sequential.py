@@ -1,5 +1,6 @@
-"""What the sequential rules' scripts share: a chain's seed, its observation and the
-networks a round starts from (see ``mfnpe.plan.sequential`` for the chain settings)."""
+"""What the sequential rules' scripts share: a chain's seeds, its algorithm settings and
+its networks loaded against the settings they were saved with (the chain settings and
+those of its networks: ``mfnpe.plan.sequential``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from collections.abc import Mapping, Sequence
 
 from mfnpe.inference import Posterior
 from mfnpe.inference.sequential import SequentialSettings, member_seed
-from mfnpe.plan.sequential import member_settings
 from mfnpe.seeds import observation_seeds
 
 
@@ -26,19 +26,7 @@ def algorithm(chain: Mapping) -> SequentialSettings:
     return SequentialSettings.from_dict(chain["algorithm"])
 
 
-def load_members(paths: Sequence[str], chain: Mapping, round_: int,
-                 members: Sequence[int] | None = None) -> list[Posterior]:
-    """The chain's ``members`` (default: all, in order) after round ``round_``, checked
-    against their settings."""
-    members = range(len(paths)) if members is None else members
-    return [Posterior.load(path, member_settings(chain, round_, member))
-            for member, path in zip(members, paths, strict=True)]
-
-
-def load_start(paths: Sequence[str], chain: Mapping, round_: int,
-               members: Sequence[int] | None = None) -> list[Posterior]:
-    """The networks round ``round_`` starts from: the LF-pretrained one before round 1
-    (MF methods; none for TSNPE), else the members after the previous round."""
-    if round_ == 1:
-        return [Posterior.load(path, chain["pretrained"]) for path in paths]
-    return load_members(paths, chain, round_ - 1, members)
+def load_networks(paths: Sequence[str], expected: Sequence[Mapping]) -> list[Posterior]:
+    """The networks in ``paths``, each checked against its ``expected`` settings
+    (``mfnpe.plan.sequential.member_settings`` or ``start_settings``), in order."""
+    return [Posterior.load(path, settings) for path, settings in zip(paths, expected, strict=True)]

@@ -376,7 +376,7 @@ def _check_stimulus(config: Mapping) -> None:
 RECORDING_KEYS = ("sweeps", "amplitudes_pA", "window_ms")
 """The stimulus keys of the recording form besides ``recording`` itself."""
 RECORDING_SUFFIXES = (".abf", ".nwb")
-"""The files a recording stimulus reads (``mfnpe.io.ephys``)."""
+"""The files a recording stimulus reads (``mfnpe.recordings.ephys``)."""
 
 
 def resolve_area_prior(config: dict, paths: Sequence[str | Path], measure) -> str | None:
@@ -421,7 +421,7 @@ def resolve_area_prior(config: dict, paths: Sequence[str | Path], measure) -> st
 
 def resolve_recording(config: dict, paths: Sequence[str | Path], resolve) -> None:
     """Read the chosen sweeps' protocols of a recording stimulus into
-    ``config["stimulus"]["protocols"]`` with ``resolve`` (``mfnpe.observation.stimulus.resolve``,
+    ``config["stimulus"]["protocols"]`` with ``resolve`` (``mfnpe.recordings.stimulus.resolve``,
     passed in: it reads the file with numpy and pyabf or pynwb); nothing for the step.
 
     Raises

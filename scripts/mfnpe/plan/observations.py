@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from mfnpe.names import RECORDING_SUFFIXES as SUFFIXES
-from mfnpe.observation.sweeps import is_recording, simulation_stimulus, stimulus_names
+from mfnpe.stimulus.sweeps import is_recording, simulation_stimulus, stimulus_names
 from mfnpe.plan import runs, shards
 from mfnpe.plan.config import ConfigError, simulator_settings
 

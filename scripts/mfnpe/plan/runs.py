@@ -62,6 +62,17 @@ def expected_shard_settings(data: Mapping, shard: int) -> dict:
     return {**prior, **data["simulation"]}
 
 
+def prefix_shard_settings(data: Mapping) -> list[dict]:
+    """What each leading shard holding the first ``data['n']`` simulations must have been
+    written under, in shard order (``mfnpe.simulation.pools.load_prefix`` checks them)."""
+    return [expected_shard_settings(data, k) for k in range(shards_needed(data))]
+
+
+def pool_label(data: Mapping) -> str:
+    """How messages name the data's pool: ``"hf pool"``."""
+    return f"{data['pool']} pool"
+
+
 def training_settings(inference: Mapping, method: str) -> dict:
     """The training section of ``method``; ``validate_start`` only where training starts
     warm (MF-NPE's fine-tuning), since the weights of a cold start do not depend on it."""

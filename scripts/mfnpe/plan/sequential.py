@@ -13,7 +13,7 @@ re-runs exactly the chains it touches.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from mfnpe.names import PRETRAINED, SEQUENTIAL_FIDELITY
 from mfnpe.names import SEQUENTIAL_METHODS as METHODS
@@ -163,6 +163,15 @@ def shard_settings(chain: Mapping, round_: int, shard: int) -> dict:
 def member_settings(chain: Mapping, round_: int, member: int) -> dict:
     """The settings stored in (and expected of) one member's model after round ``round_``."""
     return {"chain": dict(chain), "round": int(round_), "member": int(member)}
+
+
+def start_settings(chain: Mapping, round_: int, members: Sequence[int]) -> list[dict]:
+    """The settings of the networks round ``round_`` starts from, one per entry of
+    ``members``: the LF-pretrained network's before round 1 (MF methods; TSNPE starts from
+    none), else each member's after the previous round."""
+    if round_ == 1:
+        return [chain["pretrained"] for _ in members]
+    return [member_settings(chain, round_ - 1, member) for member in members]
 
 
 def observe_settings(config: Mapping, recording: str) -> dict:

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 
 from mfnpe.names import FIDELITY
-from mfnpe.observation.sweeps import simulation_stimulus
+from mfnpe.stimulus.sweeps import simulation_stimulus
 from mfnpe.plan.config import simulator_settings
 
 POOLS = tuple(FIDELITY)
@@ -64,7 +64,7 @@ def prior_settings(config: Mapping, pool: str, shard: int) -> dict:
 def simulation_settings(config: Mapping, pool: str) -> dict:
     """Everything the simulations of ``pool`` depend on besides their parameters. The
     stimulus is the step's times, or a recording's chosen sweeps' protocols (plain floats,
-    ``mfnpe.observation.sweeps``), so editing the sweeps or the window re-runs the shards."""
+    ``mfnpe.stimulus.sweeps``), so editing the sweeps or the window re-runs the shards."""
     _check_pool(pool)
     inferred = set(config["prior"])
     keep_traces = pool in config["traces"]["pools"]

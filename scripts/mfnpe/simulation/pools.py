@@ -10,7 +10,6 @@ import numpy as np
 
 from mfnpe.io.hdf5 import ShardError
 from mfnpe.io.shards import read_sim_shard
-from mfnpe.plan.runs import expected_shard_settings, shards_needed
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +30,22 @@ class SimulationSet:
     n_invalid: int
 
 
-def load_prefix(paths: Sequence[str], data: Mapping) -> SimulationSet:
-    """The first ``data['n']`` simulations of the pool in shard files ``paths`` (in order).
+def load_prefix(paths: Sequence[str], expected: Sequence[Mapping], n: int,
+                label: str) -> SimulationSet:
+    """The first ``n`` simulations of a pool in shard files ``paths`` (in order).
 
-    Each shard is checked against the settings ``data`` implies (``mfnpe.plan.runs``); a
-    simulation budget counts every simulation paid for, so invalid rows are dropped
-    after taking the prefix and reported in ``n_invalid``.
+    ``expected`` holds the settings of the leading shards that hold them, in order
+    (``mfnpe.plan.runs.prefix_shard_settings``); each shard is checked against its own. A
+    simulation budget counts every simulation paid for, so invalid rows are dropped after
+    taking the prefix and reported in ``n_invalid``. ``label`` names the data in messages
+    (``"hf pool"``).
     """
-    needed = shards_needed(data)
-    if len(paths) < needed:
-        raise ShardError(f"{data['pool']} pool: {data['n']} simulations need {needed} shards, "
+    if len(paths) < len(expected):
+        raise ShardError(f"{label}: {n} simulations need {len(expected)} shards, "
                          f"got {len(paths)}")
-    parts = [read_sim_shard(path, expected_shard_settings(data, k), traces=False)
-             for k, path in enumerate(paths[:needed])]
-    return _valid_rows(parts, data["n"], f"{data['pool']} pool")
+    parts = [read_sim_shard(path, settings, traces=False)
+             for path, settings in zip(paths, expected)]
+    return _valid_rows(parts, n, label)
 
 
 def load_shards(paths: Sequence[str], expected: Sequence[Mapping], label: str) -> SimulationSet:

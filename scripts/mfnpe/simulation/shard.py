@@ -18,8 +18,8 @@ from mfnpe.simulation import features, simulators
 from mfnpe import seeds
 from mfnpe.hh.model import constants_table
 from mfnpe.io.shards import SimShard
-from mfnpe.observation.protocols import simulation_stimuli
-from mfnpe.observation.sweeps import feature_names
+from mfnpe.stimulus.protocols import simulation_stimuli
+from mfnpe.stimulus.sweeps import feature_names
 from mfnpe.prior import BoxPrior
 
 log = logging.getLogger(__name__)

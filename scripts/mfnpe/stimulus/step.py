@@ -7,7 +7,7 @@ Every simulator takes a *stimulus*: any object with ``duration`` [ms], ``n_steps
 ``holding_current(constants)`` ((n,) µA/cm², or None for none) is the current held
 before the simulation starts, at whose steady state it starts (:mod:`mfnpe.hh.rest`). Here
 the step: waveform the 0/1 mask, scale the per-simulation ``amplitude`` [µA/cm²]. A
-recording's protocol in pA (:class:`mfnpe.observation.protocols.Protocol`) is another:
+recording's protocol in pA (:class:`mfnpe.stimulus.protocols.Protocol`) is another:
 waveform in pA, scale ``100 / area`` (1 pA on A µm² is 100/A µA/cm²).
 """
 

@@ -2,8 +2,8 @@
 and checked once at startup.
 
 ``resolve`` turns the config's ``stimulus: {recording, sweeps | amplitudes_pA, window_ms}``
-into plain per-sweep protocols (``mfnpe.observation.sweeps``);
-``mfnpe.observation.protocols.simulation_stimuli`` turns them back into simulator stimuli.
+into plain per-sweep protocols (``mfnpe.stimulus.sweeps``);
+``mfnpe.stimulus.protocols.simulation_stimuli`` turns them back into simulator stimuli.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from mfnpe.io.ephys import NonFiniteSamplesError, open_ephys
-from mfnpe.observation import protocols as protocol_tools
-from mfnpe.observation.recordings import RecordingError
+from mfnpe.recordings.ephys import open_ephys
+from mfnpe.recordings.errors import NonFiniteSamplesError, RecordingError
+from mfnpe.stimulus import protocols as protocol_tools
 
 
 def resolve(config: Mapping) -> list[dict]:
     """The chosen sweeps' protocols of the config's recording stimulus, cropped to
-    ``window_ms`` and in window time, as plain data (``mfnpe.observation.protocols.to_settings``).
+    ``window_ms`` and in window time, as plain data (``mfnpe.stimulus.protocols.to_settings``).
 
     Raises
     ------
@@ -67,7 +67,7 @@ def resolve(config: Mapping) -> list[dict]:
 
 def _read_window(ephys, key: str, index: int, window) -> None:
     """Read sweep ``index``'s voltage and command over ``window`` [ms] (None: the whole
-    sweep) as the observation job will (``mfnpe.observation.sweep_recordings``), so that a
+    sweep) as the observation job will (``mfnpe.recordings.sweeps``), so that a
     NaN or infinite sample there (:class:`NonFiniteSamplesError`), or any other fault of
     the samples, stops the workflow at startup and not in a job."""
     try:

@@ -1,11 +1,13 @@
-"""Piecewise-constant current-clamp protocols read from recordings, and their currents.
+"""Piecewise-constant current-clamp protocols, their currents and feature windows.
 
 A :class:`Protocol` is what a sweep's command current does over time: a holding current
-and epochs at other levels (docs/recordings.md, "Protocols"). It is read from a file's
-epoch table or from a command waveform (:func:`protocol_from_waveform`) and turned into
-the per-step current of a simulation: :func:`current_pA` and, for membrane areas,
-:func:`current_density` (1 pA on A µm² is 100/A µA/cm²). Every fault raises a
-:class:`~mfnpe.observation.recordings.RecordingError` whose message starts with the file.
+and epochs at other levels (docs/recordings.md, "Protocols"). Files give it
+(``mfnpe.recordings.ephys``; from a command waveform: ``mfnpe.recordings.commands``); here
+it becomes the per-step current of a simulation: :func:`current_pA` and, for membrane
+areas, :func:`current_density` (1 pA on A µm² is 100/A µA/cm²), and the windows of its
+features (:func:`feature_windows`). :func:`simulation_stimuli` turns a job's plain
+stimulus settings into the simulators' stimuli, the step or one protocol per sweep.
+A protocol that is no protocol raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -15,31 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mfnpe.hh.stimulus import Stimulus
-from mfnpe.observation.recordings import RecordingError
-from mfnpe.observation.sweeps import epoch_windows, is_recording
-from mfnpe.simulation.features import Windows, passive_epoch
+from mfnpe.stimulus.step import Stimulus
+from mfnpe.stimulus.sweeps import is_recording
+from mfnpe.stimulus.windows import Windows, epoch_windows, passive_epoch
 
 TIME_EPS_MS = 1e-9
 """A step at time ``k·dt`` is inside ``[start, end)`` when ``start - eps <= k·dt < end - eps``
-(as :meth:`mfnpe.hh.stimulus.Stimulus.step_mask`)."""
-WAVEFORM_TOLERANCE_PA = 0.5
-"""Default: samples of one epoch differ by at most this [pA]; a larger jump starts an epoch."""
-MIN_EPOCH_SAMPLES = 3
-"""A level held for fewer samples is no epoch (a ramp or a sine, not steps)."""
-AMPLITUDE_DECIMALS = 3
-"""Levels read from a waveform are rounded to 10⁻³ pA (undoes unit-conversion rounding)."""
+(as :meth:`mfnpe.stimulus.step.Stimulus.step_mask`)."""
 PA_TO_UA_PER_CM2 = 100.0
 """1 pA on A µm² is ``PA_TO_UA_PER_CM2 / A`` µA/cm² (1e-12 A / (A·1e-8 cm²) = 1e-4/A A/cm²)."""
-
-
-class NotPiecewiseConstantError(RecordingError):
-    """A command current that is no sequence of constant levels (a ramp, a sine, a pulse
-    train written as a waveform of too short levels)."""
-
-
-class ProtocolMismatchError(RecordingError):
-    """Sweeps asked to share one protocol have different ones."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +93,7 @@ class Protocol:
 
     def waveform(self, dt: float) -> np.ndarray:
         """(n_steps,) float64 command current [pA] per step: a simulator's stimulus
-        (:mod:`mfnpe.hh.stimulus`), scaled per simulation by :meth:`current_scale`."""
+        (:mod:`mfnpe.stimulus.step`), scaled per simulation by :meth:`current_scale`."""
         return current_pA(self, dt)
 
     def current_scale(self, constants) -> np.ndarray:
@@ -159,54 +145,6 @@ def make_protocol(duration: float, holding: float,
     return Protocol(float(duration), float(holding), tuple(epochs))
 
 
-def protocol_from_waveform(command_pA: np.ndarray, dt: float, source: str = "<waveform>",
-                           tolerance_pA: float = WAVEFORM_TOLERANCE_PA) -> Protocol:
-    """The piecewise-constant protocol of a command waveform.
-
-    Parameters
-    ----------
-    command_pA : (T,) command current [pA], sample k at time ``k * dt``.
-    dt : sampling interval [ms].
-    source : names the file (and sweep) in error messages.
-    tolerance_pA : samples of one level differ by at most this; larger jumps start a new one.
-
-    Returns
-    -------
-    Protocol with ``holding`` the first sample's level, each level the mean of its samples
-    (rounded to :data:`AMPLITUDE_DECIMALS` decimals), times on the sample grid.
-
-    Raises
-    ------
-    NotPiecewiseConstantError when a level drifts by more than ``tolerance_pA`` (a ramp) or
-    lasts fewer than :data:`MIN_EPOCH_SAMPLES` samples (a sine, a sampled transition).
-    """
-    command = np.asarray(command_pA, dtype=np.float64)
-    if command.ndim != 1 or command.size == 0:
-        raise RecordingError(f"{source}: command waveform of shape {command.shape}, expected (T,)")
-    if not np.isfinite(command).all():
-        first = int(np.flatnonzero(~np.isfinite(command))[0])
-        raise RecordingError(f"{source}: NaN or infinite command current, first at "
-                             f"t = {first * dt:g} ms")
-    bounds = np.concatenate([[0], np.flatnonzero(np.abs(np.diff(command)) > tolerance_pA) + 1,
-                             [command.size]])
-    levels = []
-    for begin, stop in zip(bounds[:-1], bounds[1:]):
-        segment = command[begin:stop]
-        if stop - begin < MIN_EPOCH_SAMPLES and command.size >= MIN_EPOCH_SAMPLES:
-            raise NotPiecewiseConstantError(
-                f"{source}: the command is not piecewise constant: a level of "
-                f"{stop - begin} sample(s) at t = {begin * dt:g} ms (a ramp, sine or "
-                f"filtered step? epochs last at least {MIN_EPOCH_SAMPLES} samples)")
-        if np.ptp(segment) > tolerance_pA:
-            raise NotPiecewiseConstantError(
-                f"{source}: the command is not piecewise constant: it drifts by "
-                f"{np.ptp(segment):.4g} pA between t = {begin * dt:g} and {stop * dt:g} ms "
-                f"(more than {tolerance_pA:g} pA; a ramp or a sine?)")
-        levels.append((begin * dt, (stop - begin) * dt,
-                       round(float(segment.mean()), AMPLITUDE_DECIMALS)))
-    return make_protocol(command.size * dt, levels[0][2], levels[1:])
-
-
 def current_pA(protocol: Protocol, dt: float, n_steps: int | None = None) -> np.ndarray:
     """(n_steps,) float64 command current [pA] of integration step k (time ``k * dt`` [ms]);
     ``n_steps`` defaults to ``round(duration / dt)``."""
@@ -228,22 +166,6 @@ def current_density(protocol: Protocol, dt: float, area_um2,
     if areas.ndim != 1 or not (areas > 0).all():
         raise ValueError(f"membrane areas must be positive, shape (n,): got {area_um2!r}")
     return current_pA(protocol, dt, n_steps)[None, :] * (PA_TO_UA_PER_CM2 / areas[:, None])
-
-
-def common_protocol(protocols: Sequence[Protocol], source: str, labels: Sequence | None = None,
-                    tolerance_pA: float = 1e-3) -> Protocol:
-    """The one protocol all ``protocols`` share (``labels`` name them in the message, e.g.
-    the sweep indices); raises :class:`ProtocolMismatchError` naming the first that differs."""
-    if not protocols:
-        raise RecordingError(f"{source}: no sweeps chosen")
-    labels = list(range(len(protocols))) if labels is None else list(labels)
-    first = protocols[0]
-    for label, protocol in zip(labels[1:], protocols[1:]):
-        if not first.matches(protocol, tolerance_pA):
-            raise ProtocolMismatchError(
-                f"{source}: the chosen sweeps have different protocols: sweep {labels[0]} "
-                f"has {describe(first)}, sweep {label} has {describe(protocol)}")
-    return first
 
 
 def describe(protocol: Protocol) -> str:
@@ -275,7 +197,7 @@ def crop(protocol: Protocol, window_ms: Sequence[float] | None) -> Protocol:
 def feature_windows(protocol: Protocol) -> Windows:
     """The windows of a sweep's features (docs/recordings.md): rest on ``[0, first epoch
     start)``, the stimulus window the longest epoch (the first of equally long ones), the
-    passive features' hyperpolarising epoch (``mfnpe.simulation.features.passive_epoch``).
+    passive features' hyperpolarising epoch (``mfnpe.stimulus.windows.passive_epoch``).
     Raises ``ValueError`` for a protocol without epochs."""
     if not protocol.epochs:
         raise ValueError(f"no epoch to compute the stimulus-window features on: {describe(protocol)}")
@@ -286,7 +208,7 @@ def feature_windows(protocol: Protocol) -> Windows:
 def to_settings(protocol: Protocol, sweep: int) -> dict:
     """Sweep ``sweep``'s protocol as plain data for job settings:
     ``{"sweep", "duration" ms, "holding" pA, "epochs": [[start ms, duration ms, pA], ...]}``
-    (the layout of ``mfnpe.observation.sweeps``)."""
+    (the layout of ``mfnpe.stimulus.sweeps``)."""
     return {"sweep": int(sweep), "duration": float(protocol.duration),
             "holding": float(protocol.holding),
             "epochs": [[float(e.start), float(e.duration), float(e.amplitude)]
@@ -302,7 +224,7 @@ def from_settings(settings) -> Protocol:
 def simulation_stimuli(settings) -> list[tuple[int | None, Stimulus | Protocol,
                                                Stimulus | Windows]]:
     """``[(sweep, stimulus, windows)]`` of a job's stimulus settings
-    (``mfnpe.observation.sweeps.simulation_stimulus``): ``[(None, Stimulus, Stimulus)]``
+    (``mfnpe.stimulus.sweeps.simulation_stimulus``): ``[(None, Stimulus, Stimulus)]``
     for the step, else one ``(sweep index, Protocol, Windows)`` per sweep, in order."""
     if not is_recording(settings):
         step = Stimulus(**settings)

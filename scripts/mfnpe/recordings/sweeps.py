@@ -1,12 +1,12 @@
 """Observations under a recording stimulus: the chosen sweeps of one cell, each with its
 own feature windows (docs/recordings.md, "Bring your own recording").
 
-A :class:`SweepRecording` is read from the configured ABF or NWB file (``mfnpe.io.ephys``,
-at the file's own rate, cropped to ``window_ms``) or from a synthetic example simulated
-under the same sweeps (HDF5: ``voltage`` (S, T) [mV], attributes ``dt`` [ms], ``sweeps``
-and ``true_theta``). :func:`read_observed`, :func:`observed_features` and
-:func:`observed_trace` take either this or a single-step
-:class:`~mfnpe.observation.recordings.Recording`, so the rule scripts serve both.
+A :class:`SweepRecording` is read from the configured ABF or NWB file
+(``mfnpe.recordings.ephys``, at the file's own rate, cropped to ``window_ms``) or from a
+synthetic example simulated under the same sweeps (HDF5: ``voltage`` (S, T) [mV],
+attributes ``dt`` [ms], ``sweeps`` and ``true_theta``). :func:`read_observed` reads either
+this or a single-step :class:`~mfnpe.recordings.step.Recording`, so the rule scripts serve
+both (their features: ``mfnpe.observation.observed``).
 """
 
 from __future__ import annotations
@@ -20,18 +20,13 @@ import h5py
 import numpy as np
 
 from mfnpe.io.hdf5 import atomic_write
-from mfnpe.observation import protocols as protocol_tools
-from mfnpe.observation.recordings import (
-    Recording,
-    RecordingError,
-    read_recording,
-    recording_features,
-)
-from mfnpe.observation.sweeps import is_recording
-from mfnpe.simulation.features import compute_features
+from mfnpe.recordings.errors import RecordingError
+from mfnpe.recordings.step import Recording, read_recording
+from mfnpe.stimulus import protocols as protocol_tools
+from mfnpe.stimulus.sweeps import is_recording
 
 EPHYS_SUFFIXES = (".abf", ".nwb")
-"""Files read with ``mfnpe.io.ephys``; a synthetic multi-sweep example is ``.h5``/``.hdf5``."""
+"""Files read with ``mfnpe.recordings.ephys``; a synthetic multi-sweep example is ``.h5``/``.hdf5``."""
 
 
 @dataclass
@@ -75,7 +70,7 @@ def read_sweep_recording(path, protocol: Mapping) -> SweepRecording:
     expected = [protocol_tools.from_settings(p) for p in protocol["protocols"]]
     sweeps = [int(p["sweep"]) for p in protocol["protocols"]]
     if suffix in EPHYS_SUFFIXES:
-        from mfnpe.io.ephys import open_ephys  # pyabf or pynwb: only for these files
+        from mfnpe.recordings.ephys import open_ephys  # pyabf or pynwb: only for these files
 
         window = protocol.get("window_ms")
         voltages, dts = [], []
@@ -141,43 +136,9 @@ def write_sweep_recording(path, recording: SweepRecording, protocols: Sequence[M
     atomic_write(path, write)
 
 
-def sweep_features(recording: SweepRecording, features: Sequence[str],
-                   protocols: Sequence[Mapping]) -> np.ndarray:
-    """(S·f,) float64: the ``features`` of every sweep in its own windows
-    (``mfnpe.observation.protocols.feature_windows``) at its own rate, sweep after sweep
-    (the columns ``mfnpe.observation.sweeps.feature_names``)."""
-    blocks = []
-    for voltage, dt, plain in zip(recording.voltages, recording.dts, protocols, strict=True):
-        windows = protocol_tools.feature_windows(protocol_tools.from_settings(plain))
-        blocks.append(compute_features(voltage[None], dt, windows, features)[0])
-    return np.concatenate(blocks) if blocks else np.zeros(0)
-
-
 def read_observed(path, protocol: Mapping) -> Recording | SweepRecording:
     """A recording for the posteriors' ``protocol`` (``mfnpe.plan.observations.protocol``):
     the sweeps of a recording stimulus, or the single step."""
     if is_recording(protocol):
         return read_sweep_recording(path, protocol)
     return read_recording(path, protocol)
-
-
-def observed_features(recording: Recording | SweepRecording, features: Sequence[str],
-                      protocol: Mapping) -> np.ndarray:
-    """The recording's x: (f,) for the step, (S·f,) for sweeps."""
-    if isinstance(recording, SweepRecording):
-        return sweep_features(recording, features, protocol["protocols"])
-    return recording_features(recording, features, protocol)
-
-
-def observed_trace(recording: Recording | SweepRecording, trace_dt: float) -> np.ndarray:
-    """The recording's voltage [mV] every ``trace_dt`` ms as the simulations' stored traces
-    have it: sample k at ``k * trace_dt``; the sweeps' joined in time (each interpolated
-    from its own rate onto the grid when that rate does not divide ``trace_dt``)."""
-    if isinstance(recording, Recording):
-        stride = max(round(trace_dt / recording.dt), 1)
-        return recording.voltage[::stride]
-    parts = []
-    for voltage, dt in zip(recording.voltages, recording.dts):
-        n = round(len(voltage) * dt / trace_dt)
-        parts.append(np.interp(np.arange(n) * trace_dt, np.arange(len(voltage)) * dt, voltage))
-    return np.concatenate(parts)

@@ -4,7 +4,7 @@ Plain Python on purpose (no imports of numerics): the planning layer uses it. A 
 ``stimulus`` section is either the current step (``duration``, ``t_on``, ``t_off``; the
 amplitude a model constant) or a recording's sweeps (``recording``, ``sweeps`` or
 ``amplitudes_pA``, ``window_ms``). For the latter the workflow reads each chosen sweep's
-protocol once, at startup (``mfnpe.observation.stimulus.resolve``), into
+protocol once, at startup (``mfnpe.recordings.stimulus.resolve``), into
 ``stimulus["protocols"]``: one plain mapping per sweep,
 ``{"sweep": index, "duration": ms, "holding": pA, "epochs": [[start ms, duration ms, pA], ...]}``.
 """
@@ -45,7 +45,7 @@ def sweeps_of(stimulus: Mapping) -> list[int] | None:
         return None
     if "protocols" not in stimulus:
         raise ValueError("the recording stimulus has not been resolved: its sweeps' protocols "
-                         "are read from the file at startup (mfnpe.observation.stimulus.resolve)")
+                         "are read from the file at startup (mfnpe.recordings.stimulus.resolve)")
     return [int(protocol["sweep"]) for protocol in stimulus["protocols"]]
 
 
@@ -63,13 +63,3 @@ def simulation_stimulus(stimulus: Mapping) -> dict:
     return {"protocols": [dict(protocol, epochs=[list(e) for e in protocol["epochs"]])
                           for protocol in stimulus["protocols"]]}
 
-
-def epoch_windows(epochs: Sequence[Sequence[float]]) -> tuple[float, float, float]:
-    """``(rest_end, t_on, t_off)`` [ms] of a sweep's features from its epochs
-    ``[(start ms, duration ms, ...)]`` in time order: rest on ``[0, first start)``, the
-    stimulus window the longest epoch (the first of equally long ones). The one rule
-    (``mfnpe.observation.protocols.feature_windows``, the figures). ``ValueError`` if none."""
-    if not epochs:
-        raise ValueError("no epoch to compute the stimulus-window features on")
-    longest = max(epochs, key=lambda epoch: epoch[1])  # max keeps the first maximum
-    return float(epochs[0][0]), float(longest[0]), float(longest[0] + longest[1])

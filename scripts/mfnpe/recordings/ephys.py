@@ -2,10 +2,10 @@
 
 One file is one :class:`EphysFile` (:func:`open_ephys`): its sweeps listed without reading
 samples (:class:`SweepInfo`), each sweep's command current as a piecewise-constant
-:class:`~mfnpe.observation.protocols.Protocol`, and the chosen sweeps read as
+:class:`~mfnpe.stimulus.protocols.Protocol`, and the chosen sweeps read as
 :class:`Sweep` (time [ms], voltage [mV], command [pA]), only the chosen samples read from
 disk. Units come from the file. Every fault raises a subclass of
-:class:`~mfnpe.observation.recordings.RecordingError` whose message starts with the file
+:class:`~mfnpe.recordings.errors.RecordingError` whose message starts with the file
 and names the fault (docs/recordings.md).
 """
 
@@ -18,9 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mfnpe.observation.protocols import (NotPiecewiseConstantError, Protocol, common_protocol,
-                                         current_pA, make_protocol, protocol_from_waveform)
-from mfnpe.observation.recordings import RecordingError
+from mfnpe.recordings.commands import common_protocol, protocol_from_waveform
+from mfnpe.recordings.errors import (MissingCommandError, NonFiniteSamplesError,
+                                     NotPiecewiseConstantError, RecordingError,
+                                     SamplingRateError, SweepIndexError, UnitError,
+                                     VoltageClampError)
+from mfnpe.stimulus.protocols import Protocol, current_pA, make_protocol
 
 MIN_RATE_HZ = 10_000.0
 """Sweeps sampled more slowly are refused (features need spike peaks resolved)."""
@@ -36,30 +39,6 @@ SUFFIXES = (".abf", ".nwb")
 ABF1_WAVEFORM_FIELDS_END = 2304
 """Byte where an ABF1 header's nWaveformEnable and nWaveformSource fields end; a shorter
 header (pyabf's writer) has no DAC waveform."""
-
-
-class VoltageClampError(RecordingError):
-    """The sweep (or file) is a voltage-clamp recording: its command is a voltage."""
-
-
-class MissingCommandError(RecordingError):
-    """No command current can be found for a sweep."""
-
-
-class UnitError(RecordingError):
-    """A unit string that is no known voltage or current unit."""
-
-
-class SamplingRateError(RecordingError):
-    """Sampled below :data:`MIN_RATE_HZ`, or not uniformly."""
-
-
-class SweepIndexError(RecordingError):
-    """A sweep index outside the file's sweeps."""
-
-
-class NonFiniteSamplesError(RecordingError):
-    """NaN or infinite voltage or command samples."""
 
 
 @dataclass(frozen=True)
@@ -601,7 +580,7 @@ def read_sweeps(path, sweeps: Sequence[int] | None = None, amplitude_pA: float |
         with ``amplitude_pA`` those with an epoch at that current [pA] (at ``at_ms`` [ms]
         if given, see :meth:`EphysFile.find`).
     window_ms : (start, stop) [ms]: read only these samples of each sweep.
-    same_protocol : raise :class:`~mfnpe.observation.protocols.ProtocolMismatchError`
+    same_protocol : raise :class:`~mfnpe.recordings.errors.ProtocolMismatchError`
         unless the chosen sweeps share one protocol.
     """
     with open_ephys(path) as ephys:

@@ -16,10 +16,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from mfnpe.simulation.features import compute_features
-from mfnpe.hh.stimulus import Stimulus
 from mfnpe.io.hdf5 import atomic_write
 from mfnpe.names import RECORDING_SUFFIXES as SUFFIXES
+from mfnpe.recordings.errors import RecordingError
 
 STIMULUS_KEYS = {"t_on": "ms", "t_off": "ms", "amplitude": "µA/cm²"}
 """Stimulus key (stored as ``stimulus_<key>``) -> unit."""
@@ -32,10 +31,6 @@ MAX_ABS_MV = 1000.0
 """A membrane potential beyond this [mV] is no membrane potential in mV."""
 PHYSIOLOGICAL_MV = (-150.0, 60.0)
 """Where a membrane potential's median [mV] lies; outside, the unit or scale is wrong."""
-
-
-class RecordingError(ValueError):
-    """A recording is unreadable or does not fit the protocol; the message names the file."""
 
 
 @dataclass
@@ -312,11 +307,3 @@ def true_vector(recording: Recording, names: Sequence[str]) -> np.ndarray | None
         raise RecordingError(f"{recording.path}: true parameters {sorted(recording.true_theta)} "
                              f"are not the inferred ones {list(names)}")
     return np.array([recording.true_theta[name] for name in names], dtype=float)
-
-
-def recording_features(recording: Recording, feature_names: Sequence[str],
-                       stimulus: Mapping) -> np.ndarray:
-    """(f,) float64: the named features of the recording under the protocol ``stimulus``
-    (``duration``, ``t_on``, ``t_off`` [ms]), as the simulators' traces get them."""
-    protocol = Stimulus(**{key: stimulus[key] for key in ("duration", "t_on", "t_off")})
-    return compute_features(recording.voltage[None], recording.dt, protocol, feature_names)[0]
