@@ -9,8 +9,8 @@ The tool writes
 
 - ``docs/headline.csv``: the numbers README.md's "Headline result" quotes (test-set NLTP,
   mean and 95 % interval over the seeds, of MF-NPE and NPE at their smallest and largest HF
-  budget and of LF-NPE); ``tests/test_docs.py`` checks that README's paragraph quotes
-  exactly these;
+  budget and of LF-NPE); ``tests/test_results_tables.py`` checks that README's paragraph
+  quotes exactly these, and the tables against a copy of the run's summary rows;
 - the tables of docs/results.md between the markers ``<!-- NAME:start -->`` and
   ``<!-- NAME:end -->`` for NAME in ``nltp`` ("The default experiment"), ``saving``
   ("HF-simulation saving"), ``calibration`` ("Calibration") and ``observations`` ("The
