@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hh_reference import peak_times as _peaks
+from hh_reference import step_spike_times
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.kinetics import K_TRANSITIONS, NA_TRANSITIONS
 from mfnpe.hh.model import NAMES, constants_table
@@ -19,7 +21,6 @@ from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.plan.config import ConfigError, load_schema, validate_config
 from mfnpe.simulation.features import compute_features
-from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 POSPISCHIL = ("pospischil_rs", "pospischil_fs")
@@ -83,26 +84,11 @@ def _paper_rhs(t, y, c, current):
 
 def _paper_spikes(c, amplitude, stimulus: Stimulus, grid_ms: float = 0.001) -> np.ndarray:
     """Spike peak times [ms] of the paper's model (LSODA, rtol 1e-10, atol 1e-12), piecewise
-    over the step so the solver never crosses the current's jumps."""
+    over the step so the solver never crosses the current's jumps
+    (``hh_reference.step_spike_times``)."""
     v0 = _paper_rest(c)
-    y = [v0, *_paper_inf(v0, c)]
-    voltages = []
-    for start, stop, current in ((0.0, stimulus.t_on, 0.0),
-                                 (stimulus.t_on, stimulus.t_off, amplitude),
-                                 (stimulus.t_off, stimulus.duration, 0.0)):
-        grid = np.arange(round(start / grid_ms), round(stop / grid_ms)) * grid_ms
-        sol = solve_ivp(_paper_rhs, (start, stop), y, args=(c, current), method="LSODA",
-                        rtol=1e-10, atol=1e-12, t_eval=np.append(grid, stop))
-        voltages.append(sol.y[0, :-1])
-        y = sol.y[:, -1]
-    return _peaks(np.concatenate(voltages), grid_ms)
-
-
-def _peaks(v: np.ndarray, dt: float) -> np.ndarray:
-    """Peak times [ms] (maxima above −10 mV), refined by a parabola through 3 samples."""
-    k = np.flatnonzero((v[1:-1] > v[:-2]) & (v[1:-1] >= v[2:]) & (v[1:-1] > -10.0)) + 1
-    left, mid, right = v[k - 1], v[k], v[k + 1]
-    return (k + 0.5 * (left - right) / (left - 2 * mid + right)) * dt
+    return step_spike_times(lambda t, y, current: _paper_rhs(t, y, c, current),
+                            [v0, *_paper_inf(v0, c)], stimulus, amplitude, grid_ms)
 
 
 # ----------------------------------------------------------------------------- registry

@@ -3,9 +3,10 @@
 The reference model types the six rates as Hodgkin & Huxley (1952, J. Physiol. 117:500)
 wrote them, in ``u``, the depolarisation from their resting potential (−65 mV here, sign
 flipped to the modern convention), and integrates the ODE with ``solve_ivp`` (LSODA,
-rtol 1e-10, atol 1e-12; Radau agrees to 2e-7 ms); it starts at its own resting potential
-(brentq on its own steady-state current). No library code is used for the reference;
-eFEL 5 computes the features.
+rtol 1e-10, atol 1e-12; Radau agrees to 2e-7 ms) through ``hh_reference.step_spike_times``
+(the piecewise solve and the peak reading, given the right-hand side written here); it
+starts at its own resting potential (brentq on its own steady-state current). No library
+code is used for the reference; eFEL 5 computes the features.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import efel
 import numpy as np
 import pytest
 import yaml
+from hh_reference import peak_times, step_spike_times
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.model import constants_table
 from mfnpe.hh.stimulus import Stimulus
@@ -83,31 +85,16 @@ def _rhs_one(t, y, g, current):
 
 
 def _reference_spikes(g, amplitude, stimulus: Stimulus, grid_ms: float = 0.001) -> np.ndarray:
-    """Spike peak times [ms] (maxima of V above −10 mV) of the reference for one neuron.
-
-    LSODA at rtol 1e-10, atol 1e-12 (Radau gives the same peaks to 2e-7 ms, 20x slower),
-    integrated piecewise so the solver never steps across the current's jumps; V read on a
-    ``grid_ms`` grid from the solver's dense output, peaks refined by parabolas.
+    """Spike peak times [ms] (maxima of V above −10 mV) of the reference for one neuron,
+    by ``hh_reference.step_spike_times``: LSODA at rtol 1e-10, atol 1e-12 (Radau gives the
+    same peaks to 2e-7 ms, 20x slower), integrated piecewise so the solver never steps
+    across the current's jumps; V read on a ``grid_ms`` grid from the solver's dense
+    output, peaks refined by parabolas.
     """
     v0 = _rest(g)
-    y = [v0, *(float(x) for x in _gates_inf(v0))]
-    voltages = []
-    for start, stop, current in ((0.0, stimulus.t_on, 0.0),
-                                 (stimulus.t_on, stimulus.t_off, amplitude),
-                                 (stimulus.t_off, stimulus.duration, 0.0)):
-        grid = np.arange(round(start / grid_ms), round(stop / grid_ms)) * grid_ms
-        sol = solve_ivp(_rhs_one, (start, stop), y, args=(g, current), method="LSODA",
-                        rtol=1e-10, atol=1e-12, t_eval=np.append(grid, stop))
-        voltages.append(sol.y[0, :-1])
-        y = sol.y[:, -1]
-    return _sampled_peaks(np.concatenate(voltages), grid_ms)
-
-
-def _sampled_peaks(v: np.ndarray, dt: float) -> np.ndarray:
-    """Peak times [ms] of a sampled trace, refined by a parabola through the 3 samples."""
-    k = np.flatnonzero((v[1:-1] > v[:-2]) & (v[1:-1] >= v[2:]) & (v[1:-1] > -10.0)) + 1
-    left, mid, right = v[k - 1], v[k], v[k + 1]
-    return (k + 0.5 * (left - right) / (left - 2 * mid + right)) * dt
+    return step_spike_times(lambda t, y, current: _rhs_one(t, y, g, current),
+                            [v0, *(float(x) for x in _gates_inf(v0))], stimulus, amplitude,
+                            grid_ms)
 
 
 THETAS = [(120.0, 36.0, 0.3), (100.0, 25.0, 0.15), (150.0, 30.0, 0.5), (200.0, 50.0, 0.2)]
@@ -125,7 +112,7 @@ def test_deterministic_spike_times_match_hh1952_reference():
     out = langevin.simulate_deterministic(table, stimulus, dt, np.zeros(len(THETAS), np.uint32))
     for g, trace in zip(THETAS, out.v.astype(np.float64)):
         expected = _reference_spikes(g, 10.0, stimulus)
-        spikes = _sampled_peaks(trace, dt)
+        spikes = peak_times(trace, dt)
         print(g, len(expected), "max |error| [ms]", np.abs(spikes - expected).max())
         assert len(expected) >= 3
         assert spikes.shape == expected.shape, g
