@@ -1,4 +1,5 @@
-"""Shared fixtures: one complete local run of the tiny config per test session."""
+"""Shared fixtures (one complete local run of the tiny config per test session) and the
+hooks that keep the test tiers (tests/tiers.py: unit, workflow, cluster)."""
 
 import fcntl
 import os
@@ -13,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))  # tools/import_graph.py
 
+from tiers import mark_tiers, snakemake_forbidden_in_unit_tests  # noqa: E402
 from workflow_helpers import snakemake  # noqa: E402
 
 
@@ -50,7 +52,7 @@ def pytest_sessionstart(session):
     """When the session includes the SLURM test, install and start the test cluster at once,
     in the background (apt-get takes minutes on a fresh machine): the other tests run
     meanwhile, and the SLURM test's own call of the script waits for this one."""
-    if "PYTEST_XDIST_WORKER" in os.environ or "not slow" in (session.config.option.markexpr or ""):
+    if "PYTEST_XDIST_WORKER" in os.environ or not selects_cluster(session.config.option.markexpr):
         return
     args = [Path(arg.split("::")[0]).resolve() for arg in session.config.args]
     slurm_test = START_SLURM.parents[1] / "test_slurm.py"
@@ -64,13 +66,38 @@ def pytest_sessionstart(session):
                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
+def selects_cluster(markexpr: str | None) -> bool:
+    """Whether ``-m markexpr`` may select the cluster test (``make test-fast`` does not)."""
+    return not markexpr or ("cluster" in markexpr and "not cluster" not in markexpr)
+
+
 TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_reliability", "test_lint",
                     "test_sequential_workflow", "test_slurm")
 """Modules whose tests use the session's tiny run (or a SLURM run compared with it)."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by the markers
 def pytest_collection_modifyitems(config, items):
-    """The modules that use the tiny run come last: with ``pytest -n 2 --dist loadfile``
-    (``make test``) both workers first work through the other files, then share one tiny
-    run."""
+    """Tests that use the tiny run are marked ``workflow`` (tests/tiers.py). The modules
+    that use it come last: with ``pytest -n 2 --dist loadfile`` (``make test``) both
+    workers first work through the other files, then share one tiny run."""
+    mark_tiers(items)
     items.sort(key=lambda item: item.module.__name__ in TINY_RUN_MODULES)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    with snakemake_forbidden_in_unit_tests(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    with snakemake_forbidden_in_unit_tests(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    with snakemake_forbidden_in_unit_tests(item):
+        return (yield)

@@ -217,6 +217,7 @@ def merged(per_rule: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
 ENV_FILES = sorted(ENVS.glob("*.yaml"))
 
 
+@pytest.mark.workflow
 def test_every_rule_runs_a_script_in_one_of_the_env_files(rules):
     envs = {path.resolve() for path in ENV_FILES}
     for name, rule in rules.items():
@@ -229,12 +230,14 @@ def test_every_rule_runs_a_script_in_one_of_the_env_files(rules):
     assert envs <= used, f"env files no rule uses: {sorted(envs - used)}"
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("env", ENV_FILES, ids=lambda p: p.name)
 def test_env_lists_every_distribution_its_rules_import(env, needs):
     missing = missing_distributions(load_env(env), merged(needs[env.resolve()]))
     assert not missing, f"{env.name} lacks: " + "; ".join(missing)
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("env", ENV_FILES, ids=lambda p: p.name)
 def test_env_lists_nothing_its_rules_do_not_need(env, needs):
     extra = unneeded_entries(load_env(env), merged(needs[env.resolve()]))
@@ -251,6 +254,7 @@ def test_pyproject_pins_every_dependency():
     assert pyproject_pins()  # every entry pinned with == (asserted while reading)
 
 
+@pytest.mark.workflow
 def test_the_import_graph_follows_lazy_and_dynamic_imports(rules, needs):
     simulate = import_closure(rules["simulate"]["script"])
     # the registry's modules, loaded with importlib.import_module
