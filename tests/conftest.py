@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))  # tools/import_graph.py
+pytest.register_assert_rewrite("hh_reference")  # its shared assertions explain failures
 
 from tiers import mark_tiers, snakemake_forbidden_in_unit_tests  # noqa: E402
 from workflow_helpers import snakemake  # noqa: E402

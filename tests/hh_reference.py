@@ -7,6 +7,8 @@ tight-tolerance adaptive ODE solver (scipy), and spike times read from the solut
   (:func:`peak_times`). The independent references of ``tests/test_oracles.py`` (HH 1952's
   own rates), ``tests/test_models.py`` (Pospischil et al. 2008) and
   ``tests/test_temperature.py`` (rates scaled by temperature) are solved with them.
+- :func:`assert_features_match_efel` checks ``mfnpe``'s features of traces against eFEL
+  5's (``tests/test_oracles.py``, ``tests/test_models.py``).
 - :func:`reference_trace` is the classic deterministic HH model with ``mfnpe``'s rate
   formulas (nothing else of the library), for the spike times of the JAX, Markov and
   Langevin simulators (:func:`reference_spike_times`). It starts at rest (the root of its
@@ -16,13 +18,14 @@ tight-tolerance adaptive ODE solver (scipy), and spike times read from the solut
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 from mfnpe.hh.kinetics import rates_np, steady_state
 from mfnpe.hh.model import DEFAULTS
 from mfnpe.hh.stimulus import Stimulus
-from mfnpe.simulation.features import spike_times
+from mfnpe.simulation.features import compute_features, spike_times
 
 Pieces = list[tuple[float, float, float]]
 """(start [ms], stop [ms], input current [µA/cm²]) of each constant-current piece."""
@@ -127,3 +130,57 @@ def reference_spike_times(stimulus: Stimulus, dt: float, amplitude: float = 10.0
     t = np.arange(stimulus.n_steps(dt)) * dt
     return spike_times(reference_trace(t, amplitude, stimulus.t_on, stimulus.t_off,
                                        **constants), dt)
+
+
+# ----------------------------------------------------------------------------- eFEL
+
+EFEL_SETTINGS = {
+    "Threshold": -10.0,  # mV; eFEL's default is −20, ours −10 (SPIKE_THRESHOLD_MV)
+    "strict_stiminterval": True,  # only spikes in the stimulus (default: the whole trace)
+    "voltage_base_start_perc": 0.0,  # default 0.9: the base is the last 10% before onset
+}
+"""eFEL settings that define eFEL's features as ours. Per trace also: ``interp_step`` =
+``dt`` (default 0.1 ms: eFEL resamples the trace) and ``voltage_base_end_perc`` just
+below 1 (eFEL's window ends at ``t_on`` inclusive, ours before the sample at ``t_on``)."""
+
+
+def efel_features(v: np.ndarray, dt: float, stimulus: Stimulus) -> dict:
+    """eFEL's spike_count, all_ISI_values, time_to_first_spike and voltage_base of one
+    trace ``v`` sampled every ``dt`` under ``stimulus`` (``EFEL_SETTINGS``)."""
+    import efel
+
+    efel.reset()
+    end_perc = (stimulus.t_on - 0.5 * dt) / stimulus.t_on
+    for name, value in {**EFEL_SETTINGS, "interp_step": dt,
+                        "voltage_base_end_perc": end_perc}.items():
+        efel.set_setting(name, value)
+    t = np.arange(v.shape[0]) * dt
+    trace = {"T": t, "V": v, "stim_start": [stimulus.t_on], "stim_end": [stimulus.t_off]}
+    names = ["spike_count", "all_ISI_values", "time_to_first_spike", "voltage_base"]
+    result = efel.get_feature_values([trace], names, raise_warnings=False)[0]
+    efel.reset()
+    return result
+
+
+def assert_features_match_efel(v: np.ndarray, dt: float, stimulus: Stimulus) -> list[int]:
+    """Assert that ``mfnpe``'s spike_count equals eFEL's, rest_mean its voltage_base
+    within 1e-4 mV, first_spike_latency its time_to_first_spike and isi_mean, isi_cv
+    (population SD) those of its ISIs within 1e-6 ms, for every trace of ``v`` (n, T);
+    returns eFEL's spike counts."""
+    ours = compute_features(v, dt, stimulus, ["spike_count", "rest_mean", "isi_mean", "isi_cv",
+                                              "first_spike_latency"])
+    counts = []
+    for (spike_count, rest_mean, isi_mean, isi_cv, latency), trace in zip(ours, v):
+        theirs = efel_features(trace, dt, stimulus)
+        count = int(theirs["spike_count"][0])
+        counts.append(count)
+        assert spike_count == count
+        assert rest_mean == pytest.approx(theirs["voltage_base"][0], abs=1e-4)
+        if count >= 1:
+            assert latency == pytest.approx(theirs["time_to_first_spike"][0], abs=1e-6)
+        if count >= 2:
+            isis = theirs["all_ISI_values"]
+            assert isi_mean == pytest.approx(isis.mean(), abs=1e-6)
+            assert isi_cv == pytest.approx(isis.std() / isis.mean() if count >= 3 else 0.0,
+                                           abs=1e-6)
+    return counts

@@ -20,7 +20,6 @@ from mfnpe.hh.models import MODELS
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.stimulus import Stimulus
 from mfnpe.plan.config import ConfigError, load_schema, validate_config
-from mfnpe.simulation.features import compute_features
 from scipy.optimize import brentq
 
 POSPISCHIL = ("pospischil_rs", "pospischil_fs")
@@ -168,7 +167,7 @@ def test_features_of_pospischil_traces_match_efel():
     """spike_count, isi_mean, isi_cv, first_spike_latency, rest_mean of RS and FS traces
     (deterministic; markov at 300 µm², with M-channel noise) equal eFEL's (set up as in
     tests/test_oracles.py) to 1e-6 ms / 1e-4 mV."""
-    from test_oracles import _efel_features
+    from hh_reference import assert_features_match_efel
 
     dt, stimulus = 0.01, Stimulus(60.0, 10.0, 50.0)
     traces = []
@@ -180,22 +179,7 @@ def test_features_of_pospischil_traces_match_efel():
         noisy = _table(name, 2, area=300.0)
         traces.append(markov.simulate_markov(noisy, stimulus, dt, np.arange(2, dtype=np.uint32)).v)
     v = np.concatenate(traces).astype(np.float64)
-    ours = compute_features(v, dt, stimulus, ["spike_count", "rest_mean", "isi_mean", "isi_cv",
-                                              "first_spike_latency"])
-    counts = []
-    for (spike_count, rest_mean, isi_mean, isi_cv, latency), trace in zip(ours, v):
-        theirs = _efel_features(trace, dt, stimulus)
-        count = int(theirs["spike_count"][0])
-        counts.append(count)
-        assert spike_count == count
-        assert rest_mean == pytest.approx(theirs["voltage_base"][0], abs=1e-4)
-        if count >= 1:
-            assert latency == pytest.approx(theirs["time_to_first_spike"][0], abs=1e-6)
-        if count >= 2:
-            isis = theirs["all_ISI_values"]
-            assert isi_mean == pytest.approx(isis.mean(), abs=1e-6)
-            assert isi_cv == pytest.approx(isis.std() / isis.mean() if count >= 3 else 0.0,
-                                           abs=1e-6)
+    counts = assert_features_match_efel(v, dt, stimulus)
     print("spike counts", counts)
     assert min(counts) == 0 and max(counts) >= 5
 
