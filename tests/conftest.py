@@ -40,6 +40,14 @@ def tiny_run(tmp_path_factory) -> Path:
     return workdir
 
 
+@pytest.fixture
+def copied_run(tiny_run, tmp_path) -> Path:
+    """A private copy of the complete tiny run (file times kept), for a test that changes it."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    return workdir
+
+
 def _complete_tiny_run(workdir: Path) -> Path:
     run = snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stderr[-3000:]
