@@ -15,7 +15,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))  # tools/import_graph.py
 pytest.register_assert_rewrite("hh_reference")  # its shared assertions explain failures
 
-from tiers import mark_tiers, snakemake_forbidden_in_unit_tests  # noqa: E402
+from tiers import (  # noqa: E402
+    mark_tiers,
+    selects_cluster,
+    snakemake_forbidden_in_unit_tests,
+)
 from workflow_helpers import snakemake  # noqa: E402
 
 
@@ -73,11 +77,6 @@ def pytest_sessionstart(session):
     with open(Path(tempfile.gettempdir()) / "mfnpe-start-slurm.log", "w") as out:
         subprocess.Popen(["bash", str(START_SLURM)], stdout=out, stderr=out,
                          stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def selects_cluster(markexpr: str | None) -> bool:
-    """Whether ``-m markexpr`` may select the cluster test (``make test-fast`` does not)."""
-    return not markexpr or ("cluster" in markexpr and "not cluster" not in markexpr)
 
 
 TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_reliability", "test_lint",

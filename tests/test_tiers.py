@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from tiers import launches_snakemake
+from tiers import launches_snakemake, selects_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,3 +140,12 @@ def test_an_unregistered_marker_is_an_error(planted):
 ])
 def test_what_counts_as_starting_snakemake(command, starts):
     assert launches_snakemake(command) is starts
+
+
+@pytest.mark.parametrize("markexpr, selects", [
+    (None, True), ("", True), ("cluster", True), ("workflow or cluster", True),
+    ("not workflow and not cluster", False), ("workflow", False), ("not cluster", False),
+])
+def test_the_slurm_cluster_is_started_early_only_for_sessions_that_may_run_it(markexpr,
+                                                                             selects):
+    assert selects_cluster(markexpr) is selects

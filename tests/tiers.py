@@ -62,6 +62,12 @@ def mark_tiers(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.workflow)
 
 
+def selects_cluster(markexpr: str | None) -> bool:
+    """Whether ``-m markexpr`` may select the cluster test (``make test-fast``'s does not):
+    then the session starts the SLURM test cluster early (conftest.py)."""
+    return not markexpr or ("cluster" in markexpr and "not cluster" not in markexpr)
+
+
 def tier(item: pytest.Item) -> str:
     return next((name for name in TIERS if item.get_closest_marker(name)), "unit")
 
