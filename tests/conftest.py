@@ -94,18 +94,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item):
-    with snakemake_forbidden_in_unit_tests(item):
-        return (yield)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item):
-    with snakemake_forbidden_in_unit_tests(item):
-        return (yield)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item, nextitem):
+def pytest_runtest_protocol(item, nextitem):
+    """A unit test that starts Snakemake (setup, call or teardown) fails (tests/tiers.py)."""
     with snakemake_forbidden_in_unit_tests(item):
         return (yield)

@@ -49,6 +49,15 @@ def test_workflow_test_starting_snakemake():
     assert subprocess.run([FAKE, "--version"]).returncode == 0
 
 
+@pytest.fixture
+def patched_popen(monkeypatch):
+    monkeypatch.setattr(subprocess, "Popen", "a test's own stand-in")
+
+
+def test_unit_test_whose_fixture_patches_popen(patched_popen):
+    assert subprocess.Popen == "a test's own stand-in"
+
+
 def test_unit_test_starting_another_program():
     assert subprocess.run([sys.executable, "-c", "print(1)"], capture_output=True).stdout
 
@@ -101,6 +110,7 @@ def test_a_unit_test_that_starts_snakemake_fails(planted):
         "test_unit_test_starting_snakemake": "FAILED",
         "test_unit_test_starting_python_m_snakemake": "FAILED",
         "test_unit_test_with_a_module_fixture_starting_snakemake": "ERROR",
+        "test_unit_test_whose_fixture_patches_popen": "PASSED",
         "test_unit_test_starting_another_program": "PASSED",
     }, output
     assert "2 deselected" in output, output

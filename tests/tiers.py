@@ -74,7 +74,8 @@ def tier(item: pytest.Item) -> str:
 
 @contextmanager
 def snakemake_forbidden_in_unit_tests(item: pytest.Item) -> Iterator[None]:
-    """While ``item`` runs (a phase of it), a unit test that starts Snakemake fails."""
+    """While ``item`` runs (its setup, call and teardown), a unit test that starts Snakemake
+    fails."""
     if tier(item) != "unit":
         yield
         return
@@ -92,4 +93,5 @@ def snakemake_forbidden_in_unit_tests(item: pytest.Item) -> Iterator[None]:
     try:
         yield
     finally:
-        subprocess.Popen = real_popen
+        if subprocess.Popen is UnitTestPopen:  # else a test's own patch, left to its undoing
+            subprocess.Popen = real_popen
