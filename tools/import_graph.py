@@ -1,5 +1,5 @@
 """What a Python script imports, followed through a package's own modules, and the
-distributions that makes it need: the import-graph analyser behind ``tests/test_envs.py``
+distributions it therefore needs: the import-graph analyser behind ``tests/test_envs.py``
 (every rule's conda env lists what its script imports).
 
     python tools/import_graph.py scripts/simulate.py [more scripts]
@@ -281,7 +281,7 @@ def pyproject_pins(path: Path = ROOT / "pyproject.toml") -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scripts", nargs="+", type=Path)
+    parser.add_argument("scripts", nargs="+", type=Path, help="the scripts to analyse")
     parser.add_argument("--source", type=Path, default=SOURCE,
                         help="the folder holding the package (default: scripts/)")
     parser.add_argument("--package", default=PACKAGE, help="the package's name (mfnpe)")
