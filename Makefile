@@ -1,4 +1,5 @@
-# Two commands set everything up on a fresh machine: `make run` and `make test`.
+# Two commands set everything up on a fresh machine: `make run` and `make test`
+# (`make test-fast`: the unit tests alone).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ SNAKEMAKE := $(BIN)/snakemake --snakefile workflow/Snakefile --configfile $(CONF
 # checked first (errors name the file, line and column; config/README.md).
 CHECK_CONFIG = $(BIN)/python tools/config_check.py config/config.yaml $(CONFIG)
 
-.PHONY: run test bench lint report install clean
+.PHONY: run test test-fast bench lint report install clean
 
 # Re-install when the dependency pins change. torch first: its CPU build is local here,
 # and any dependency resolving torch on its own would pull the CUDA wheels.
@@ -31,8 +32,13 @@ run: $(STAMP)
 	$(SNAKEMAKE) --cores all
 	@echo "Results are in results/: figures in results/figures/, tables in results/summary/."
 
+# Every test: the unit tests and the workflow and cluster tiers (tests/tiers.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -n 2 --dist loadfile --durations=15
+
+# The unit tests alone: no Snakemake run, no SLURM cluster (tests/tiers.py).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile --durations=10 -m "not workflow and not cluster"
 
 bench: $(STAMP)
 	$(BIN)/python -m mfnpe.bench --schema workflow/schemas/config.schema.yaml \

@@ -1,4 +1,5 @@
-"""Shared fixtures: one complete local run of the tiny config per test session."""
+"""Shared fixtures (one complete local run of the tiny config per test session) and the
+hooks that keep the test tiers (tests/tiers.py: unit, workflow, cluster)."""
 
 import fcntl
 import os
@@ -11,7 +12,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))  # tools/import_graph.py
+pytest.register_assert_rewrite("hh_reference")  # its shared assertions explain failures
 
+from tiers import (  # noqa: E402
+    mark_tiers,
+    selects_cluster,
+    snakemake_forbidden_in_unit_tests,
+)
 from workflow_helpers import snakemake  # noqa: E402
 
 
@@ -36,6 +44,14 @@ def tiny_run(tmp_path_factory) -> Path:
     return workdir
 
 
+@pytest.fixture
+def copied_run(tiny_run, tmp_path) -> Path:
+    """A private copy of the complete tiny run (file times kept), for a test that changes it."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    return workdir
+
+
 def _complete_tiny_run(workdir: Path) -> Path:
     run = snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stderr[-3000:]
@@ -49,7 +65,7 @@ def pytest_sessionstart(session):
     """When the session includes the SLURM test, install and start the test cluster at once,
     in the background (apt-get takes minutes on a fresh machine): the other tests run
     meanwhile, and the SLURM test's own call of the script waits for this one."""
-    if "PYTEST_XDIST_WORKER" in os.environ or "not slow" in (session.config.option.markexpr or ""):
+    if "PYTEST_XDIST_WORKER" in os.environ or not selects_cluster(session.config.option.markexpr):
         return
     args = [Path(arg.split("::")[0]).resolve() for arg in session.config.args]
     slurm_test = START_SLURM.parents[1] / "test_slurm.py"
@@ -68,8 +84,17 @@ TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_reliability", "test_li
 """Modules whose tests use the session's tiny run (or a SLURM run compared with it)."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by the markers
 def pytest_collection_modifyitems(config, items):
-    """The modules that use the tiny run come last: with ``pytest -n 2 --dist loadfile``
-    (``make test``) both workers first work through the other files, then share one tiny
-    run."""
+    """Tests that use the tiny run are marked ``workflow`` (tests/tiers.py). The modules
+    that use it come last: with ``pytest -n 2 --dist loadfile`` (``make test``) both
+    workers first work through the other files, then share one tiny run."""
+    mark_tiers(items)
     items.sort(key=lambda item: item.module.__name__ in TINY_RUN_MODULES)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A unit test that starts Snakemake (setup, call or teardown) fails (tests/tiers.py)."""
+    with snakemake_forbidden_in_unit_tests(item):
+        return (yield)

@@ -125,6 +125,7 @@ def test_config_file_errors_name_the_file(tmp_path):
         load_config(path, CONFIG_SCHEMA)
 
 
+@pytest.mark.workflow
 def test_snakemake_refuses_a_bad_config_before_running_anything(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"prior": {"gNa": [50.0, 200.0], "gXYZ": [0.0, 1.0]}}))

@@ -65,6 +65,7 @@ def test_an_overlay_without_a_set_keeps_the_default(tmp_path):
     assert list(config["prior"]) == ["gNa", "gK", "gL"] and len(config["observations"]["examples"]) == 3
 
 
+@pytest.mark.workflow
 def test_a_run_with_a_shorter_prior_simulates_only_its_parameters(tmp_path):
     overlay = tmp_path / "two.yaml"
     overlay.write_text("prior:\n  gNa: [60.0, 180.0]\n  gK: [20.0, 100.0]\n"
@@ -127,6 +128,7 @@ def test_the_smallest_trainable_budget_passes():
     assert validate_config({"budgets": {"n_hf": [3]}}, CONFIG_SCHEMA)["budgets"]["n_hf"] == [3]
 
 
+@pytest.mark.workflow
 def test_a_failed_jobs_named_fault_reaches_the_console(tmp_path):
     """A whole prior shard of the right kind whose theta has a column too many (the startup
     check passes it; the simulate job's reader refuses it)."""
@@ -202,6 +204,7 @@ def test_make_run_checks_every_config_file_before_snakemake(tmp_path):
     assert "Results are in" in good.stdout
 
 
+@pytest.mark.workflow
 def test_snakemake_names_the_file_that_gave_an_unknown_key(tmp_path):
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
     first.write_text("budgets:\n  n_test: 20\n")
@@ -228,6 +231,7 @@ def test_the_configfile_statements_file_comes_before_the_command_lines(tmp_path)
 
 # ---- channel numbers and simulated time: refused or scaled before any job ----
 
+@pytest.mark.workflow
 def test_snakemake_refuses_a_fixed_area_with_no_channel_before_any_job(tmp_path):
     overlay = tmp_path / "small.yaml"
     overlay.write_text("model: {area: 0.0001}\n")
@@ -239,6 +243,7 @@ def test_snakemake_refuses_a_fixed_area_with_no_channel_before_any_job(tmp_path)
     assert not (tmp_path / "work" / "results").exists()
 
 
+@pytest.mark.workflow
 def test_a_dry_run_warns_of_prior_draws_with_no_channel(tmp_path):
     overlay = tmp_path / "gm.yaml"
     overlay.write_text("model: {name: pospischil_rs}\nprior: {gNa: [40.0, 80.0], gM: [0.0, 0.6]}\n"
@@ -259,6 +264,7 @@ def dry_run_resources(workdir, configfiles, *targets):
     return job_resources(run.stdout + run.stderr)
 
 
+@pytest.mark.workflow
 def test_simulate_jobs_ask_for_resources_that_grow_with_the_simulated_time(tmp_path):
     from mfnpe.plan import resources
 
@@ -280,6 +286,7 @@ def test_simulate_jobs_ask_for_resources_that_grow_with_the_simulated_time(tmp_p
     assert int(hf["runtime"]) > 120  # 4000 markov simulations of 2.4 s
 
 
+@pytest.mark.workflow
 def test_snakemake_refuses_an_absurd_duration_before_any_job(tmp_path):
     overlay = tmp_path / "long.yaml"
     overlay.write_text("stimulus: {duration: 10000000}\n")

@@ -5,14 +5,14 @@ What a rule needs is read from the code, not from a list kept by hand:
 
 - the rules, their ``conda:`` env and ``script:`` come from Snakemake's own parse of the
   workflow (in a subprocess: the API changes the working directory);
-- the modules a script imports are found with ``ast``, transitively through the ``mfnpe``
-  modules it imports, including imports inside functions (followed when something the
-  rule runs names that function) and modules loaded through ``importlib.import_module``
-  from module names written in the file (the simulator registry);
-- a third-party module is mapped to its distribution with the installed metadata, and a
-  distribution needs every pyproject-pinned distribution it requires, transitively (sbi
-  needs torch, scikit-learn and matplotlib: an env that left them out would get whatever
-  version the solver picks), plus the one requirement sbi does not declare (six).
+- the modules a script imports, and the distributions they need, come from the
+  import-graph analyser ``tools/import_graph.py`` (its docstring says how it follows lazy,
+  keyword-gated and dynamic imports; ``tests/test_import_graph.py`` tests it on a planted
+  package): a third-party module is mapped to its distribution with the installed
+  metadata, and a distribution needs every pyproject-pinned distribution it requires,
+  transitively (sbi needs torch, scikit-learn and matplotlib: an env that left them out
+  would get whatever version the solver picks), plus the one requirement sbi does not
+  declare (six).
 
 The ``mfnpe`` package itself is no dependency: Snakemake puts the script's folder on
 ``sys.path``. The checks return their problems as lists, and
@@ -21,7 +21,6 @@ The ``mfnpe`` package itself is no dependency: Snakemake puts the script's folde
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import subprocess
@@ -29,201 +28,28 @@ import sys
 import textwrap
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
+import import_graph
 import pytest
 import yaml
+from import_graph import ImportGraph, normalize
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ROOT / "scripts"
 ENVS = ROOT / "envs"
-PACKAGE = "mfnpe"
 
-# Requirements a distribution has without declaring them (sbi imports six in
-# sbi.utils.plotting_helpers).
-UNDECLARED = {"sbi": {"six"}}
 # conda-forge names that differ from the distribution's name.
 CONDA_TO_DIST = {"pytorch": "torch", "matplotlib-base": "matplotlib"}
-# Imports inside a function that run only when a keyword argument is true:
-# mfnpe.runtime.limit_threads imports torch only for limit_threads(..., torch=True).
-KEYWORD_GATED = {("mfnpe.runtime", "limit_threads"): "torch"}
 # Env entries that are no distribution of the code: the interpreter (checked against
 # requires-python) and the installer of the pip section (unpinned, like conda's own).
 NOT_DISTRIBUTIONS = {"python", "pip"}
 
-
-# --------------------------------------------------------------------------- import graph
-
-@dataclass
-class SourceFile:
-    """What one Python file imports, and which names it uses, per context: ``None`` for
-    module level, else the top-level function or class the statement sits in."""
-
-    path: Path
-    module: str | None  # dotted name for mfnpe modules, None for a rule script
-    imports: dict[str | None, set[str]] = field(default_factory=dict)
-    names: dict[str | None, set[str]] = field(default_factory=dict)
-    true_keywords: dict[str, set[str]] = field(default_factory=dict)  # callee -> keywords=True
-    strings: set[str] = field(default_factory=set)
-    dynamic_import: bool = False
-
-
-def module_path(name: str) -> Path | None:
-    """The file of mfnpe module ``name`` (a package's ``__init__.py``), or None."""
-    base = SCRIPTS.joinpath(*name.split("."))
-    for path in (base.with_suffix(".py"), base / "__init__.py"):
-        if path.is_file():
-            return path
-    return None
-
-
-def _callee(node: ast.Call) -> str | None:
-    func = node.func
-    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-
-
-@cache
-def parse(path: Path, module: str | None) -> SourceFile:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    info = SourceFile(path, module)
-    package = None
-    if module is not None:
-        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-
-    def absolute(node: ast.ImportFrom) -> str:
-        if not node.level:
-            return node.module or ""
-        parts = package.split(".") if package else []
-        base = ".".join(parts[: len(parts) - node.level + 1])
-        return f"{base}.{node.module}" if node.module else base
-
-    def visit(node: ast.AST, context: str | None) -> None:
-        imported = info.imports.setdefault(context, set())
-        names = info.names.setdefault(context, set())
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = absolute(node)
-            imported.add(base)
-            for alias in node.names:  # ``from mfnpe import plots`` imports mfnpe.plots
-                if base.split(".")[0] == PACKAGE and module_path(f"{base}.{alias.name}"):
-                    imported.add(f"{base}.{alias.name}")
-                names.add(alias.name)
-        elif isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-            if node.attr == "import_module":
-                info.dynamic_import = True
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            info.strings.add(node.value)
-        if isinstance(node, ast.Call) and _callee(node):
-            info.true_keywords.setdefault(_callee(node), set()).update(
-                kw.arg for kw in node.keywords
-                if isinstance(kw.value, ast.Constant) and kw.value.value is True)
-        for child in ast.iter_child_nodes(node):
-            inner = context
-            if context is None and isinstance(
-                    child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                inner = child.name
-            visit(child, inner)
-
-    visit(tree, None)
-    if info.dynamic_import:  # importlib.import_module("mfnpe.x") with the name in the file
-        info.imports[None] |= {s for s in info.strings
-                               if s.split(".")[0] == PACKAGE and module_path(s)}
-    return info
-
-
-def _with_parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]
-
-
-@dataclass
-class Closure:
-    """The mfnpe modules a script loads and the third-party top-level modules they import
-    (each with the file that imports it, for messages)."""
-
-    modules: set[str]
-    third_party: dict[str, str]
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def _stdlib(name: str) -> bool:
-    return name in sys.stdlib_module_names or name == "__future__"
-
-
-def import_closure(script: Path) -> Closure:
-    """Follow imports from ``script`` through mfnpe: module-level ones always, those inside
-    a function or class once a loaded file names it (outside its own body), and those of a
-    keyword-gated function once a loaded file calls it with that keyword true."""
-    files = {None: parse(script, None)}
-    followed: set[tuple[str | None, str | None]] = set()  # (module, context) done
-    third_party: dict[str, str] = {}
-
-    def used(module: str | None, context: str) -> bool:
-        gate = KEYWORD_GATED.get((module, context))
-        for other_module, source in files.items():
-            if gate is not None:
-                if gate in source.true_keywords.get(context, ()):
-                    return True
-                continue
-            for ctx, names in source.names.items():
-                if context in names and not (other_module == module and ctx == context):
-                    return True
-        return False
-
-    changed = True
-    while changed:
-        changed = False
-        for module, source in sorted(files.items(), key=lambda item: str(item[1].path)):
-            for context, imported in sorted(source.imports.items(), key=lambda i: i[0] or ""):
-                if (module, context) in followed:
-                    continue
-                if context is not None and not used(module, context):
-                    continue
-                followed.add((module, context))
-                changed = True
-                for name in sorted(imported):
-                    top = name.split(".")[0]
-                    if top == PACKAGE:
-                        for parent in _with_parents(name):
-                            path = module_path(parent)
-                            if path is None:
-                                continue  # ``from mfnpe.x import function``
-                            if parent not in files:
-                                files[parent] = parse(path, parent)
-                    elif top and not _stdlib(top):
-                        third_party.setdefault(top, _shown(source.path))
-    return Closure({m for m in files if m is not None}, third_party)
-
-
-# --------------------------------------------------------------------------- distributions
-
-def normalize(name: str) -> str:
-    return canonicalize_name(name)
-
-
-@cache
-def module_distributions() -> dict[str, list[str]]:
-    return metadata.packages_distributions()
-
-
-def distribution_of(module: str) -> str:
-    found = sorted({normalize(d) for d in module_distributions().get(module, [])})
-    if len(found) != 1:
-        raise LookupError(f"module {module!r} maps to distributions {found}: is it installed?")
-    return found[0]
+GRAPH = ImportGraph()  # mfnpe in scripts/, with its keyword-gated imports
+import_closure = GRAPH.closure
 
 
 @cache
@@ -234,47 +60,13 @@ def pyproject() -> dict:
 @cache
 def pyproject_pins() -> dict[str, str]:
     """``{distribution: version}`` of pyproject's dependencies (each must be ``==``)."""
-    pins = {}
-    for line in pyproject()["project"]["dependencies"]:
-        req = Requirement(line)
-        specs = list(req.specifier)
-        assert len(specs) == 1 and specs[0].operator == "==", f"pyproject: {line} is not pinned"
-        pins[normalize(req.name)] = specs[0].version
-    return pins
+    return import_graph.pyproject_pins(ROOT / "pyproject.toml")
 
 
-@cache
-def requirements(dist: str) -> frozenset[str]:
-    """Every distribution ``dist`` needs at run time, transitively (installed metadata; extras
-    not requested), plus the undeclared ones."""
-    seen, todo = set(), [dist]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo += UNDECLARED.get(name, ())
-        try:
-            lines = metadata.requires(name) or []
-        except metadata.PackageNotFoundError:
-            continue  # not installed here (a platform-specific dependency)
-        for line in lines:
-            req = Requirement(line)
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
-                todo.append(normalize(req.name))
-    return frozenset(seen - {dist})
-
-
-def needed_distributions(closure: Closure) -> dict[str, str]:
+def needed_distributions(closure: import_graph.Closure) -> dict[str, str]:
     """``{distribution: why}``: the distributions of the imported modules and every
     pyproject-pinned distribution they need."""
-    needed = {}
-    for module, importer in sorted(closure.third_party.items()):
-        dist = distribution_of(module)
-        needed.setdefault(dist, f"{importer} imports {module}")
-        for dep in sorted(requirements(dist) & pyproject_pins().keys()):
-            needed.setdefault(dep, f"{dist} requires it ({importer} imports {module})")
-    return needed
+    return import_graph.needed_distributions(closure, pyproject_pins())
 
 
 # --------------------------------------------------------------------------- env files
@@ -425,6 +217,7 @@ def merged(per_rule: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
 ENV_FILES = sorted(ENVS.glob("*.yaml"))
 
 
+@pytest.mark.workflow
 def test_every_rule_runs_a_script_in_one_of_the_env_files(rules):
     envs = {path.resolve() for path in ENV_FILES}
     for name, rule in rules.items():
@@ -437,12 +230,14 @@ def test_every_rule_runs_a_script_in_one_of_the_env_files(rules):
     assert envs <= used, f"env files no rule uses: {sorted(envs - used)}"
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("env", ENV_FILES, ids=lambda p: p.name)
 def test_env_lists_every_distribution_its_rules_import(env, needs):
     missing = missing_distributions(load_env(env), merged(needs[env.resolve()]))
     assert not missing, f"{env.name} lacks: " + "; ".join(missing)
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("env", ENV_FILES, ids=lambda p: p.name)
 def test_env_lists_nothing_its_rules_do_not_need(env, needs):
     extra = unneeded_entries(load_env(env), merged(needs[env.resolve()]))
@@ -459,6 +254,7 @@ def test_pyproject_pins_every_dependency():
     assert pyproject_pins()  # every entry pinned with == (asserted while reading)
 
 
+@pytest.mark.workflow
 def test_the_import_graph_follows_lazy_and_dynamic_imports(rules, needs):
     simulate = import_closure(rules["simulate"]["script"])
     # the registry's modules, loaded with importlib.import_module

@@ -177,6 +177,9 @@ def c2st_by_budget(task):
     return {name: np.array(values) for name, values in scores.items()}
 
 
+# An end-to-end budget sweep (6 trainings, 24 C2STs): minutes of CPU, so in the workflow
+# tier (tests/tiers.py).
+@pytest.mark.workflow
 def test_c2st_falls_as_the_hf_budget_grows(c2st_by_budget):
     """More HF simulations bring both estimators closer to the exact posterior, and MF-NPE
     stays ahead of NPE at every budget (measured at 30, 150, 600: MF-NPE 0.644, 0.553,

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY_DOC = ROOT / "docs" / "library.md"
 
@@ -23,6 +25,9 @@ def _line(stdout: str, prefix: str) -> str:
     return lines[0]
 
 
+# The example runs end to end (simulations, pretraining, fine-tuning, sampling): minutes
+# of CPU, so in the workflow tier (tests/tiers.py).
+@pytest.mark.workflow
 def test_library_example_runs(tmp_path):
     """The damped oscillator (omega log-uniform, raw traces through an FC embedding, LF
     the noise-free closed form): at omega = 2, zeta = 0.2 the MF-NPE posterior mean is

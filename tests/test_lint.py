@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from workflow_helpers import ROOT, snakemake
 
 CONFIG = ROOT / "config" / "config.yaml"
@@ -37,6 +38,7 @@ def snakefmt_check(path: Path) -> subprocess.CompletedProcess:
                           cwd=ROOT)
 
 
+@pytest.mark.workflow
 def test_snakemake_lint_finds_nothing(tmp_path):
     run = lint(ROOT / "workflow" / "Snakefile", tmp_path)
     output = run.stdout + run.stderr
@@ -50,6 +52,7 @@ def test_snakefmt_leaves_the_workflow_unchanged():
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.workflow
 def test_both_checks_fail_on_a_rule_without_log_or_formatting(tmp_path):
     copy = tmp_path / "repo"
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from hh_reference import reference_rest, reference_trace
+from hh_reference import reference_rest, reference_spike_times
 from mfnpe.hh import markov, membrane
 from mfnpe.hh.kinetics import (
     K_OPEN,
@@ -231,9 +231,7 @@ SPIKE_PROTOCOL = Stimulus(40.0, 5.0, 30.0)  # two reference spikes (7.1, 22.1 ms
 
 
 def _reference_spikes() -> np.ndarray:
-    t = np.arange(SPIKE_PROTOCOL.n_steps(DT)) * DT
-    v = reference_trace(t, amplitude=10.0, t_on=SPIKE_PROTOCOL.t_on, t_off=SPIKE_PROTOCOL.t_off)
-    return spike_times(v, DT)
+    return reference_spike_times(SPIKE_PROTOCOL, DT)
 
 
 def _spike_errors(v: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -281,8 +279,7 @@ def test_binomial_noise_free_limit_is_the_deterministic_model():
     """At 10⁹ µm² (6·10¹⁰ Na channels) all 7 spikes of the 120 ms step within 0.1 ms of the
     reference ODE at dt 0.01 (measured max 0.01 ms: the hybrid scheme's own dt error). The
     one-move-per-step scheme it replaced had the 7th spike 1.05 ms early."""
-    t = np.arange(Stimulus().n_steps(DT)) * DT
-    reference = spike_times(reference_trace(t), DT)
+    reference = reference_spike_times(Stimulus(), DT)
     limit = markov.simulate_binomial(_constants(1, area=1e9), Stimulus(), DT, _seeds(1))
     spikes = spike_times(limit.v[0], DT)
     print("noise-free binomial spike errors [ms]:", np.round(spikes - reference, 3))

@@ -257,7 +257,7 @@ def test_a_bad_model_file_is_named_in_the_error(tmp_path):
 TINY_MODEL_FILE = ROOT / "tests" / "configs" / "tiny_model_file.yaml"
 
 
-@pytest.mark.slow
+@pytest.mark.workflow
 def test_the_workflow_runs_a_model_from_a_file(tmp_path):
     """tests/configs/tiny.yaml with the file model (tiny_model_file.yaml) through every
     stage: shards hold the model's reference and its A conductance, NLTP table and

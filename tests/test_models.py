@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hh_reference import peak_times as _peaks
+from hh_reference import step_spike_times
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.kinetics import K_TRANSITIONS, NA_TRANSITIONS
 from mfnpe.hh.model import NAMES, constants_table
@@ -21,8 +23,6 @@ from mfnpe.hh.rest import resting_potential
 from mfnpe.stimulus.step import Stimulus
 from mfnpe.plan.config import MODEL_CHOICE, ConfigError, validate_config
 from workflow_helpers import CONFIG_SCHEMA
-from mfnpe.simulation.features import compute_features
-from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,26 +87,11 @@ def _paper_rhs(t, y, c, current):
 
 def _paper_spikes(c, amplitude, stimulus: Stimulus, grid_ms: float = 0.001) -> np.ndarray:
     """Spike peak times [ms] of the paper's model (LSODA, rtol 1e-10, atol 1e-12), piecewise
-    over the step so the solver never crosses the current's jumps."""
+    over the step so the solver never crosses the current's jumps
+    (``hh_reference.step_spike_times``)."""
     v0 = _paper_rest(c)
-    y = [v0, *_paper_inf(v0, c)]
-    voltages = []
-    for start, stop, current in ((0.0, stimulus.t_on, 0.0),
-                                 (stimulus.t_on, stimulus.t_off, amplitude),
-                                 (stimulus.t_off, stimulus.duration, 0.0)):
-        grid = np.arange(round(start / grid_ms), round(stop / grid_ms)) * grid_ms
-        sol = solve_ivp(_paper_rhs, (start, stop), y, args=(c, current), method="LSODA",
-                        rtol=1e-10, atol=1e-12, t_eval=np.append(grid, stop))
-        voltages.append(sol.y[0, :-1])
-        y = sol.y[:, -1]
-    return _peaks(np.concatenate(voltages), grid_ms)
-
-
-def _peaks(v: np.ndarray, dt: float) -> np.ndarray:
-    """Peak times [ms] (maxima above −10 mV), refined by a parabola through 3 samples."""
-    k = np.flatnonzero((v[1:-1] > v[:-2]) & (v[1:-1] >= v[2:]) & (v[1:-1] > -10.0)) + 1
-    left, mid, right = v[k - 1], v[k], v[k + 1]
-    return (k + 0.5 * (left - right) / (left - 2 * mid + right)) * dt
+    return step_spike_times(lambda t, y, current: _paper_rhs(t, y, c, current),
+                            [v0, *_paper_inf(v0, c)], stimulus, amplitude, grid_ms)
 
 
 # ----------------------------------------------------------------------------- registry
@@ -185,7 +170,7 @@ def test_features_of_pospischil_traces_match_efel():
     """spike_count, isi_mean, isi_cv, first_spike_latency, rest_mean of RS and FS traces
     (deterministic; markov at 300 µm², with M-channel noise) equal eFEL's (set up as in
     tests/test_oracles.py) to 1e-6 ms / 1e-4 mV."""
-    from test_oracles import _efel_features
+    from hh_reference import assert_features_match_efel
 
     dt, stimulus = 0.01, Stimulus(60.0, 10.0, 50.0)
     traces = []
@@ -197,22 +182,7 @@ def test_features_of_pospischil_traces_match_efel():
         noisy = _table(name, 2, area=300.0)
         traces.append(markov.simulate_markov(noisy, stimulus, dt, np.arange(2, dtype=np.uint32)).v)
     v = np.concatenate(traces).astype(np.float64)
-    ours = compute_features(v, dt, stimulus, ["spike_count", "rest_mean", "isi_mean", "isi_cv",
-                                              "first_spike_latency"])
-    counts = []
-    for (spike_count, rest_mean, isi_mean, isi_cv, latency), trace in zip(ours, v):
-        theirs = _efel_features(trace, dt, stimulus)
-        count = int(theirs["spike_count"][0])
-        counts.append(count)
-        assert spike_count == count
-        assert rest_mean == pytest.approx(theirs["voltage_base"][0], abs=1e-4)
-        if count >= 1:
-            assert latency == pytest.approx(theirs["time_to_first_spike"][0], abs=1e-6)
-        if count >= 2:
-            isis = theirs["all_ISI_values"]
-            assert isi_mean == pytest.approx(isis.mean(), abs=1e-6)
-            assert isi_cv == pytest.approx(isis.std() / isis.mean() if count >= 3 else 0.0,
-                                           abs=1e-6)
+    counts = assert_features_match_efel(v, dt, stimulus)
     print("spike counts", counts)
     assert min(counts) == 0 and max(counts) >= 5
 

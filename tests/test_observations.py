@@ -188,6 +188,7 @@ def _workflow(tmp_path, folder, *args):
     return run.returncode, run.stdout + run.stderr
 
 
+@pytest.mark.workflow
 def test_the_workflow_reads_recordings_elsewhere_and_simulates_examples_under_results(tmp_path):
     (tmp_path / "recs").mkdir()
     mine = tmp_path / "recs" / "cell-1.csv"
@@ -199,6 +200,7 @@ def test_the_workflow_reads_recordings_elsewhere_and_simulates_examples_under_re
     assert mine.read_bytes() == b"my own recording"
 
 
+@pytest.mark.workflow
 def test_the_workflow_stops_before_any_job_on_a_name_clash_or_braces(tmp_path):
     (tmp_path / "recs").mkdir()
     mine = tmp_path / "recs" / "ex-1.csv"  # the very file name of the example

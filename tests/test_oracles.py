@@ -3,23 +3,24 @@
 The reference model types the six rates as Hodgkin & Huxley (1952, J. Physiol. 117:500)
 wrote them, in ``u``, the depolarisation from their resting potential (−65 mV here, sign
 flipped to the modern convention), and integrates the ODE with ``solve_ivp`` (LSODA,
-rtol 1e-10, atol 1e-12; Radau agrees to 2e-7 ms); it starts at its own resting potential
-(brentq on its own steady-state current). No library code is used for the reference;
-eFEL 5 computes the features.
+rtol 1e-10, atol 1e-12; Radau agrees to 2e-7 ms) through ``hh_reference.step_spike_times``
+(the piecewise solve and the peak reading, given the right-hand side written here); it
+starts at its own resting potential (brentq on its own steady-state current). No library
+code is used for the reference; eFEL 5 computes the features
+(``hh_reference.assert_features_match_efel``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import efel
 import numpy as np
 import pytest
 import yaml
+from hh_reference import assert_features_match_efel, peak_times, step_spike_times
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.model import constants_table
 from mfnpe.stimulus.step import Stimulus
-from mfnpe.simulation.features import compute_features
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
@@ -83,31 +84,16 @@ def _rhs_one(t, y, g, current):
 
 
 def _reference_spikes(g, amplitude, stimulus: Stimulus, grid_ms: float = 0.001) -> np.ndarray:
-    """Spike peak times [ms] (maxima of V above −10 mV) of the reference for one neuron.
-
-    LSODA at rtol 1e-10, atol 1e-12 (Radau gives the same peaks to 2e-7 ms, 20x slower),
-    integrated piecewise so the solver never steps across the current's jumps; V read on a
-    ``grid_ms`` grid from the solver's dense output, peaks refined by parabolas.
+    """Spike peak times [ms] (maxima of V above −10 mV) of the reference for one neuron,
+    by ``hh_reference.step_spike_times``: LSODA at rtol 1e-10, atol 1e-12 (Radau gives the
+    same peaks to 2e-7 ms, 20x slower), integrated piecewise so the solver never steps
+    across the current's jumps; V read on a ``grid_ms`` grid from the solver's dense
+    output, peaks refined by parabolas.
     """
     v0 = _rest(g)
-    y = [v0, *(float(x) for x in _gates_inf(v0))]
-    voltages = []
-    for start, stop, current in ((0.0, stimulus.t_on, 0.0),
-                                 (stimulus.t_on, stimulus.t_off, amplitude),
-                                 (stimulus.t_off, stimulus.duration, 0.0)):
-        grid = np.arange(round(start / grid_ms), round(stop / grid_ms)) * grid_ms
-        sol = solve_ivp(_rhs_one, (start, stop), y, args=(g, current), method="LSODA",
-                        rtol=1e-10, atol=1e-12, t_eval=np.append(grid, stop))
-        voltages.append(sol.y[0, :-1])
-        y = sol.y[:, -1]
-    return _sampled_peaks(np.concatenate(voltages), grid_ms)
-
-
-def _sampled_peaks(v: np.ndarray, dt: float) -> np.ndarray:
-    """Peak times [ms] of a sampled trace, refined by a parabola through the 3 samples."""
-    k = np.flatnonzero((v[1:-1] > v[:-2]) & (v[1:-1] >= v[2:]) & (v[1:-1] > -10.0)) + 1
-    left, mid, right = v[k - 1], v[k], v[k + 1]
-    return (k + 0.5 * (left - right) / (left - 2 * mid + right)) * dt
+    return step_spike_times(lambda t, y, current: _rhs_one(t, y, g, current),
+                            [v0, *(float(x) for x in _gates_inf(v0))], stimulus, amplitude,
+                            grid_ms)
 
 
 THETAS = [(120.0, 36.0, 0.3), (100.0, 25.0, 0.15), (150.0, 30.0, 0.5), (200.0, 50.0, 0.2)]
@@ -125,7 +111,7 @@ def test_deterministic_spike_times_match_hh1952_reference():
     out = langevin.simulate_deterministic(table, stimulus, dt, np.zeros(len(THETAS), np.uint32))
     for g, trace in zip(THETAS, out.v.astype(np.float64)):
         expected = _reference_spikes(g, 10.0, stimulus)
-        spikes = _sampled_peaks(trace, dt)
+        spikes = peak_times(trace, dt)
         print(g, len(expected), "max |error| [ms]", np.abs(spikes - expected).max())
         assert len(expected) >= 3
         assert spikes.shape == expected.shape, g
@@ -189,16 +175,6 @@ def test_prior_draws_rest_without_current():
 # ----------------------------------------------------------------------------- eFEL
 
 
-EFEL_SETTINGS = {
-    "Threshold": -10.0,  # mV; eFEL's default is −20, ours −10 (SPIKE_THRESHOLD_MV)
-    "strict_stiminterval": True,  # only spikes in the stimulus (default: the whole trace)
-    "voltage_base_start_perc": 0.0,  # default 0.9: the base is the last 10% before onset
-}
-"""eFEL settings that define eFEL's features as ours. Per trace also: ``interp_step`` =
-``dt`` (default 0.1 ms: eFEL resamples the trace) and ``voltage_base_end_perc`` just
-below 1 (eFEL's window ends at ``t_on`` inclusive, ours before the sample at ``t_on``)."""
-
-
 @pytest.fixture(scope="module")
 def traces():
     """(traces (n, T), dt, stimulus): deterministic tonic, near-threshold and silent
@@ -215,40 +191,10 @@ def traces():
     return np.concatenate([det, noisy]).astype(np.float64), dt, stimulus
 
 
-def _efel_features(v: np.ndarray, dt: float, stimulus: Stimulus) -> dict:
-    efel.reset()
-    end_perc = (stimulus.t_on - 0.5 * dt) / stimulus.t_on
-    for name, value in {**EFEL_SETTINGS, "interp_step": dt,
-                        "voltage_base_end_perc": end_perc}.items():
-        efel.set_setting(name, value)
-    t = np.arange(v.shape[0]) * dt
-    trace = {"T": t, "V": v, "stim_start": [stimulus.t_on], "stim_end": [stimulus.t_off]}
-    names = ["spike_count", "all_ISI_values", "time_to_first_spike", "voltage_base"]
-    result = efel.get_feature_values([trace], names, raise_warnings=False)[0]
-    efel.reset()
-    return result
-
-
 def test_features_match_efel(traces):
     """spike_count = eFEL spike_count; isi_mean, isi_cv (population SD) from eFEL's ISIs
     within 1e-6 ms; first_spike_latency = time_to_first_spike; rest_mean = voltage_base over
     the whole pre-stimulus time, within 1e-4 mV."""
     v, dt, stimulus = traces
-    ours = compute_features(v, dt, stimulus, ["spike_count", "rest_mean", "isi_mean", "isi_cv",
-                                              "first_spike_latency"])
-    counts = []
-    for row, trace in zip(ours, v):
-        spike_count, rest_mean, isi_mean, isi_cv, latency = row
-        theirs = _efel_features(trace, dt, stimulus)
-        count = int(theirs["spike_count"][0])
-        counts.append(count)
-        assert spike_count == count
-        assert rest_mean == pytest.approx(theirs["voltage_base"][0], abs=1e-4)
-        if count >= 1:
-            assert latency == pytest.approx(theirs["time_to_first_spike"][0], abs=1e-6)
-        if count >= 2:
-            isis = theirs["all_ISI_values"]
-            assert isi_mean == pytest.approx(isis.mean(), abs=1e-6)
-            assert isi_cv == pytest.approx(isis.std() / isis.mean() if count >= 3 else 0.0,
-                                           abs=1e-6)
+    counts = assert_features_match_efel(v, dt, stimulus)
     assert min(counts) == 0 and max(counts) >= 5  # silent and tonic traces both tested

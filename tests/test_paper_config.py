@@ -4,6 +4,7 @@ docs/results.md are those Snakemake plans."""
 import re
 import shutil
 
+import pytest
 import yaml
 
 from mfnpe.plan.config import load_config
@@ -35,6 +36,7 @@ def test_paper_config_has_the_paper_budgets():
         assert paper[key] == default[key], key
 
 
+@pytest.mark.workflow
 def test_readme_job_counts_are_the_dry_runs(tmp_path):
     # observations.dir (resources/observations) must exist where the workflow runs
     shutil.copytree(ROOT / "resources", tmp_path / "resources")
@@ -47,6 +49,7 @@ def test_readme_job_counts_are_the_dry_runs(tmp_path):
     assert planned["finetune"] == 3 * 8 * 10 and planned["npe"] == 8 * 10
 
 
+@pytest.mark.workflow
 def test_cortical_cluster_job_counts_are_the_dry_runs(tmp_path):
     merged_config = config_check_tool().merged_config
     config = merged_config(CORTICAL)

@@ -302,6 +302,7 @@ def test_the_area_range_covers_every_pulse_with_its_sag_corrected_lower_bound():
         passive.area_range(card, 0.5)
 
 
+@pytest.mark.workflow
 def test_a_config_takes_its_area_prior_from_the_recording(tmp_path):
     """``snakemake -n`` on a recording config with ``area: {from_recording: 2}`` prints the
     range the passive card gives and plans the run; a step stimulus is refused naming the

@@ -166,6 +166,7 @@ def test_a_nan_in_the_observed_window_is_refused_at_startup(tmp_path):
     assert resolved(recording_config(recording=str(path), sweeps=[0], window_ms=[0.0, 100.0]))
 
 
+@pytest.mark.workflow
 def test_snakemake_refuses_a_nan_in_the_window_before_any_job(tmp_path):
     path = nwb_with_nan(tmp_path / "nan.nwb", nan_at_ms=150.0)
     overlay = tmp_path / "nan.yaml"
@@ -224,6 +225,7 @@ def tiny_recording_config(workdir):
         os.chdir(cwd)
 
 
+@pytest.mark.workflow
 def test_the_workflow_simulates_and_observes_the_recordings_sweeps(recording_run):
     from mfnpe.io.shards import read_sim_shard
     from mfnpe.observation.posterior import read_observation, read_predictive
@@ -255,6 +257,7 @@ def test_the_workflow_simulates_and_observes_the_recordings_sweeps(recording_run
     assert (recording_run / TARGETS[1]).stat().st_size > 0
 
 
+@pytest.mark.workflow
 def test_every_recording_has_a_measure_of_fit_in_the_table_and_the_console(recording_workflow):
     from mfnpe.observation.fit import MAP_SIMULATIONS
     from mfnpe.observation.posterior import read_predictive
@@ -295,6 +298,7 @@ def test_every_recording_has_a_measure_of_fit_in_the_table_and_the_console(recor
         assert "MF-NPE worst sweep: " in line and " within ±20 % spikes" in line, line
 
 
+@pytest.mark.workflow
 def test_a_finished_run_is_up_to_date_and_a_new_window_re_simulates(recording_run, tmp_path):
     run = snakemake(recording_run, "-n", *TARGETS, configfile=[TINY, TINY_RECORDING])
     assert run.returncode == 0 and scheduled_jobs(run.stdout) == {}, run.stdout[-3000:]
@@ -306,6 +310,7 @@ def test_a_finished_run_is_up_to_date_and_a_new_window_re_simulates(recording_ru
     assert jobs["simulate"] == 3 and jobs["example_recording"] == 1 and jobs["observe"] == 2
 
 
+@pytest.mark.workflow
 def test_the_shipped_recording_config_plans(tmp_path):
     """config/recording.yaml over the default: a dry run plans every job (not run here)."""
     workdir = workdir_with_the_abf(tmp_path)
@@ -316,6 +321,7 @@ def test_the_shipped_recording_config_plans(tmp_path):
     assert jobs["observe"] == 2 and jobs["simulate"] > 0
 
 
+@pytest.mark.workflow
 def test_a_bad_sweep_stops_the_workflow_before_any_job(tmp_path):
     workdir = workdir_with_the_abf(tmp_path)
     overlay = tmp_path / "bad.yaml"

@@ -28,14 +28,6 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-@pytest.fixture
-def copied_run(tiny_run, tmp_path) -> Path:
-    """A private copy of the complete tiny run (file times kept)."""
-    workdir = tmp_path / "run"
-    shutil.copytree(tiny_run, workdir, symlinks=True)
-    return workdir
-
-
 def test_dry_run_unlock_list_and_summary_change_nothing(copied_run):
     """A truncated shard (which a real run would move aside) and a user's own file under
     results/: neither is touched by -n, --unlock, --list, --list-rules or --summary."""

@@ -3,14 +3,12 @@ affected jobs (``snakemake -n``), and a killed run resumes without redoing finis
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 from workflow_helpers import ROOT, SNAKEFILE, TINY, same_model, scheduled_jobs, snakemake
 
@@ -19,14 +17,6 @@ DOWNSTREAM = {"aggregate": 1, "cost": 1, "all": 1}
 # model), and its predictive check and figures follow
 OBSERVATIONS = {"observe": 2, "predictive_check": 2, "figure_observation_pairplot": 2,
                 "figure_observation_ppc": 2, "observation_summary": 1}
-
-
-@pytest.fixture
-def copied_run(tiny_run, tmp_path) -> Path:
-    """A private copy of the complete tiny run (file times kept)."""
-    workdir = tmp_path / "run"
-    shutil.copytree(tiny_run, workdir, symlinks=True)
-    return workdir
 
 
 def dry_run_with(workdir: Path, tmp_path: Path, edit) -> dict[str, int]:

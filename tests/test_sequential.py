@@ -300,6 +300,9 @@ def narrow_task():
     return {name: np.array(values) for name, values in scores.items()}
 
 
+# An end-to-end run (pretraining, NPE, 2 methods x 2 observations x 5 rounds of training,
+# 10 C2STs): minutes of CPU, so in the workflow tier (tests/tiers.py).
+@pytest.mark.workflow
 def test_sequential_methods_reach_a_c2st_amortized_npe_does_not(narrow_task):
     """At 300 HF simulations (sequential: 5 rounds of 60) measured: NPE 0.743 (mean of 8
     observations), TSNPE 0.597 and MF-TSNPE 0.569 (mean of the first 2)."""

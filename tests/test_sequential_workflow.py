@@ -182,6 +182,7 @@ def test_more_rounds_rerun_only_the_new_round(sequential_run, config, tmp_path):
                     "observation_summary": 1, "figure_nltp": 1, "all": 1}, jobs
 
 
+@pytest.mark.workflow
 def test_the_default_config_runs_no_sequential_job(tmp_path):
     shutil.copytree(ROOT / "resources", tmp_path / "resources")  # observations.dir
     plan = snakemake(tmp_path, "-n", "--forceall",
@@ -191,6 +192,7 @@ def test_the_default_config_runs_no_sequential_job(tmp_path):
     assert jobs and not any(rule.startswith("sequential") for rule in jobs), jobs
 
 
+@pytest.mark.workflow
 def test_an_unknown_sequential_recording_stops_the_run_before_any_job(tmp_path):
     overlay = tmp_path / "unknown.yaml"
     overlay.write_text(yaml.safe_dump({"sequential": {"methods": ["tsnpe"],

@@ -39,7 +39,7 @@ TARGETS = (*SHARDS, EVALUATED)
 evaluation (its pretraining, fine-tuning and evaluation: single submissions). The rest of
 the DAG is the same kind of job; every rule's resources are checked by a dry run below."""
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.cluster
 
 
 def scontrol_config() -> dict[str, str]:

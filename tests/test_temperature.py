@@ -5,7 +5,8 @@ IM_cortex.mod), in every simulator, bit-identical at the default.
 
 The references here scale the rates themselves (the paper's equations of
 ``tests/test_models.py`` for the Pospischil models, ``tests/hh_reference.py``'s rates for
-the classic one) and are solved by ``solve_ivp`` (LSODA, rtol 1e-10, atol 1e-12).
+the classic one) and are solved by ``solve_ivp`` (LSODA, rtol 1e-10, atol 1e-12) through
+``hh_reference.step_spike_times``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hh_reference import peak_times, step_spike_times
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.gates import gate_rates, gates_step
 from mfnpe.hh.kinetics import rates_np as classic_rates
@@ -20,9 +22,8 @@ from mfnpe.hh.model import constants_table
 from mfnpe.hh.models import MODELS
 from mfnpe.hh.rest import resting_potential
 from mfnpe.stimulus.step import Stimulus
-from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
-from test_models import PAPER, SIMULATORS, _paper_inf, _paper_rates, _peaks
+from test_models import PAPER, SIMULATORS, _paper_inf, _paper_rates
 
 Q10 = {  # model -> (reference temperature [°C], Q10 per gate type m, h, n(, p))
     "classic": (6.3, (3.0, 3.0, 3.0)),
@@ -139,7 +140,8 @@ def _reference_rates(name, v, temperature):
 
 def _reference_spikes(name, temperature, amplitude=10.0, grid_ms=0.001):
     """Spike peak times [ms] of the model at ``temperature`` by solve_ivp (LSODA, rtol
-    1e-10, atol 1e-12), from its rest (brentq; temperature-free), piecewise over the step."""
+    1e-10, atol 1e-12), from its rest (brentq; temperature-free), piecewise over the step
+    (``hh_reference.step_spike_times``)."""
     d = MODELS[name].defaults
     channels = [("gNa", "ENa", (3, 1)), ("gK", "EK", (0, 0, 4))]
     if name != "classic":
@@ -166,16 +168,7 @@ def _reference_spikes(name, temperature, amplitude=10.0, grid_ms=0.001):
     if name != "classic":
         assert v0 == pytest.approx(brentq(lambda v: current(v, _paper_inf(v, PAPER[name])),
                                           -90.0, -60.0, xtol=1e-13), abs=1e-9)
-    y = [v0, *inf(v0)]
-    voltages = []
-    for start, stop, amp in ((0.0, STEP.t_on, 0.0), (STEP.t_on, STEP.t_off, amplitude),
-                             (STEP.t_off, STEP.duration, 0.0)):
-        grid = np.arange(round(start / grid_ms), round(stop / grid_ms)) * grid_ms
-        sol = solve_ivp(rhs, (start, stop), y, args=(amp,), method="LSODA", rtol=1e-10,
-                        atol=1e-12, t_eval=np.append(grid, stop))
-        voltages.append(sol.y[0, :-1])
-        y = sol.y[:, -1]
-    return _peaks(np.concatenate(voltages), grid_ms)
+    return step_spike_times(rhs, [v0, *inf(v0)], STEP, amplitude, grid_ms)
 
 
 @pytest.mark.parametrize("name, temperature", [("pospischil_rs", 26.0), ("pospischil_fs", 30.0),
@@ -188,8 +181,8 @@ def test_deterministic_spike_times_at_another_temperature_match_solve_ivp(name, 
     table = _table(name, temperature=temperature)
     out = langevin.simulate_deterministic(table, STEP, dt, np.zeros(1, np.uint32))
     expected = _reference_spikes(name, temperature)
-    spikes = _peaks(out.v[0].astype(np.float64), dt)
-    default = _peaks(langevin.simulate_deterministic(_table(name), STEP, dt,
+    spikes = peak_times(out.v[0].astype(np.float64), dt)
+    default = peak_times(langevin.simulate_deterministic(_table(name), STEP, dt,
                                                      np.zeros(1, np.uint32)).v[0].astype(float),
                      dt)
     print(name, temperature, "°C:", len(expected), "spikes, max |error| [ms]",
@@ -259,13 +252,13 @@ def test_every_simulator_fires_the_deterministic_spikes_at_another_temperature(s
     dt, stimulus = 0.01, Stimulus(16.0, 2.0, 16.0)
     det = langevin.simulate_deterministic(_table("pospischil_rs", temperature=26.0), stimulus,
                                           dt, np.zeros(1, np.uint32))
-    expected = _peaks(det.v[0].astype(float), dt)
+    expected = peak_times(det.v[0].astype(float), dt)
     area, tolerance = {"binomial": (1e7, 0.05), "markov": (1e4, 0.5)}.get(simulator, (1e6, 0.1))
     options = {**options, "sigma": 0.01} if simulator == "current_noise" else options
     out = simulate(_table("pospischil_rs", area=area, temperature=26.0), stimulus, dt,
                    np.arange(1, dtype=np.uint32), **options)
-    spikes = _peaks(out.v[0].astype(float), dt)
-    warm = _peaks(langevin.simulate_deterministic(_table("pospischil_rs"), stimulus, dt,
+    spikes = peak_times(out.v[0].astype(float), dt)
+    warm = peak_times(langevin.simulate_deterministic(_table("pospischil_rs"), stimulus, dt,
                                                   np.zeros(1, np.uint32)).v[0].astype(float), dt)
     print(simulator, "spikes", spikes, "deterministic at 26 °C", expected, "at 36 °C", warm)
     assert len(expected) >= 1 and spikes.shape == expected.shape
