@@ -20,8 +20,7 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 LAYERS = ("names", "seeds", "runtime", "io", "stimulus", "recordings", "hh", "prior",
-          "simulation", "inference", "observation", "evaluation", "plots", "plan",
-          "config_check", "bench")
+          "simulation", "inference", "observation", "evaluation", "plots", "plan", "bench")
 """The library's layers, lowest first: ``mfnpe.<layer>`` (a package or a module) imports
 only from its own layer and the ones before it. The one statement of the order (README.md,
 "Where each stage lives", shows it; :func:`test_the_readme_shows_the_layer_order`)."""
@@ -127,7 +126,9 @@ def upward_imports(graph: dict[str, set[str]], layers: tuple[str, ...] = LAYERS)
 
 
 def test_every_module_is_in_a_layer():
-    assert sorted({layer_of(name) for name in MODULES if name != "mfnpe"} - set(LAYERS)) == []
+    layers = {layer_of(name) for name in MODULES if name != "mfnpe"}
+    assert sorted(layers - set(LAYERS)) == []
+    assert sorted(set(LAYERS) - layers) == []  # no layer left behind by a move
     assert len(set(LAYERS)) == len(LAYERS)
 
 
