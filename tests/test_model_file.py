@@ -10,6 +10,7 @@ scipy's ``solve_ivp`` (LSODA, rtol 1e-10, atol 1e-12) from its own resting poten
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -177,18 +178,18 @@ def test_clamped_open_fractions_are_binomial(method):
 
 
 def test_compiled_rates_are_the_models_and_stay_in_numba_disk_cache(tmp_path):
-    """Two fresh processes: each the file model's and the shipped models' compiled rates
-    equal their NumPy rates to 1e-12 (so no two compiled rates share a cached symbol:
-    that would give another rate's value), and in the
-    second every kernel and rate is a disk-cache hit (nothing compiled again)."""
-    script = textwrap.dedent(f"""
-        import json, numpy as np
+    """A new numba cache filled by one process per model (each compiles its rates and
+    kernels), then read by a process that runs them all: there every model's compiled
+    rates equal its NumPy rates to 1e-12 (rates compiled in different processes must not
+    share a symbol: that would give another rate's value) and nothing is compiled again."""
+    script = textwrap.dedent("""
+        import json, sys, numpy as np
         from mfnpe.hh import markov
-        from mfnpe.hh.models import MODELS, get_model
+        from mfnpe.hh.models import get_model
         from mfnpe.hh.model import constants_table
         from mfnpe.stimulus.step import Stimulus
-        report = {{"equal": True, "misses": 0}}
-        for reference in [*MODELS, {MODEL_FILE!r}]:
+        report = {"equal": True, "misses": 0}
+        for reference in sys.argv[1:]:
             model = get_model(reference)
             kinetic = np.array([model.defaults[k] for k in model.kinetic], dtype=np.float64)
             compiled = markov.compiled_rates(model)
@@ -198,19 +199,26 @@ def test_compiled_rates_are_the_models_and_stay_in_numba_disk_cache(tmp_path):
                 numpy = model.rate_vector(v, kinetic)
                 report["equal"] &= bool(np.allclose(ours, numpy, rtol=1e-12, atol=0))
             field = "file" if reference.endswith(".py") else "name"
-            table = constants_table({{field: reference}}, np.zeros((2, 0)))
+            table = constants_table({field: reference}, np.zeros((2, 0)))
             markov.simulate_binomial(table, Stimulus(1.0, 0.1, 0.9), 0.01,
                                      np.arange(2, dtype=np.uint32))
             report["misses"] += sum(f.stats.cache_misses.total() for f in compiled)
         report["misses"] += markov._simulate_batch.stats.cache_misses.total()
         print(json.dumps(report))
     """)
-    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           cwd=ROOT, check=True) for _ in range(2)]
-    reports = [json.loads(run.stdout.strip().splitlines()[-1]) for run in runs]
-    print(reports)
-    assert all(report["equal"] for report in reports)
-    assert reports[1]["misses"] == 0
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # its own cache
+    references = [*MODELS, MODEL_FILE]
+
+    def run(*chosen):
+        done = subprocess.run([sys.executable, "-c", script, *chosen], capture_output=True,
+                              text=True, cwd=ROOT, check=True, env=environment)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    filling = [run(reference) for reference in references]
+    reading = run(*references)
+    print(filling, reading)
+    assert all(report["equal"] for report in filling) and reading["equal"]
+    assert all(report["misses"] > 0 for report in filling[1:]) and reading["misses"] == 0
 
 
 # ----------------------------------------------------------------------------- the config
