@@ -215,6 +215,7 @@ def test_snakemake_names_the_file_that_gave_an_unknown_key(tmp_path):
     assert not (tmp_path / "work" / "results").exists()
 
 
+@pytest.mark.workflow
 def test_the_configfile_statements_file_comes_before_the_command_lines(tmp_path):
     """The Snakefile's ``configfile:`` file (here present in the working directory) is
     merged first, so a fault that both it and a --configfile set is named in the latter."""
