@@ -86,7 +86,6 @@ _scalar_xp.where = _scalar_where
 
 RATE_SIGNATURE = numba.types.float64(numba.types.float64, numba.types.float64[::1])
 """A compiled rate as the kernels call it: ``rate(v [mV], kinetic (K,) float64) -> 1/ms``."""
-RATE_TYPE = numba.types.FunctionType(RATE_SIGNATURE)
 
 
 _ON_KINETIC = (
