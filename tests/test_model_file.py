@@ -214,7 +214,8 @@ def test_compiled_rates_are_the_models_and_stay_in_numba_disk_cache(tmp_path):
                               text=True, cwd=ROOT, check=True, env=environment)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    filling = [run(reference) for reference in references]
+    filling = [run(reference) for reference in references]  # (two models in one process
+    # would name their closures apart by the process's own counter and hide a clash)
     reading = run(*references)
     print(filling, reading)
     assert all(report["equal"] for report in filling) and reading["equal"]

@@ -237,13 +237,13 @@ def test_noise_free_limit_is_the_deterministic_model(name):
             assert np.abs(spikes - expected).max() < tolerance
 
 
-MODEL_FILES = ("tests/models/hh_a_current.py", "resources/models/pospischil_rs_a.py")
+MODEL_FILES = ("tests/models/hh_a_current.py",)
 
 
 @pytest.mark.parametrize("model", [*MODELS, *MODEL_FILES])
 def test_every_simulator_runs_every_model_and_starts_at_rest(model, monkeypatch):
-    """Zero current, 1000 µm²: every simulator of every registered model and of the model
-    files (tests/models, resources/models) gives finite traces that start at the model's
+    """Zero current, 1000 µm²: every simulator of every registered model and of a model
+    file (tests/models/hh_a_current.py) gives finite traces that start at the model's
     rest, whose mean over 8 simulations at 1 ms is the rest (within 4 standard errors +
     1e-3 mV) and which never spike (max V < −40 mV over 10 ms)."""
     monkeypatch.chdir(ROOT)
