@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from mfnpe.hh.models import MODELS, get_model, load_model_file
 from mfnpe.hh.rest import resting_potential
 from mfnpe.stimulus.step import Stimulus
 from mfnpe.plan.config import ConfigError, validate_config
-from scipy.integrate import solve_ivp
+from hh_reference import peak_times, step_spike_times
 from scipy.optimize import brentq
 from workflow_helpers import CONFIG_SCHEMA
 
@@ -56,7 +57,8 @@ def _paper_rates(v: float, va: float):
     a_h, b_h = 0.07 * np.exp(-(v + 65.0) / 20.0), 1.0 / (1.0 + np.exp(-(v + 35.0) / 10.0))
     a_n, b_n = 0.1 * _x_over((v + 55.0) / 10.0), 0.125 * np.exp(-(v + 65.0) / 80.0)
     u = v - va
-    a_inf = np.cbrt(0.0761 * np.exp(0.0314 * (u + 94.22)) / (1.0 + np.exp(0.0346 * (u + 1.17))))
+    a_cube = 0.0761 * np.exp(0.0314 * (u + 94.22)) / (1.0 + np.exp(0.0346 * (u + 1.17)))
+    a_inf = np.cbrt(min(a_cube, 1.0))  # a probability: capped where the formula passes 1
     tau_a = 0.3632 + 1.158 / (1.0 + np.exp(0.0497 * (u + 55.96)))
     b_inf = 1.0 / (1.0 + np.exp(0.0688 * (u + 53.3))) ** 4
     tau_b = 1.24 + 2.678 / (1.0 + np.exp(0.0624 * (u + 50.0)))
@@ -75,34 +77,20 @@ def _paper_rest(g, va) -> float:
     return brentq(current, -90.0, -50.0, xtol=1e-13)
 
 
-def _paper_rhs(t, y, g, va, amplitude):
+def _paper_rhs(t, y, amplitude, g, va):
     v, *gates = y
     rates = _paper_rates(v, va)
     return [amplitude - _paper_current(v, *gates, *g),
             *((x_inf - x) / tau for x, (x_inf, tau) in zip(gates, rates, strict=True))]
 
 
-def _paper_spikes(g, va, amplitude, stimulus: Stimulus, grid_ms: float = 0.001) -> np.ndarray:
-    """Spike peak times [ms], piecewise over the step (the solver never crosses a jump)."""
+def _paper_spikes(g, va, amplitude, stimulus: Stimulus) -> np.ndarray:
+    """Spike peak times [ms] of the papers' model from its own rest
+    (:func:`hh_reference.step_spike_times`: LSODA piecewise over the step)."""
     v0 = _paper_rest(g, va)
-    y = [v0, *(x for x, _ in _paper_rates(v0, va))]
-    voltages = []
-    for start, stop, current in ((0.0, stimulus.t_on, 0.0),
-                                 (stimulus.t_on, stimulus.t_off, amplitude),
-                                 (stimulus.t_off, stimulus.duration, 0.0)):
-        grid = np.arange(round(start / grid_ms), round(stop / grid_ms)) * grid_ms
-        sol = solve_ivp(_paper_rhs, (start, stop), y, args=(g, va, current), method="LSODA",
-                        rtol=1e-10, atol=1e-12, t_eval=np.append(grid, stop))
-        voltages.append(sol.y[0, :-1])
-        y = sol.y[:, -1]
-    return _peaks(np.concatenate(voltages), grid_ms)
-
-
-def _peaks(v: np.ndarray, dt: float) -> np.ndarray:
-    """Peak times [ms] (maxima above −10 mV), refined by a parabola through 3 samples."""
-    k = np.flatnonzero((v[1:-1] > v[:-2]) & (v[1:-1] >= v[2:]) & (v[1:-1] > -10.0)) + 1
-    left, mid, right = v[k - 1], v[k], v[k + 1]
-    return (k + 0.5 * (left - right) / (left - 2 * mid + right)) * dt
+    y0 = [v0, *(x for x, _ in _paper_rates(v0, va))]
+    return step_spike_times(lambda t, y, current: _paper_rhs(t, y, current, g, va), y0,
+                            stimulus, amplitude)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -135,7 +123,7 @@ def test_rest_and_spikes_match_the_papers_solved_by_scipy(g_na, g_k, g_a, va, am
     dt = 0.005
     out = langevin.simulate_deterministic(table, SPIKE_STIMULUS, dt, np.zeros(1, np.uint32))
     expected = _paper_spikes(g, va, amplitude, SPIKE_STIMULUS)
-    spikes = _peaks(out.v[0].astype(np.float64), dt)
+    spikes = peak_times(out.v[0].astype(np.float64), dt)
     print(g, va, amplitude, len(expected), "spikes, first", expected[0],
           "max |error| [ms]", np.abs(spikes - expected).max())
     assert len(expected) >= 3 and spikes.shape == expected.shape
@@ -149,7 +137,7 @@ def test_the_a_current_delays_the_first_spike():
     firsts = [_paper_spikes((120.0, 20.0, g_a), 0.0, 15.0, stimulus)[0] for g_a in (0, 10, 20)]
     table = _table(3, [[0.0], [10.0], [20.0]], names, amplitude=15.0)
     out = langevin.simulate_deterministic(table, stimulus, 0.005, np.zeros(3, np.uint32))
-    ours = [_peaks(row.astype(float), 0.005)[0] for row in out.v]
+    ours = [peak_times(row.astype(float), 0.005)[0] for row in out.v]
     print("first spike [ms]", firsts, ours)
     assert firsts[0] < firsts[1] < firsts[2]
     np.testing.assert_allclose(ours, firsts, atol=0.02)
@@ -220,6 +208,34 @@ def test_compiled_rates_are_the_models_and_stay_in_numba_disk_cache(tmp_path):
     print(filling, reading)
     assert all(report["equal"] for report in filling) and reading["equal"]
     assert all(report["misses"] > 0 for report in filling[1:]) and reading["misses"] == 0
+
+
+@pytest.mark.parametrize("method", ["markov", "binomial"])
+def test_a_negative_rate_invalidates_the_simulation_not_the_job(method):
+    """A model whose β_a turns negative above 0 mV (an a∞ formula above 1, uncapped): a
+    simulation that spikes is NaN from the step where V passed 0 mV on, one that stays
+    below runs to the end, and nothing raises."""
+    import dataclasses
+
+    model = load_model_file(MODEL_FILE)
+
+    def make_rates(xp, jit=None):
+        rates = vars(model.make_rates(xp, jit)).copy()
+        capped = rates["beta_a"]
+        rates["beta_a"] = jit(lambda v, va: -1.0 if v > 0.0 else capped(v, va))
+        return SimpleNamespace(**rates)
+
+    broken = dataclasses.replace(model, name="hh_a_negative_rate", make_rates=make_rates)
+    table = _table(2, [[20.0], [0.0]], ["amplitude"])
+    simulate = {"markov": markov.simulate_markov, "binomial": markov.simulate_binomial}[method]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("mfnpe.hh.markov.model_of", lambda constants: broken)
+        out = simulate(table, Stimulus(30.0, 5.0, 25.0), 0.01, np.arange(2, dtype=np.uint32))
+    spiking, quiet = out.v
+    first_nan = np.flatnonzero(np.isnan(spiking))[0]
+    assert np.nanmax(spiking) > -10.0 and np.isnan(spiking[first_nan:]).all()
+    assert np.nanmax(spiking[:first_nan]) > 0.0  # it stopped where V passed 0 mV
+    assert np.isfinite(quiet).all() and quiet.max() < 0.0
 
 
 # ----------------------------------------------------------------------------- the config
@@ -310,6 +326,6 @@ def test_the_example_model_file_at_no_a_current_is_pospischil_rs():
     np.testing.assert_array_equal(ours.v, theirs.v)
     table = constants_table({"file": example, **fixed}, np.array([[0.0], [0.2], [0.4]]), ["gA"])
     out = langevin.simulate_deterministic(table, stimulus, 0.025, seeds[:3])
-    firsts = [_peaks(row.astype(float), 0.025)[0] for row in out.v]
+    firsts = [peak_times(row.astype(float), 0.025)[0] for row in out.v]
     print("first spike [ms] at gA 0, 0.2, 0.4 mS/cm²", firsts)
     assert firsts[0] < firsts[1] < firsts[2]

@@ -2,21 +2,17 @@
 current, a channel none of the shipped models has.
 
 ``I = gNa m³h (V − ENa) + gK n⁴ (V − EK) + gA a³b (V − EA) + gL (V − EL)``. The Na and K
-rates are Hodgkin & Huxley's (1952); the A current is Connor & Stevens' (1977) as written
-in Dayan & Abbott (2001, Theoretical Neuroscience, Eq. 6.4):
-
-- ``a∞ = (0.0761 e^{0.0314 (u + 94.22)} / (1 + e^{0.0346 (u + 1.17)}))^{1/3}``,
-  ``τa = 0.3632 + 1.158 / (1 + e^{0.0497 (u + 55.96)})`` ms;
-- ``b∞ = (1 + e^{0.0688 (u + 53.3)})^{-4}``, ``τb = 1.24 + 2.678 / (1 + e^{0.0624 (u + 50)})`` ms;
-
-with ``u = V − VA`` [mV] (``VA`` shifts the A gates along the voltage axis, a kinetic
-constant), as rates ``α = x∞ / τ``, ``β = (1 − x∞) / τ`` [1/ms]. The rates hold at one
-temperature (none is modelled). Run it with ``model: {file: tests/models/hh_a_current.py}``.
+rates are Hodgkin & Huxley's (1952), written here; the A gates are Connor & Stevens'
+(1977), from :mod:`mfnpe.hh.models.a_current` (their voltage shift ``VA`` [mV] a kinetic
+constant). The rates hold at one temperature (none is modelled). Run it with
+``model: {file: tests/models/hh_a_current.py}``.
 """
 
 from types import SimpleNamespace
 
 from mfnpe.hh.channels import Channel, NeuronModel, make_vtrap
+from mfnpe.hh.models.a_current import RATE_NAMES as A_RATE_NAMES
+from mfnpe.hh.models.a_current import make_a_rates
 
 CONSTANTS = {  # name -> (default, unit, description)
     "gNa": (120.0, "mS/cm²", "maximal Na conductance density"),
@@ -63,43 +59,9 @@ def make_rates(xp, jit=None):
     def beta_n(v, va):
         return 0.125 * xp.exp(-(v + 65.0) / 80.0)
 
-    @wrap
-    def a_inf(v, va):
-        u = v - va
-        return (0.0761 * xp.exp(0.0314 * (u + 94.22)) / (1.0 + xp.exp(0.0346 * (u + 1.17)))) ** (
-            1.0 / 3.0)
-
-    @wrap
-    def tau_a(v, va):
-        return 0.3632 + 1.158 / (1.0 + xp.exp(0.0497 * (v - va + 55.96)))
-
-    @wrap
-    def b_inf(v, va):
-        return (1.0 + xp.exp(0.0688 * (v - va + 53.3))) ** -4.0
-
-    @wrap
-    def tau_b(v, va):
-        return 1.24 + 2.678 / (1.0 + xp.exp(0.0624 * (v - va + 50.0)))
-
-    @wrap
-    def alpha_a(v, va):
-        return a_inf(v, va) / tau_a(v, va)
-
-    @wrap
-    def beta_a(v, va):
-        return (1.0 - a_inf(v, va)) / tau_a(v, va)
-
-    @wrap
-    def alpha_b(v, va):
-        return b_inf(v, va) / tau_b(v, va)
-
-    @wrap
-    def beta_b(v, va):
-        return (1.0 - b_inf(v, va)) / tau_b(v, va)
-
+    a_gates = make_a_rates(xp, jit)
     return SimpleNamespace(alpha_m=alpha_m, beta_m=beta_m, alpha_h=alpha_h, beta_h=beta_h,
-                           alpha_n=alpha_n, beta_n=beta_n, alpha_a=alpha_a, beta_a=beta_a,
-                           alpha_b=alpha_b, beta_b=beta_b)
+                           alpha_n=alpha_n, beta_n=beta_n, **vars(a_gates))
 
 
 MODEL = NeuronModel(
@@ -112,8 +74,7 @@ MODEL = NeuronModel(
     ),
     kinetic=("VA",),
     make_rates=make_rates,
-    rate_names=("alpha_m", "beta_m", "alpha_h", "beta_h", "alpha_n", "beta_n",
-                "alpha_a", "beta_a", "alpha_b", "beta_b"),
+    rate_names=("alpha_m", "beta_m", "alpha_h", "beta_h", "alpha_n", "beta_n", *A_RATE_NAMES),
     reference="Hodgkin & Huxley (1952) with Connor & Stevens' (1977) A current "
               "(Dayan & Abbott 2001, Eq. 6.4)",
 )

@@ -82,6 +82,7 @@ _scalar_xp.abs = np.abs
 _scalar_xp.exp = np.exp
 _scalar_xp.expm1 = np.expm1
 _scalar_xp.maximum = max
+_scalar_xp.minimum = min
 _scalar_xp.where = _scalar_where
 
 RATE_SIGNATURE = numba.types.float64(numba.types.float64, numba.types.float64[::1])
@@ -254,8 +255,13 @@ def _transition_rates(rates, q, exit_rate, tab):
 
 
 @_jit
-def _rates_ok(exit_rate, dt):
-    """True when every exit rate is finite and ``exit_rate * dt <= MAX_EXITS_PER_STEP``."""
+def _rates_ok(rates, exit_rate, dt):
+    """True when every gate rate is >= 0 (a model's formula may leave [0, 1] for a steady
+    state somewhere: that simulation is invalid from there, not a crash of the job) and
+    every exit rate finite with ``exit_rate * dt <= MAX_EXITS_PER_STEP``."""
+    for r in range(rates.shape[0]):
+        if not rates[r] >= 0.0:  # also False for NaN
+            return False
     for s in range(exit_rate.shape[0]):
         if not exit_rate[s] * dt <= MAX_EXITS_PER_STEP:  # also False for NaN
             return False
@@ -539,7 +545,7 @@ def _simulate_one(
     # initial states: the stationary multinomial
     _model_rates(rate_fns, v, kinetic, factors, ws_rates)
     _transition_rates(ws_rates, ws_q, ws_exit, tab)
-    if not _rates_ok(ws_exit, dt):
+    if not _rates_ok(ws_rates, ws_exit, dt):
         _fill_nan(0, record, v_out, open_out)
         return 0
     _stationary_probs(ws_rates, ws_stationary, ws_gate, tab)
@@ -561,7 +567,7 @@ def _simulate_one(
             _model_rates(rate_fns, v, kinetic, factors, ws_rates)
             _transition_rates(ws_rates, ws_q, ws_exit, tab)
             v_rates = v
-            if not _rates_ok(ws_exit, dt):
+            if not _rates_ok(ws_rates, ws_exit, dt):
                 _fill_nan(k + 1, record, v_out, open_out)
                 break
         # channels over [k dt, (k+1) dt] at fixed V, then V with the new open fractions
