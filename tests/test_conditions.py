@@ -25,7 +25,7 @@ def _config(path, sweeps, window_ms=None, features=FEATURES) -> dict:
 
 def test_the_step_and_a_steady_recording_give_no_warning():
     assert recording_warnings({"stimulus": {"duration": 120.0}, "features": FEATURES}) == []
-    # config/recording.yaml's sweeps: rest means −61.4, −62.6, −62.6 mV
+    # config/recording_171116sh_0019.yaml's sweeps: rest means −61.4, −62.6, −62.6 mV
     assert recording_warnings(_config(DATA / "171116sh_0019.abf", [2, 3, 4], [0.0, 700.0])) == []
 
 

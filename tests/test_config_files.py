@@ -321,3 +321,16 @@ def test_every_shipped_config_is_documented():
                                  .read_text()))
     shipped = {f"config/{path.name}" for path in (ROOT / "config").glob("*.yaml")}
     assert shipped <= documented, sorted(shipped - documented)
+
+
+def test_the_recommended_recording_config_is_the_sequential_overlay_on_18711001(monkeypatch):
+    """config/recording.yaml (the template users copy) merges to exactly the overlay pair the
+    docs measured (config/recording_18711001.yaml, then config/recording_sequential.yaml), so
+    the numbers docs/results.md gives for the pair are the template's."""
+    monkeypatch.chdir(ROOT)
+    merge = config_check_tool().merged_config
+    template = merge(["config/config.yaml", "config/recording.yaml"])
+    pair = merge(["config/config.yaml", "config/recording_18711001.yaml",
+                  "config/recording_sequential.yaml"])
+    assert template == pair
+    assert template["sequential"]["methods"] == ["lf_tsnpe", "mf_tsnpe"]

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from mfnpe.recordings.stimulus import resolve
 from mfnpe.stimulus.sweeps import feature_names, split_name, stimulus_names
 from mfnpe.plan import shards
@@ -311,14 +312,26 @@ def test_a_finished_run_is_up_to_date_and_a_new_window_re_simulates(recording_ru
 
 
 @pytest.mark.workflow
-def test_the_shipped_recording_config_plans(tmp_path):
-    """config/recording.yaml over the default: a dry run plans every job (not run here)."""
-    workdir = workdir_with_the_abf(tmp_path)
+@pytest.mark.parametrize("name", ["recording.yaml", "recording_171116sh_0019.yaml"])
+def test_the_shipped_recording_configs_plan(tmp_path, name):
+    """Each shipped recording config over the default: a dry run plans every job (not run
+    here); the recommended one (recording.yaml) plans its LF-TSNPE and MF-TSNPE rounds."""
+    config = yaml.safe_load((ROOT / "config" / name).read_text())
+    workdir = tmp_path
+    folder = workdir / "tests" / "data" / "recordings"
+    folder.mkdir(parents=True)
+    source = ROOT / config["stimulus"]["recording"]
+    os.symlink(source, folder / source.name)
     run = snakemake(workdir, "-n", configfile=[ROOT / "config" / "config.yaml",
-                                               ROOT / "config" / "recording.yaml"])
+                                               ROOT / "config" / name])
     assert run.returncode == 0, run.stderr[-3000:]
     jobs = scheduled_jobs(run.stdout)
-    assert jobs["observe"] == 2 and jobs["simulate"] > 0
+    assert jobs["simulate"] > 0
+    if "sequential" in config:
+        assert jobs["observe"] >= 1
+        assert sum(n for job, n in jobs.items() if job.startswith("sequential")) > 0, jobs
+    else:
+        assert jobs["observe"] == 2
 
 
 @pytest.mark.workflow

@@ -77,10 +77,10 @@ def test_default_rs_neuron_at_100_um2_is_warned_for_every_draw():
 
 
 def test_no_warning_where_the_counts_are_large():
-    """config/recording.yaml (3000–50 000 µm²): no clamp-error warning for either LF model;
+    """config/recording_171116sh_0019.yaml (3000–50 000 µm²): no clamp-error warning for either LF model;
     the classic neuron's default prior at 100 µm² (2500+ Na, 1000+ K channels) none for
     subunit_langevin, and at 1000 µm² none for edge_langevin either."""
-    recording = _config("recording.yaml")
+    recording = _config("recording_171116sh_0019.yaml")
     for simulator in ("subunit_langevin", "edge_langevin"):
         assert regimes.clamp_error_warnings(simulator, recording["model"], recording["prior"],
                                             0.025) == []

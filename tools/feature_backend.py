@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 .venv/bin/python tools/feature_backend.py --n 5000
 
 Simulates ``--n`` LF cells (``subunit_langevin``, dt 0.025 ms, the Pospischil RS cell at
-draws of config/recording.yaml's prior) under two 700 ms sweeps of a recording-like
+draws of config/recording_171116sh_0019.yaml's prior) under two 700 ms sweeps of a recording-like
 protocol (0 pA holding; a 500 ms step from 146.85 ms of +200 pA, and of -100 pA), so 2·n
 traces, and times on one thread, per trace:
 
@@ -129,7 +129,7 @@ def main(argv=None) -> None:
     from mfnpe.simulation import features
     from mfnpe.stimulus.windows import Windows, passive_epoch
 
-    recording = yaml.safe_load((ROOT / "config/recording.yaml").read_text())
+    recording = yaml.safe_load((ROOT / "config/recording_171116sh_0019.yaml").read_text())
     prior = BoxPrior.from_config(recording["prior"])
     theta = prior.sample(args.n, np.random.default_rng(args.seed))
     constants = constants_table(recording["model"], theta, list(prior.names))
