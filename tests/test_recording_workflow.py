@@ -4,6 +4,7 @@ shards' settings, and the names of x carry their sweep."""
 
 import copy
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -345,3 +346,56 @@ def test_a_bad_sweep_stops_the_workflow_before_any_job(tmp_path):
     assert f"{overlay}: config key stimulus/sweeps/1=40: " in output
     assert "171116sh_0019.abf: sweep index 40 out of range" in output
     assert not (workdir / "results").exists()  # no job ran
+
+
+@pytest.mark.workflow
+def test_further_cells_reuse_the_networks_and_get_a_row_and_a_panel_each(recording_run,
+                                                                          tmp_path):
+    """Two further cells of the same protocol on top of the finished run: a copy of the ABF
+    under another name and an NWB file of its two sweeps in the other order (found by
+    amplitude). Only their observation jobs, the tables and the population figure run (no
+    simulation, no training); cells.csv has one row per cell, the copy's posterior is the
+    ABF's (same network, same features), the NWB's features are the ABF's."""
+    from test_cells import _shuffled_copy
+
+    workdir = tmp_path / "run"
+    shutil.copytree(recording_run, workdir, symlinks=True)
+    more = workdir / "more"
+    more.mkdir()
+    shutil.copy(REAL_ABF, more / "twin.abf")
+    _shuffled_copy(REAL_ABF, more / "swapped.nwb", [4, 3])
+    overlay = tmp_path / "cells.yaml"
+    overlay.write_text("stimulus: {sweeps: null, amplitudes_pA: [200, 300], "
+                       "cells: [more/twin.abf, more/*.nwb]}\n")
+    targets = (*TARGETS, "results/summary/cells.csv")
+    plan = snakemake(workdir, "-n", *targets, configfile=[TINY, TINY_RECORDING, overlay])
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    jobs = scheduled_jobs(plan.stdout)
+    assert jobs.get("observe") == 2 and jobs.get("predictive_check") == 2, jobs
+    assert not {"simulate", "train", "sample_prior", "example_recording"} & set(jobs), jobs
+    assert jobs.get("cells_summary") == 1
+    run = snakemake(workdir, "--cores", "1", *targets, configfile=[TINY, TINY_RECORDING, overlay])
+    assert run.returncode == 0, run.stderr[-4000:]
+
+    cells = pd.read_csv(workdir / "results/summary/cells.csv")
+    assert list(cells["recording"]) == ["171116sh_0019", "swapped", "tiny-rec", "twin"]
+    assert (cells["method"] == "mf_npe").all()
+    table = pd.read_csv(workdir / "results/summary/observations.csv")
+    for _, row in cells.iterrows():  # the MF-NPE row of observations.csv, same numbers
+        mine = table[(table["recording"] == row["recording"]) & (table["method"] == "mf_npe")]
+        assert np.isclose(mine["mean_gNa"].iloc[0], row["mean_gNa"])
+        assert row["q05_gNa"] <= row["q50_gNa"] <= row["q95_gNa"]
+        assert mine["misspecification_p"].iloc[0] == row["misspecification_p"]
+    by_name = cells.set_index("recording")
+    # the example knows its theta; the files have passive cards only where a pulse exists
+    assert by_name.loc["tiny-rec", "true_gNa"] == 120.0
+    assert np.isnan(by_name.loc["twin", "true_gNa"])
+    from mfnpe.observation.posterior import read_observation
+    posterior = {name: read_observation(workdir / f"results/observations/{name}/posterior.h5")
+                 for name in ("171116sh_0019", "twin", "swapped")}
+    np.testing.assert_array_equal(posterior["twin"].x, posterior["171116sh_0019"].x)
+    np.testing.assert_allclose(posterior["swapped"].x, posterior["171116sh_0019"].x,
+                               rtol=1e-5, atol=1e-3)  # float32 NWB samples
+    assert abs(by_name.loc["twin", "mean_gNa"] - by_name.loc["171116sh_0019", "mean_gNa"]) < (
+        0.5 * by_name.loc["171116sh_0019", "sd_gNa"])
+    assert (workdir / "results/figures/cells.png").stat().st_size > 0

@@ -49,5 +49,8 @@ RUN_KEYS = ("method", "n_lf", "n_hf", "seed")
 
 RECORDING_SUFFIXES = (".h5", ".hdf5", ".csv")
 """File suffixes of recordings the observations folder may hold (lower case)."""
+EPHYS_SUFFIXES = (".abf", ".nwb")
+"""File suffixes of current-clamp files whose sweeps carry their protocol (lower case): a
+recording stimulus and its further cells."""
 FIGURE_FORMATS = ("png", "svg")
 """Every figure is written in these formats."""

@@ -54,8 +54,12 @@ if config["stimulus"].get("recording") is not None:
     # a recording stimulus: read its sweeps' protocols (and check the file) before any job;
     # only here, since that needs numpy and pyabf or pynwb (the planning layer has neither)
     from mfnpe.recordings.stimulus import resolve as resolve_recording
+    from mfnpe.recordings.stimulus import resolve_cells
 
     config_checks.resolve_recording(config, CONFIG_FILES, resolve_recording)
+    config_checks.resolve_cells(
+        config, CONFIG_FILES, observations.cell_files, resolve_cells
+    )
     if workflow.is_main_process:  # spontaneous firing, baseline drift (a dry run too)
         from mfnpe.observation.conditions import recording_warnings
 
@@ -277,7 +281,12 @@ def observation_outputs():
         for name in ("pairplot", "ppc")
         for ext in names.FIGURE_FORMATS
     ]
-    return paths + [table("observations")]
+    paths.append(table("observations"))
+    if config["stimulus"].get("cell_sweeps"):  # many cells: their table and population
+        paths += [table("cells")] + [
+            figure("cells", ext) for ext in names.FIGURE_FORMATS
+        ]
+    return paths
 
 
 def sequential_outputs():

@@ -46,7 +46,7 @@ rule observe:
         mem_mb=lambda wildcards, attempt: 1500 * attempt,
         runtime=30,
     params:
-        settings=observations.observe_settings(config),
+        settings=lambda w: observations.observe_settings(config, w.recording),
         reference=observations.misspecification_reference(config),
         alpha=config["observations"]["misspecification_alpha"],
     script:
@@ -72,7 +72,7 @@ rule predictive_check:
         mem_mb=lambda wildcards, attempt: 1000 * attempt,
         runtime=30,
     params:
-        settings=observations.predictive_settings(config),
+        settings=lambda w: observations.predictive_settings(config, w.recording),
         sequential_runs=lambda w: sequential_runs.final_runs(config, w.recording),
     script:
         "../../scripts/predictive_check.py"
@@ -161,3 +161,35 @@ rule observation_summary:
         runtime=10,
     script:
         "../../scripts/observation_summary.py"
+
+
+rule cells_summary:
+    input:
+        posteriors=expand(OBSERVATION_POSTERIOR, recording=RECORDINGS),
+        observations=table("observations"),
+        recordings=list(RECORDINGS.values()),
+    output:
+        table=table("cells"),
+        png=report(
+            figure("cells", "png"),
+            caption="../report/cells.rst",
+            category="Figures",
+            subcategory="Observations",
+            labels={"figure": "population"},
+        ),
+        svg=figure("cells", "svg"),
+    log:
+        log_file("cells_summary"),
+    benchmark:
+        benchmark_file("cells_summary")
+    conda:
+        "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 1000 * attempt,
+        runtime=10,
+    params:
+        run=observations.ppc_runs(config)[0],
+        prior=dict(config["prior"]),
+    script:
+        "../../scripts/cells_summary.py"

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import jsonschema
 import yaml
 
-from mfnpe.names import MARKOV_SIMULATORS, SIMULATOR_OPTIONS
+from mfnpe.names import EPHYS_SUFFIXES, MARKOV_SIMULATORS, SIMULATOR_OPTIONS
 from mfnpe.plan import resources
 from mfnpe.simulation.feature_sets import resolve_features
 
@@ -344,9 +344,9 @@ def _check_stimulus(config: Mapping) -> None:
         return
     path = Path(stimulus["recording"])
     key = f"config key stimulus/recording={stimulus['recording']!r}"
-    if path.suffix.lower() not in RECORDING_SUFFIXES:
+    if path.suffix.lower() not in EPHYS_SUFFIXES:
         raise ConfigError(f"{key}: not an ABF (.abf) or NWB (.nwb) file; a recording "
-                          f"stimulus needs one of {', '.join(RECORDING_SUFFIXES)}")
+                          f"stimulus needs one of {', '.join(EPHYS_SUFFIXES)}")
     if not path.is_file():
         raise ConfigError(f"{key}: {path}: file does not exist (a relative path is relative "
                           f"to the working directory {Path.cwd()})")
@@ -375,8 +375,6 @@ def _check_stimulus(config: Mapping) -> None:
 
 RECORDING_KEYS = ("sweeps", "amplitudes_pA", "window_ms")
 """The stimulus keys of the recording form besides ``recording`` itself."""
-RECORDING_SUFFIXES = (".abf", ".nwb")
-"""The files a recording stimulus reads (``mfnpe.recordings.ephys``)."""
 
 
 def resolve_area_prior(config: dict, paths: Sequence[str | Path], measure) -> str | None:
@@ -436,6 +434,27 @@ def resolve_recording(config: dict, paths: Sequence[str | Path], resolve) -> Non
         stimulus["protocols"] = resolve(config)
         _check_memory(config)  # the simulated time is known now: every sweep's
     except ValueError as err:  # RecordingError: every fault of the file or a sweep
+        raise ConfigError(_with_source(str(err), paths)) from None
+
+
+def resolve_cells(config: dict, paths: Sequence[str | Path], find, resolve) -> None:
+    """Find the further cells of a recording stimulus with ``find``
+    (``mfnpe.plan.observations.cell_files``: ``{name: path}``) and each one's chosen sweeps
+    with ``resolve`` (``mfnpe.recordings.stimulus.resolve_cells``, passed in: it reads the
+    files) into ``config["stimulus"]["cell_sweeps"]`` (``{name: [sweep index, ...]}``),
+    after :func:`resolve_recording`.
+
+    Raises
+    ------
+    ConfigError naming the config file, ``stimulus/cells``, the file and the sweep.
+    """
+    stimulus = config["stimulus"]
+    stimulus.pop("cell_sweeps", None)
+    try:
+        cells = find(config)
+        if cells:
+            stimulus["cell_sweeps"] = resolve(config, cells)
+    except ValueError as err:  # ConfigError, RecordingError
         raise ConfigError(_with_source(str(err), paths)) from None
 
 

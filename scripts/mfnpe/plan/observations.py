@@ -12,12 +12,13 @@ config edit touched.
 
 from __future__ import annotations
 
+import glob
 import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from mfnpe.names import RECORDING_SUFFIXES as SUFFIXES
+from mfnpe.names import EPHYS_SUFFIXES, RECORDING_SUFFIXES as SUFFIXES
 from mfnpe.stimulus.sweeps import is_recording, simulation_stimulus, stimulus_names
 from mfnpe.plan import runs, shards
 from mfnpe.plan.config import ConfigError, simulator_settings
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 """A recording's name (its file stem) names its results: letters, digits, ``_`` and ``-``."""
 PPC_METHODS = ("mf_npe", "npe")
+
 
 
 RESULTS = "results"
@@ -95,6 +97,7 @@ def recordings(config: Mapping) -> dict[str, str]:
     stimulus = config["stimulus"]
     if is_recording(stimulus):
         found[recording_name(config)] = str(PurePosixPath(stimulus["recording"]))
+        found.update(cell_files(config))
     for path in files:
         if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
             continue
@@ -116,6 +119,55 @@ def recordings(config: Mapping) -> dict[str, str]:
             log.warning("%s: skipped: %s is also named %r; rename one", shown,
                         found[path.stem], path.stem)
     return dict(sorted({**examples, **found}.items()))
+
+
+def cell_files(config: Mapping) -> dict[str, str]:
+    """``{name: path}`` of the further cells of a recording stimulus (``stimulus/cells``:
+    files or glob patterns, relative to the working directory; every match of a pattern,
+    sorted), each named by its stem. The stimulus's own file is left out when a pattern
+    matches it. Nothing without a recording stimulus.
+
+    Raises
+    ------
+    ConfigError naming ``stimulus/cells``: cells without a recording stimulus, an entry that
+    matches no file, a file that is not ``.abf``/``.nwb``, a stem that is no valid
+    recording name, or two cells (or a cell and an example) of one name.
+    """
+    stimulus = config["stimulus"]
+    entries = stimulus.get("cells") or []
+    if not entries:
+        return {}
+    if not is_recording(stimulus):
+        raise ConfigError("config key stimulus/cells: further cells share the sweeps of "
+                          "stimulus/recording; set a recording first")
+    own = PurePosixPath(stimulus["recording"])
+    taken = {recording_name(config): str(own)}
+    found: dict[str, str] = {}
+    for k, entry in enumerate(entries):
+        key = f"config key stimulus/cells/{k}={entry!r}"
+        matches = sorted(Path().glob(entry)) if glob.has_magic(entry) else [Path(entry)]
+        matches = [m for m in matches if m.is_file()]
+        if not matches:
+            raise ConfigError(f"{key}: no file matches it (relative to the working directory "
+                              f"{Path.cwd()})")
+        for match in matches:
+            path = PurePosixPath(match.as_posix())
+            if path == own:
+                continue
+            if match.suffix.lower() not in EPHYS_SUFFIXES:
+                raise ConfigError(f"{key}: {path} is not an ABF or NWB file "
+                                  f"({', '.join(EPHYS_SUFFIXES)})")
+            if not re.fullmatch(NAME_PATTERN, path.stem, flags=re.ASCII):
+                raise ConfigError(f"{key}: {path}: the file's name {path.stem!r} names its "
+                                  "results and may hold only letters, digits, '_' and '-'")
+            other = taken.get(path.stem) or found.get(path.stem)
+            if path.stem in config["observations"]["examples"]:
+                other = f"observations/examples/{path.stem}"
+            if other is not None and other != str(path):
+                raise ConfigError(f"{key}: {path} and {other} would both be "
+                                  f"results/observations/{path.stem}/; rename one")
+            found[path.stem] = str(path)
+    return found
 
 
 def recording_name(config: Mapping) -> str:
@@ -157,24 +209,31 @@ def example_settings(config: Mapping, name: str) -> dict:
     }
 
 
-def protocol(config: Mapping) -> dict:
+def protocol(config: Mapping, recording: str | None = None) -> dict:
     """What the trained posteriors assume of a recording: stimulus times [ms], amplitude
     [µA/cm²] (None when inferred) and sampling interval [ms] (the HF simulator's); under a
-    recording stimulus the sweeps' ``protocols``, ``window_ms`` and that ``dt``."""
+    recording stimulus the sweeps' ``protocols``, ``window_ms`` and that ``dt``. For a
+    further cell (``recording`` a name of ``stimulus/cell_sweeps``) the protocols carry that
+    file's own sweep indices (its sweeps by amplitude may sit elsewhere)."""
     if is_recording(config["stimulus"]):
-        return {**simulation_stimulus(config["stimulus"]),
-                "window_ms": config["stimulus"].get("window_ms"),
+        stimulus = simulation_stimulus(config["stimulus"])
+        cell_sweeps = config["stimulus"].get("cell_sweeps") or {}
+        if recording in cell_sweeps:
+            stimulus["protocols"] = [{**p, "sweep": int(index)} for p, index in
+                                     zip(stimulus["protocols"], cell_sweeps[recording])]
+        return {**stimulus, "window_ms": config["stimulus"].get("window_ms"),
                 "dt": config["simulators"]["hf"]["dt"]}
     amplitude = None if "amplitude" in config["prior"] else config["model"]["amplitude"]
     return {**config["stimulus"], "amplitude": amplitude,
             "dt": config["simulators"]["hf"]["dt"]}
 
 
-def observe_settings(config: Mapping) -> dict:
-    """What the posteriors of a recording depend on besides the recording: the protocol,
-    the features, every model (run and settings), the draw count and the master seed."""
+def observe_settings(config: Mapping, recording: str | None = None) -> dict:
+    """What the posteriors of ``recording`` depend on besides its file: the protocol (with
+    a further cell's own sweep indices), the features, every model (run and settings), the
+    draw count and the master seed."""
     settings = {
-        "protocol": protocol(config),
+        "protocol": protocol(config, recording),
         "features": list(config["features"]),
         "models": [{"run": run, "settings": runs.model_settings(config, **run)}
                    for run in runs.runs(config)],
@@ -207,11 +266,11 @@ def ppc_runs(config: Mapping) -> list[dict]:
             for method in PPC_METHODS]
 
 
-def predictive_settings(config: Mapping) -> dict:
-    """What a recording's predictive check depends on besides its posterior draws."""
+def predictive_settings(config: Mapping, recording: str | None = None) -> dict:
+    """What ``recording``'s predictive check depends on besides its posterior draws."""
     observations = config["observations"]
     return {
-        "protocol": protocol(config),
+        "protocol": protocol(config, recording),
         "simulation": {**shards.simulation_settings(config, "test"),
                        "trace_dt": config["traces"]["dt"]},
         "runs": ppc_runs(config),

@@ -135,7 +135,7 @@ def chain_settings(config: Mapping, recording: str, method: str, seed: int) -> d
         "network": dict(inference["network"]),
         "training": dict(inference[TRAINING_SECTION[method]]),
         "simulation": shards.simulation_settings(config, fidelity(method)),
-        "protocol": protocol(config),
+        "protocol": protocol(config, recording),
         "features": list(config["features"]),
     }
     if starts_from_lf_chain(config, method):  # what the LF chain's last member stores

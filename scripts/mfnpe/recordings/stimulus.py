@@ -91,3 +91,37 @@ def _opened(path: Path):
         return open_ephys(path)
     except RecordingError as err:
         raise type(err)(f"config key stimulus/recording={str(path)!r}: {err}") from None
+
+
+def resolve_cells(config: Mapping, cells: Mapping[str, str]) -> dict[str, list[int]]:
+    """``{name: sweep indices}`` of every further cell (``stimulus/cells``, as ``{name:
+    path}``): the config's sweep choice applied to each file (the same indices, or for
+    ``amplitudes_pA`` each file's own sweeps at those currents, so sweep order may differ),
+    each sweep's protocol checked against the stimulus's (``config["stimulus"]["protocols"]``,
+    from :func:`resolve`).
+
+    Raises
+    ------
+    RecordingError naming ``stimulus/cells``, the file and the sweep: any fault
+    :func:`resolve` names, or a sweep whose protocol is not the stimulus's (listing both).
+    """
+    reference = [protocol_tools.from_settings(p) for p in config["stimulus"]["protocols"]]
+    found = {}
+    for name, path in cells.items():
+        section = {**config["stimulus"], "recording": path}
+        try:
+            protocols = resolve({**config, "stimulus": section})
+        except RecordingError as err:
+            raise type(err)(f"config key stimulus/cells ({name}): {err}") from None
+        for k, (own, trained) in enumerate(zip(protocols, reference)):
+            own_protocol = protocol_tools.from_settings(own)
+            if not own_protocol.matches(trained):
+                raise RecordingError(
+                    f"config key stimulus/cells ({name}): {path}: sweep {own['sweep']} (the "
+                    f"stimulus's sweep {config['stimulus']['protocols'][k]['sweep']} of "
+                    f"{config['stimulus']['recording']}): its protocol "
+                    f"({protocol_tools.describe(own_protocol)}) is not the stimulus's "
+                    f"({protocol_tools.describe(trained)}); every cell of a run shares one "
+                    "protocol")
+        found[name] = [int(p["sweep"]) for p in protocols]
+    return found

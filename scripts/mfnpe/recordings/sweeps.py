@@ -20,12 +20,12 @@ import h5py
 import numpy as np
 
 from mfnpe.io.hdf5 import atomic_write
+from mfnpe.names import EPHYS_SUFFIXES
 from mfnpe.recordings.errors import RecordingError
 from mfnpe.recordings.step import Recording, read_recording
 from mfnpe.stimulus import protocols as protocol_tools
 from mfnpe.stimulus.sweeps import is_recording
 
-EPHYS_SUFFIXES = (".abf", ".nwb")
 """Files read with ``mfnpe.recordings.ephys``; a synthetic multi-sweep example is ``.h5``/``.hdf5``."""
 
 
