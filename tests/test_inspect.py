@@ -49,12 +49,11 @@ def as_json() -> dict[str, dict]:
 
 
 def test_python_m_mfnpe_recordings_prints_every_sweep_of_the_three_files():
-    run = subprocess.run([sys.executable, "-m", "mfnpe.recordings", *map(str, FILES)],
+    relative = [path.relative_to(ROOT) for path in FILES]  # as docs/recordings.md runs it
+    run = subprocess.run([sys.executable, "-m", "mfnpe.recordings", *map(str, relative)],
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
-    blocks = run.stdout.split("\n" + str(RECORDINGS))
-    assert len(blocks) == 3
-    for path, n_sweeps in zip(FILES, (22, 30, 30)):
+    for path, n_sweeps in zip(relative, (22, 30, 30)):
         assert f"{path}: {n_sweeps} sweep(s), current clamp" in run.stdout
     # one row per sweep: "  <index> current    20 <ms> ..."
     rows = [line.split() for line in run.stdout.splitlines()
@@ -64,6 +63,14 @@ def test_python_m_mfnpe_recordings_prints_every_sweep_of_the_three_files():
             in run.stdout)  # 18711001's (and 18713001's) sweep 10
     assert run.stdout.count("passive card: ") == 3
     assert "3 pulse(s) of -100 pA in 2 sweep(s); 20 excluded" in run.stdout
+    # docs/recordings.md, "Inspect a file", shows this output, trimmed: every line it keeps
+    # is one of the command's, in order
+    docs = (ROOT / "docs" / "recordings.md").read_text().split("## Inspect a file", 1)[1]
+    block = docs.split("The three shared files, trimmed", 1)[1].split("```")[1]
+    shown = [line for line in block.splitlines()[1:] if line.strip() != "…"]
+    printed = iter(run.stdout.splitlines())
+    assert len(shown) > 40
+    assert [line for line in shown if line not in printed] == []  # a subsequence
 
 
 def test_the_console_entry_point_is_the_command():
