@@ -104,12 +104,56 @@ def loaded_modules(source: str, module: str, is_package: bool = False) -> set[st
     return imports_in(source, module, is_package) | (named - {module})
 
 
+def is_entry_point(module: str) -> bool:
+    """A package's ``__main__`` (``python -m mfnpe.<package>``): run, never imported."""
+    return module.endswith(".__main__")
+
+
 def layer_graph() -> dict[str, set[str]]:
     """Every mfnpe module below the package itself -> the mfnpe modules it loads (``mfnpe``
     itself, which ``from mfnpe import seeds`` names and which holds only the version, is
-    below every layer)."""
+    below every layer). Command-line entry points are left out
+    (:func:`test_an_entry_point_only_starts_a_command`)."""
     return {name: loaded_modules(path.read_text(), name, path.name == "__init__.py") - {"mfnpe"}
-            for name, path in MODULES.items() if name != "mfnpe"}
+            for name, path in MODULES.items() if name != "mfnpe" and not is_entry_point(name)}
+
+
+def entry_point_faults(source: str) -> list[str]:
+    """What keeps ``source`` from being a thin entry point: statements other than its
+    docstring, imports and one ``sys.exit(main())``."""
+    faults, calls = [], 0
+    tree = ast.parse(source)
+    for k, node in enumerate(tree.body):
+        if k == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if ast.unparse(node) == "sys.exit(main())":
+            calls += 1
+            continue
+        faults.append(f"line {node.lineno}: {ast.unparse(node).splitlines()[0]}")
+    if calls != 1:
+        faults.append(f"{calls} sys.exit(main()) calls (one expected)")
+    return faults
+
+
+def test_an_entry_point_only_starts_a_command():
+    """A package's ``__main__`` stands outside the layers: nothing imports it, so loading
+    ``mfnpe.<package>`` never loads what it imports. It may therefore start the command of
+    a higher layer (``python -m mfnpe.recordings`` runs ``mfnpe.observation.inspect``,
+    which needs the passive card), and must do nothing else."""
+    entry_points = [name for name in MODULES if is_entry_point(name)]
+    assert entry_points, "no __main__ module: drop this exemption"
+    for name in entry_points:
+        assert entry_point_faults(MODULES[name].read_text()) == [], name
+    importers = [f"{name} imports {dep}" for name, path in MODULES.items()
+                 for dep in loaded_modules(path.read_text(), name, path.name == "__init__.py")
+                 if is_entry_point(dep)]
+    assert importers == []
+    # the check finds code beside the call, and a missing call
+    assert entry_point_faults('"""doc"""\nimport sys\nfrom m import main\nx = 1\n'
+                              "sys.exit(main())\n") == ["line 4: x = 1"]
+    assert entry_point_faults("import sys\n") == ["0 sys.exit(main()) calls (one expected)"]
 
 
 def upward_imports(graph: dict[str, set[str]], layers: tuple[str, ...] = LAYERS) -> list[str]:

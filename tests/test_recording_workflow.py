@@ -98,7 +98,8 @@ def test_a_sweep_out_of_range_is_refused_naming_its_key():
     refused(recording_config(sweeps=[2, 22]), "config key stimulus/sweeps/1=22", str(REAL_ABF),
             "out of range", "22 sweeps")
     refused(recording_config(sweeps=None, amplitudes_pA=[150.0]),
-            "config key stimulus/amplitudes_pA/0=150", "no current-clamp sweep", "150 pA")
+            "config key stimulus/amplitudes_pA/0=150", "no current-clamp sweep", "150 pA",
+            "epochs are at -100, 100, 200, 300, ", ", 1900, 2000 pA")
 
 
 def test_a_command_that_is_not_piecewise_constant_is_refused(tmp_path):

@@ -10,4 +10,6 @@
 - ``stimulus``: the config's recording stimulus read into plain protocols at startup.
 
 A recording's features are computed in :mod:`mfnpe.observation.observed`.
+``python -m mfnpe.recordings FILE...`` shows what a file holds (the command is
+``mfnpe.observation.inspect``'s: it needs the passive card; ``__main__`` only starts it).
 """

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from mfnpe.recordings.commands import common_protocol, protocol_from_waveform
-from mfnpe.recordings.errors import (MissingCommandError, NonFiniteSamplesError,
-                                     NotPiecewiseConstantError, RecordingError,
-                                     SamplingRateError, SweepIndexError, UnitError,
-                                     VoltageClampError)
+from mfnpe.recordings.errors import (AmplitudeNotFoundError, MissingCommandError,
+                                     NonFiniteSamplesError, NotPiecewiseConstantError,
+                                     RecordingError, SamplingRateError, SweepIndexError,
+                                     UnitError, VoltageClampError)
 from mfnpe.stimulus.protocols import Protocol, current_pA, make_protocol
 
 MIN_RATE_HZ = 10_000.0
@@ -105,6 +105,13 @@ def _factor(source: str, unit, table: dict[str, float], what: str) -> float:
     return table[text]
 
 
+def _levels(protocol: Protocol, at_ms: float | None) -> list[float]:
+    """The epochs' amplitudes [pA] of ``protocol``, or with ``at_ms`` its level then."""
+    if at_ms is not None:
+        return [protocol.level_at(at_ms)]
+    return [epoch.amplitude for epoch in protocol.epochs]
+
+
 def _unit_kind(unit) -> str | None:
     text = str(unit).strip().strip("\x00").strip()
     return "voltage" if text in VOLTAGE_TO_MV else "current" if text in CURRENT_TO_PA else None
@@ -120,7 +127,7 @@ def _check_finite(source: str, what: str, values: np.ndarray, dt: float, first: 
 
 class EphysFile:
     """An open ABF or NWB file: :attr:`sweeps`, :meth:`protocol`, :meth:`read`,
-    :meth:`find`, :meth:`common_protocol`. Use as a context manager (closes the file)."""
+    :meth:`find` (:meth:`amplitudes`, :meth:`find_or_raise`), :meth:`common_protocol`. Use as a context manager (closes the file)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -189,24 +196,49 @@ class EphysFile:
         return Sweep(self.path, info.index, info.sweep_number, info.rate_hz, time,
                      voltage, command, protocol)
 
+    def _chooseable(self):
+        """``(index, protocol)`` of every sweep that can be chosen by amplitude: current
+        clamp, command read and piecewise constant, sampled fast enough."""
+        for info in self.sweeps:
+            if info.clamp == "voltage":
+                continue
+            try:
+                yield info.index, self.protocol(info.index)
+            except (MissingCommandError, NotPiecewiseConstantError, SamplingRateError):
+                continue
+
     def find(self, amplitude_pA: float, at_ms: float | None = None,
              tolerance_pA: float = 1e-3) -> list[int]:
         """Indices of the current-clamp sweeps with an epoch at ``amplitude_pA`` (or, with
         ``at_ms``, whose command at that time [ms] is ``amplitude_pA``). Sweeps whose
         command is missing or not piecewise constant, or that are sampled too slowly, are
         skipped. Reads every sweep's command (NWB: its stimulus, one sweep at a time)."""
-        found = []
-        for info in self.sweeps:
-            if info.clamp == "voltage":
-                continue
-            try:
-                protocol = self.protocol(info.index)
-            except (MissingCommandError, NotPiecewiseConstantError, SamplingRateError):
-                continue
-            levels = ([protocol.level_at(at_ms)] if at_ms is not None
-                      else [e.amplitude for e in protocol.epochs])
-            if any(abs(level - amplitude_pA) <= tolerance_pA for level in levels):
-                found.append(info.index)
+        return [index for index, protocol in self._chooseable()
+                if any(abs(level - amplitude_pA) <= tolerance_pA
+                       for level in _levels(protocol, at_ms))]
+
+    def amplitudes(self, at_ms: float | None = None) -> tuple[float, ...]:
+        """The distinct levels [pA], ascending, that :meth:`find` can choose: the epochs'
+        amplitudes of the sweeps it reads (with ``at_ms``: their commands at that time)."""
+        return tuple(sorted({level for _, protocol in self._chooseable()
+                             for level in _levels(protocol, at_ms)}))
+
+    def find_or_raise(self, amplitude_pA: float, at_ms: float | None = None,
+                      tolerance_pA: float = 1e-3) -> list[int]:
+        """:meth:`find`, raising :class:`AmplitudeNotFoundError` (naming the file and
+        listing :meth:`amplitudes`) when no sweep is found."""
+        found = self.find(amplitude_pA, at_ms, tolerance_pA)
+        if not found:
+            where = f" at t = {at_ms:g} ms" if at_ms is not None else ""
+            kind = "commands" if at_ms is not None else "epochs"
+            present = self.amplitudes(at_ms)
+            listed = (f"its current-clamp sweeps' {kind}{where} are at "
+                      f"{', '.join(f'{a:g}' for a in present)} pA" if present
+                      else "it has no current-clamp sweep whose command can be read")
+            raise AmplitudeNotFoundError(
+                f"{self.path}: no current-clamp sweep has "
+                f"{'a command' if at_ms is not None else 'an epoch'} at {amplitude_pA:g} pA"
+                f"{where}; {listed}")
         return found
 
     def common_protocol(self, indices: Sequence[int]) -> Protocol:
@@ -578,14 +610,15 @@ def read_sweeps(path, sweeps: Sequence[int] | None = None, amplitude_pA: float |
     ----------
     sweeps : sweep indices (:attr:`SweepInfo.index`); None: every current-clamp sweep, or
         with ``amplitude_pA`` those with an epoch at that current [pA] (at ``at_ms`` [ms]
-        if given, see :meth:`EphysFile.find`).
+        if given, see :meth:`EphysFile.find`; none raises
+        :class:`~mfnpe.recordings.errors.AmplitudeNotFoundError` listing the file's).
     window_ms : (start, stop) [ms]: read only these samples of each sweep.
     same_protocol : raise :class:`~mfnpe.recordings.errors.ProtocolMismatchError`
         unless the chosen sweeps share one protocol.
     """
     with open_ephys(path) as ephys:
         if sweeps is None:
-            sweeps = (ephys.find(amplitude_pA, at_ms) if amplitude_pA is not None else
+            sweeps = (ephys.find_or_raise(amplitude_pA, at_ms) if amplitude_pA is not None else
                       [s.index for s in ephys.sweeps if s.clamp != "voltage"])
         if same_protocol:
             ephys.common_protocol(sweeps)

@@ -42,5 +42,10 @@ class NotPiecewiseConstantError(RecordingError):
     train written as a waveform of too short levels)."""
 
 
+class AmplitudeNotFoundError(RecordingError):
+    """No current-clamp sweep has an epoch at the amplitude asked for; the message lists
+    the amplitudes the file has."""
+
+
 class ProtocolMismatchError(RecordingError):
     """Sweeps asked to share one protocol have different ones."""

@@ -24,8 +24,8 @@ def resolve(config: Mapping) -> list[dict]:
     ------
     RecordingError whose message starts with ``config key stimulus/<key>`` and names the
     file and sweep: a missing or unreadable file, a voltage-clamp sweep, an index out of
-    range, no sweep at an amplitude, a command that is missing or not piecewise constant,
-    sampling below 10 kHz, a window outside the sweep or holding no epoch, a NaN or
+    range, no sweep at an amplitude (listing the file's), a command that is missing or
+    not piecewise constant, sampling below 10 kHz, a window outside the sweep or holding no epoch, a NaN or
     infinite voltage or command sample inside the window (every chosen sweep's window
     is read, as the observation job reads it).
     """
@@ -37,11 +37,11 @@ def resolve(config: Mapping) -> list[dict]:
         else:
             chosen = []
             for k, amplitude in enumerate(section["amplitudes_pA"]):
-                found = ephys.find(float(amplitude))
-                if not found:
-                    raise RecordingError(
-                        f"config key stimulus/amplitudes_pA/{k}={amplitude:g}: {path}: no "
-                        f"current-clamp sweep has an epoch at {amplitude:g} pA")
+                try:
+                    found = ephys.find_or_raise(float(amplitude))
+                except RecordingError as err:
+                    raise type(err)(f"config key stimulus/amplitudes_pA/{k}={amplitude:g}: "
+                                    f"{err}") from None
                 chosen.append((f"stimulus/amplitudes_pA/{k}", found[0]))
         indices = [index for _, index in chosen]
         for key, index in chosen:
