@@ -17,11 +17,13 @@ from mfnpe.evaluation import metrics
 from mfnpe.plots import evaluation as plots
 from mfnpe.plots import theme
 from mfnpe.plots.observation import predictive_check
+from mfnpe.prior import BoxPrior
 from mfnpe.evaluation.metrics import mean_interval
 
 BUDGETS = [50, 100, 500, 1000]
 NAMES = ["gNa", "gK", "gL"]
 LOW, HIGH = np.array([60.0, 15.0, 0.1]), np.array([180.0, 55.0, 0.5])
+PRIOR = BoxPrior(tuple(NAMES), LOW, HIGH)
 
 
 def check_saved(fig, tmp_path, name):
@@ -196,7 +198,7 @@ def test_pairplot_limits_truth_and_legend(tmp_path):
     samples = {"npe": theta + rng.normal(size=(3000, 3)) * 2 * scale,
                "mf_npe": theta + rng.normal(size=(3000, 3)) * scale,
                "reference": theta + rng.normal(size=(500, 3)) * scale}
-    fig = plots.pairplot(samples, theta, NAMES, LOW, HIGH, title="x_o #3")
+    fig = plots.pairplot(samples, theta, PRIOR, title="x_o #3")
     colors = {"npe": plots.METHOD_COLORS["npe"], "mf_npe": plots.METHOD_COLORS["mf_npe"],
               "reference": theme.OTHER_COLORS[0]}
     axes = np.array(fig.axes).reshape(3, 3)
@@ -243,11 +245,39 @@ def test_pairplot_limits_truth_and_legend(tmp_path):
     check_saved(fig, tmp_path, "pair")
 
 
+def test_pairplot_puts_log_scale_parameters_on_log_axes(tmp_path):
+    """A log-uniform parameter (the prior's scale "log") is on a log axis in its column
+    and its row, its histogram bins are log-spaced over the prior box and its contours
+    are those of the density of log theta; the linear parameter stays linear."""
+    prior = BoxPrior(("gNa", "area"), [60.0, 1000.0], [180.0, 50000.0], ("linear", "log"))
+    rng = np.random.default_rng(5)
+    draws = np.column_stack([rng.normal(120, 10, 3000), np.exp(rng.normal(np.log(7000), 0.3,
+                                                                        3000))])
+    theta = np.array([118.0, 6800.0])
+    fig = plots.pairplot({"npe": draws}, theta, prior, title="log area")
+    axes = np.array(fig.axes).reshape(2, 2)
+    assert [axes[0, 0].get_xscale(), axes[1, 1].get_xscale()] == ["linear", "log"]
+    assert (axes[1, 0].get_xscale(), axes[1, 0].get_yscale()) == ("linear", "log")
+    assert axes[1, 0].get_ylim() == pytest.approx((1000.0, 50000.0))
+    assert axes[1, 1].get_xlim() == pytest.approx((1000.0, 50000.0))
+    (hist,) = gid_artists(axes[1, 1], "hist:npe")
+    edges = np.logspace(3, np.log10(50000), 31)
+    np.testing.assert_allclose(hist.get_xdata(), edges)
+    density, _ = np.histogram(np.log10(draws[:, 1]), bins=np.log10(edges), density=True)
+    np.testing.assert_allclose(hist.get_ydata(), np.r_[density, density[-1]])
+    (hpd,) = gid_artists(axes[1, 0], "hpd:npe")
+    outer, inner = hpd.get_paths()  # in theta units: they hold the share of the draws
+    assert 0.94 <= outer.contains_points(draws).mean() <= 0.985
+    assert 0.66 <= inner.contains_points(draws).mean() <= 0.76
+    star = [ln for ln in axes[1, 0].get_lines() if ln.get_marker() == "*"]
+    assert (star[0].get_xdata()[0], star[0].get_ydata()[0]) == (118.0, 6800.0)
+    check_saved(fig, tmp_path, "pair_log")
+
+
 def test_pairplot_without_truth_and_with_few_draws():
     """No true theta: no star, no line; fewer than 20 draws: draws but no contours."""
     rng = np.random.default_rng(1)
-    fig = plots.pairplot({"npe": rng.uniform(LOW, HIGH, size=(10, 3))}, None, NAMES, LOW, HIGH,
-                         title="t")
+    fig = plots.pairplot({"npe": rng.uniform(LOW, HIGH, size=(10, 3))}, None, PRIOR, title="t")
     axes = np.array(fig.axes).reshape(3, 3)
     assert not [a for ax in fig.axes for a in gid_artists(ax, "truth")]
     assert gid_artists(axes[1, 0], "draws:npe") and not gid_artists(axes[1, 0], "hpd")
@@ -257,7 +287,7 @@ def test_pairplot_without_truth_and_with_few_draws():
 
 def test_pairplot_rejects_wrong_dimension():
     with pytest.raises(ValueError, match="samples"):
-        plots.pairplot({"npe": np.zeros((10, 2))}, None, NAMES, LOW, HIGH, "t")
+        plots.pairplot({"npe": np.zeros((10, 2))}, None, PRIOR, "t")
 
 
 # --------------------------------------------------------------------------- traces
