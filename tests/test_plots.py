@@ -16,7 +16,7 @@ from scipy import stats
 from mfnpe.evaluation import metrics
 from mfnpe.plots import evaluation as plots
 from mfnpe.plots import theme
-from mfnpe.plots.observation import predictive_check
+from mfnpe.plots.observation import TRACE_INK, draw_alpha, left_out_text, predictive_check
 from mfnpe.prior import BoxPrior
 from mfnpe.evaluation.metrics import mean_interval
 
@@ -444,7 +444,8 @@ FEATURES = ["spikes", "rest", "latency"]
 
 def test_predictive_check_intervals_medians_and_traces(tmp_path):
     """Per feature and method: the 5-95% and 25-75% intervals and the median of the finite
-    simulated values at the method's position; the recording's value dashed; traces."""
+    simulated values at the method's position; the recording's value as a solid line;
+    traces."""
     rng = np.random.default_rng(4)
     t = np.arange(200) * 0.1
     observed = -65 + rng.normal(size=200)
@@ -464,7 +465,7 @@ def test_predictive_check_intervals_medians_and_traces(tmp_path):
     for j, name in enumerate(FEATURES):
         (ax,) = [ax for ax in fig.axes if ax.get_title() == name]
         (line,) = gid_artists(ax, f"observed:{name}")
-        assert line.get_linestyle() == "--" and list(line.get_ydata()) == [x_obs[j]] * 2
+        assert line.get_linestyle() == "-" and list(line.get_ydata()) == [x_obs[j]] * 2
         for i, method in enumerate(("npe", "mf_npe")):
             values = x_sim[method][:, j]
             q05, q25, q50, q75, q95 = np.quantile(values[np.isfinite(values)],
@@ -496,3 +497,71 @@ def test_predictive_check_rejects_wrong_shapes():
     with pytest.raises(ValueError, match="x_simulated"):
         predictive_check(t, trace, {"npe": trace[None]}, np.zeros(3), {"npe": np.zeros((5, 2))},
                          FEATURES, "t")
+
+
+def test_predictive_check_draws_fade_with_their_number_under_the_recording():
+    """Each draw's alpha is TRACE_INK / k (bounded): 40 draws are fainter than 3, and
+    together carry TRACE_INK lines' ink; the recording is drawn above the draws and the
+    MAP trace, solid, and the legend's recording entry has the style of the recording's
+    trace and of its feature lines."""
+    rng = np.random.default_rng(6)
+    t = np.arange(300) * 0.1
+    traces_ = {"npe": -65 + rng.normal(size=(3, 300)), "mf_npe": -65 + rng.normal(size=(40, 300))}
+    x_sim = {m: rng.normal(size=(10, 3)) for m in traces_}
+    fig = predictive_check(t, -65 + rng.normal(size=300), traces_, np.zeros(3), x_sim,
+                           FEATURES, "rec", map_traces={"mf_npe": traces_["mf_npe"][0]})
+    top = [ax for ax in fig.axes if gid_artists(ax, "trace:")]
+    few, many = ({a.get_alpha() for a in gid_artists(ax, f"trace:{m}")}
+                 for ax, m in zip(top, traces_))
+    assert few == {draw_alpha(3)} and many == {draw_alpha(40)}
+    assert draw_alpha(40) < draw_alpha(3) and draw_alpha(40) * 40 == pytest.approx(TRACE_INK)
+    for ax in top:
+        (recording,) = gid_artists(ax, "trace:observed")
+        others = [a for a in ax.get_lines() if a is not recording]
+        assert others and recording.get_zorder() > max(a.get_zorder() for a in others)
+        assert recording.get_linestyle() == "-" and recording.get_alpha() in (None, 1.0)
+    assert gid_artists(top[1], "map:mf_npe")
+    legend = fig.subfigs[0].legends[0]
+    (handle,) = [h for h, text in zip(legend.legend_handles, legend.get_texts())
+                 if text.get_text() == "recording"]
+    drawn = [gid_artists(top[0], "trace:observed")[0]] + [
+        a for ax in fig.axes for a in gid_artists(ax, "observed:")]
+    assert len(drawn) == 1 + len(FEATURES)
+    for line in drawn:
+        assert (line.get_linestyle(), line.get_linewidth(), to_rgb(line.get_color())) == (
+            handle.get_linestyle(), handle.get_linewidth(), to_rgb(handle.get_color()))
+
+
+def test_predictive_check_leaves_stand_ins_out_of_the_intervals():
+    """Silent draws (spike_count 0: latency and isi_mean at the window's 100 ms) and
+    one-spike draws (isi_mean at 100 ms) are left out of those features' intervals and
+    medians, and their share is written under the method; features measured on every
+    draw keep every draw and get no note."""
+    rng = np.random.default_rng(7)
+    names = ["spike_count", "rest_mean", "isi_mean", "first_spike_latency"]
+    n = 40
+    x = np.column_stack([rng.integers(2, 9, n), rng.normal(-65, 1, n), rng.normal(12, 1, n),
+                         rng.normal(4, 1, n)]).astype(float)
+    x[:10, 0], x[:10, 2], x[:10, 3] = 0, 100.0, 100.0  # silent: a quarter
+    x[10:14, 0], x[10:14, 2] = 1, 100.0  # one spike: isi_mean too is a stand-in
+    t = np.arange(100) * 0.1
+    fig = predictive_check(t, np.zeros(100), {"npe": np.zeros((2, 100))},
+                           np.array([5, -65, 12, 4.0]), {"npe": x}, names, "rec")
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_title() in names}
+    for name, measured, share, needed in (("isi_mean", slice(14, None), 14 / n, 2),
+                                          ("first_spike_latency", slice(10, None), 10 / n, 1),
+                                          ("rest_mean", slice(None), 0.0, 0)):
+        ax, j = panels[name], names.index(name)
+        (bar,) = gid_artists(ax, f"interval:npe:{name}")
+        np.testing.assert_allclose(bar.get_ydata(), np.quantile(x[measured, j], [0.05, 0.95]))
+        (median,) = gid_artists(ax, f"median:npe:{name}")
+        assert median.get_ydata()[0] == pytest.approx(np.median(x[measured, j]))
+        notes = gid_artists(ax, f"left_out:npe:{name}")
+        if share:
+            assert max(bar.get_ydata()) < 100.0
+            (note,) = notes
+            assert note.get_text() == left_out_text(share, needed)
+        else:
+            assert notes == []
+    assert left_out_text(0.25, 1) == "25 %\nsilent"
+    assert left_out_text(0.35, 2) == "35 %\n< 2 spikes"
