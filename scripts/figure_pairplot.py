@@ -4,12 +4,10 @@ from mfnpe.runtime import start_job
 
 start_job(snakemake.log[0], snakemake.threads)
 
-import numpy as np
-
 from mfnpe.plots import evaluation as plots
 from mfnpe.evaluation.test_set import read_evaluation
 from mfnpe.plots.theme import save_figure
-from mfnpe.prior import config_entry
+from mfnpe.prior import BoxPrior
 
 obs = int(snakemake.wildcards.obs)
 evaluations = {method: read_evaluation(snakemake.input[method]) for method in ("npe", "mf_npe")}
@@ -22,9 +20,7 @@ prior = snakemake.params.prior
 figure = plots.pairplot(
     {method: ev.samples[obs] for method, ev in evaluations.items()},
     reference.theta[obs],
-    reference.param_names,
-    np.array([config_entry(prior[name])["low"] for name in reference.param_names]),
-    np.array([config_entry(prior[name])["high"] for name in reference.param_names]),
+    BoxPrior.from_config({name: prior[name] for name in reference.param_names}),
     title=f"Test observation {obs}: posteriors from {reference.run['n_hf']} HF simulations",
 )
 save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -5,12 +5,10 @@ from mfnpe.runtime import start_job
 
 start_job(snakemake.log[0], snakemake.threads)
 
-import numpy as np
-
 from mfnpe.plots import evaluation as plots
 from mfnpe.observation.posterior import last_rounds, read_observation
 from mfnpe.plots.theme import save_figure
-from mfnpe.prior import config_entry
+from mfnpe.prior import BoxPrior
 
 sequential = read_observation(snakemake.input.sequential)
 amortized = read_observation(snakemake.input.amortized)
@@ -30,9 +28,7 @@ if below:
 figure = plots.pairplot(
     samples,
     sequential.theta_true,
-    sequential.param_names,
-    np.array([config_entry(prior[name])["low"] for name in sequential.param_names]),
-    np.array([config_entry(prior[name])["high"] for name in sequential.param_names]),
+    BoxPrior.from_config({name: prior[name] for name in sequential.param_names}),
     title=title,
 )
 save_figure(figure, snakemake.output.png, snakemake.output.svg)

@@ -103,3 +103,32 @@ def test_windows_put_rest_before_the_first_epoch_and_the_stimulus_anywhere():
     same = Windows(STIM.t_on, STIM.t_on, STIM.t_off)
     np.testing.assert_array_equal(features.compute_features(v[None], DT, same),
                                   features.compute_features(v[None], DT, STIM))
+
+
+def test_stand_ins_are_the_values_of_traces_with_too_few_spikes():
+    """mfnpe.simulation.stand_ins.SPIKES_MEASURED against the features: with one spike
+    fewer than a feature needs, it holds its documented stand-in (the window's length,
+    0, the window's highest V); with as many, a stand-in of window length or 0 is gone;
+    stand_ins marks exactly the rows with too few spikes."""
+    from mfnpe.simulation.stand_ins import SPIKES_MEASURED, stand_ins
+
+    window = STIM.t_off - STIM.t_on
+    times = [15.0, 25.0, 40.0, 60.0, 85.0]  # adapting intervals
+    assert set(SPIKES_MEASURED) <= set(features.NAMES)
+    for name, needed in SPIKES_MEASURED.items():
+        fewer = synthetic_trace(times[:needed - 1])
+        highest = fewer[int(STIM.t_on / DT):int(STIM.t_off / DT)].max()
+        stand_in = {"first_spike_latency": window, "isi_mean": window, "first_isi": window,
+                    "ap_peak": highest, "ap_threshold": highest}.get(name, 0.0)
+        assert as_dict(fewer)[name] == pytest.approx(stand_in), name
+        if name not in ("ap_peak", "ap_threshold", "ahp_depth"):  # may equal it by chance
+            assert as_dict(synthetic_trace(times[:needed]))[name] != pytest.approx(stand_in)
+    names = ["spike_count", "isi_mean", "first_spike_latency", "rest_mean"]
+    x = features.compute_features(np.stack([synthetic_trace(times[:k]) for k in range(3)]),
+                                  DT, STIM, names)
+    np.testing.assert_array_equal(stand_ins(x, names), [[False, True, True, False],
+                                                        [False, True, False, False],
+                                                        [False, False, False, False]])
+    swept = ["spike_count@2", "isi_mean@2", "isi_mean@5"]  # sweep 5 has no spike count
+    np.testing.assert_array_equal(stand_ins([[1.0, 100.0, 100.0]], swept),
+                                  [[False, True, False]])

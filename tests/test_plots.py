@@ -16,12 +16,14 @@ from scipy import stats
 from mfnpe.evaluation import metrics
 from mfnpe.plots import evaluation as plots
 from mfnpe.plots import theme
-from mfnpe.plots.observation import predictive_check
+from mfnpe.plots.observation import TRACE_INK, draw_alpha, left_out_text, predictive_check
+from mfnpe.prior import BoxPrior
 from mfnpe.evaluation.metrics import mean_interval
 
 BUDGETS = [50, 100, 500, 1000]
 NAMES = ["gNa", "gK", "gL"]
 LOW, HIGH = np.array([60.0, 15.0, 0.1]), np.array([180.0, 55.0, 0.5])
+PRIOR = BoxPrior(tuple(NAMES), LOW, HIGH)
 
 
 def check_saved(fig, tmp_path, name):
@@ -196,7 +198,7 @@ def test_pairplot_limits_truth_and_legend(tmp_path):
     samples = {"npe": theta + rng.normal(size=(3000, 3)) * 2 * scale,
                "mf_npe": theta + rng.normal(size=(3000, 3)) * scale,
                "reference": theta + rng.normal(size=(500, 3)) * scale}
-    fig = plots.pairplot(samples, theta, NAMES, LOW, HIGH, title="x_o #3")
+    fig = plots.pairplot(samples, theta, PRIOR, title="x_o #3")
     colors = {"npe": plots.METHOD_COLORS["npe"], "mf_npe": plots.METHOD_COLORS["mf_npe"],
               "reference": theme.OTHER_COLORS[0]}
     axes = np.array(fig.axes).reshape(3, 3)
@@ -243,11 +245,39 @@ def test_pairplot_limits_truth_and_legend(tmp_path):
     check_saved(fig, tmp_path, "pair")
 
 
+def test_pairplot_puts_log_scale_parameters_on_log_axes(tmp_path):
+    """A log-uniform parameter (the prior's scale "log") is on a log axis in its column
+    and its row, its histogram bins are log-spaced over the prior box and its contours
+    are those of the density of log theta; the linear parameter stays linear."""
+    prior = BoxPrior(("gNa", "area"), [60.0, 1000.0], [180.0, 50000.0], ("linear", "log"))
+    rng = np.random.default_rng(5)
+    draws = np.column_stack([rng.normal(120, 10, 3000), np.exp(rng.normal(np.log(7000), 0.3,
+                                                                        3000))])
+    theta = np.array([118.0, 6800.0])
+    fig = plots.pairplot({"npe": draws}, theta, prior, title="log area")
+    axes = np.array(fig.axes).reshape(2, 2)
+    assert [axes[0, 0].get_xscale(), axes[1, 1].get_xscale()] == ["linear", "log"]
+    assert (axes[1, 0].get_xscale(), axes[1, 0].get_yscale()) == ("linear", "log")
+    assert axes[1, 0].get_ylim() == pytest.approx((1000.0, 50000.0))
+    assert axes[1, 1].get_xlim() == pytest.approx((1000.0, 50000.0))
+    (hist,) = gid_artists(axes[1, 1], "hist:npe")
+    edges = np.logspace(3, np.log10(50000), 31)
+    np.testing.assert_allclose(hist.get_xdata(), edges)
+    density, _ = np.histogram(np.log10(draws[:, 1]), bins=np.log10(edges), density=True)
+    np.testing.assert_allclose(hist.get_ydata(), np.r_[density, density[-1]])
+    (hpd,) = gid_artists(axes[1, 0], "hpd:npe")
+    outer, inner = hpd.get_paths()  # in theta units: they hold the share of the draws
+    assert 0.94 <= outer.contains_points(draws).mean() <= 0.985
+    assert 0.66 <= inner.contains_points(draws).mean() <= 0.76
+    star = [ln for ln in axes[1, 0].get_lines() if ln.get_marker() == "*"]
+    assert (star[0].get_xdata()[0], star[0].get_ydata()[0]) == (118.0, 6800.0)
+    check_saved(fig, tmp_path, "pair_log")
+
+
 def test_pairplot_without_truth_and_with_few_draws():
     """No true theta: no star, no line; fewer than 20 draws: draws but no contours."""
     rng = np.random.default_rng(1)
-    fig = plots.pairplot({"npe": rng.uniform(LOW, HIGH, size=(10, 3))}, None, NAMES, LOW, HIGH,
-                         title="t")
+    fig = plots.pairplot({"npe": rng.uniform(LOW, HIGH, size=(10, 3))}, None, PRIOR, title="t")
     axes = np.array(fig.axes).reshape(3, 3)
     assert not [a for ax in fig.axes for a in gid_artists(ax, "truth")]
     assert gid_artists(axes[1, 0], "draws:npe") and not gid_artists(axes[1, 0], "hpd")
@@ -257,7 +287,7 @@ def test_pairplot_without_truth_and_with_few_draws():
 
 def test_pairplot_rejects_wrong_dimension():
     with pytest.raises(ValueError, match="samples"):
-        plots.pairplot({"npe": np.zeros((10, 2))}, None, NAMES, LOW, HIGH, "t")
+        plots.pairplot({"npe": np.zeros((10, 2))}, None, PRIOR, "t")
 
 
 # --------------------------------------------------------------------------- traces
@@ -414,7 +444,8 @@ FEATURES = ["spikes", "rest", "latency"]
 
 def test_predictive_check_intervals_medians_and_traces(tmp_path):
     """Per feature and method: the 5-95% and 25-75% intervals and the median of the finite
-    simulated values at the method's position; the recording's value dashed; traces."""
+    simulated values at the method's position; the recording's value as a solid line;
+    traces."""
     rng = np.random.default_rng(4)
     t = np.arange(200) * 0.1
     observed = -65 + rng.normal(size=200)
@@ -434,7 +465,7 @@ def test_predictive_check_intervals_medians_and_traces(tmp_path):
     for j, name in enumerate(FEATURES):
         (ax,) = [ax for ax in fig.axes if ax.get_title() == name]
         (line,) = gid_artists(ax, f"observed:{name}")
-        assert line.get_linestyle() == "--" and list(line.get_ydata()) == [x_obs[j]] * 2
+        assert line.get_linestyle() == "-" and list(line.get_ydata()) == [x_obs[j]] * 2
         for i, method in enumerate(("npe", "mf_npe")):
             values = x_sim[method][:, j]
             q05, q25, q50, q75, q95 = np.quantile(values[np.isfinite(values)],
@@ -466,3 +497,71 @@ def test_predictive_check_rejects_wrong_shapes():
     with pytest.raises(ValueError, match="x_simulated"):
         predictive_check(t, trace, {"npe": trace[None]}, np.zeros(3), {"npe": np.zeros((5, 2))},
                          FEATURES, "t")
+
+
+def test_predictive_check_draws_fade_with_their_number_under_the_recording():
+    """Each draw's alpha is TRACE_INK / k (bounded): 40 draws are fainter than 3, and
+    together carry TRACE_INK lines' ink; the recording is drawn above the draws and the
+    MAP trace, solid, and the legend's recording entry has the style of the recording's
+    trace and of its feature lines."""
+    rng = np.random.default_rng(6)
+    t = np.arange(300) * 0.1
+    traces_ = {"npe": -65 + rng.normal(size=(3, 300)), "mf_npe": -65 + rng.normal(size=(40, 300))}
+    x_sim = {m: rng.normal(size=(10, 3)) for m in traces_}
+    fig = predictive_check(t, -65 + rng.normal(size=300), traces_, np.zeros(3), x_sim,
+                           FEATURES, "rec", map_traces={"mf_npe": traces_["mf_npe"][0]})
+    top = [ax for ax in fig.axes if gid_artists(ax, "trace:")]
+    few, many = ({a.get_alpha() for a in gid_artists(ax, f"trace:{m}")}
+                 for ax, m in zip(top, traces_))
+    assert few == {draw_alpha(3)} and many == {draw_alpha(40)}
+    assert draw_alpha(40) < draw_alpha(3) and draw_alpha(40) * 40 == pytest.approx(TRACE_INK)
+    for ax in top:
+        (recording,) = gid_artists(ax, "trace:observed")
+        others = [a for a in ax.get_lines() if a is not recording]
+        assert others and recording.get_zorder() > max(a.get_zorder() for a in others)
+        assert recording.get_linestyle() == "-" and recording.get_alpha() in (None, 1.0)
+    assert gid_artists(top[1], "map:mf_npe")
+    legend = fig.subfigs[0].legends[0]
+    (handle,) = [h for h, text in zip(legend.legend_handles, legend.get_texts())
+                 if text.get_text() == "recording"]
+    drawn = [gid_artists(top[0], "trace:observed")[0]] + [
+        a for ax in fig.axes for a in gid_artists(ax, "observed:")]
+    assert len(drawn) == 1 + len(FEATURES)
+    for line in drawn:
+        assert (line.get_linestyle(), line.get_linewidth(), to_rgb(line.get_color())) == (
+            handle.get_linestyle(), handle.get_linewidth(), to_rgb(handle.get_color()))
+
+
+def test_predictive_check_leaves_stand_ins_out_of_the_intervals():
+    """Silent draws (spike_count 0: latency and isi_mean at the window's 100 ms) and
+    one-spike draws (isi_mean at 100 ms) are left out of those features' intervals and
+    medians, and their share is written under the method; features measured on every
+    draw keep every draw and get no note."""
+    rng = np.random.default_rng(7)
+    names = ["spike_count", "rest_mean", "isi_mean", "first_spike_latency"]
+    n = 40
+    x = np.column_stack([rng.integers(2, 9, n), rng.normal(-65, 1, n), rng.normal(12, 1, n),
+                         rng.normal(4, 1, n)]).astype(float)
+    x[:10, 0], x[:10, 2], x[:10, 3] = 0, 100.0, 100.0  # silent: a quarter
+    x[10:14, 0], x[10:14, 2] = 1, 100.0  # one spike: isi_mean too is a stand-in
+    t = np.arange(100) * 0.1
+    fig = predictive_check(t, np.zeros(100), {"npe": np.zeros((2, 100))},
+                           np.array([5, -65, 12, 4.0]), {"npe": x}, names, "rec")
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_title() in names}
+    for name, measured, share, needed in (("isi_mean", slice(14, None), 14 / n, 2),
+                                          ("first_spike_latency", slice(10, None), 10 / n, 1),
+                                          ("rest_mean", slice(None), 0.0, 0)):
+        ax, j = panels[name], names.index(name)
+        (bar,) = gid_artists(ax, f"interval:npe:{name}")
+        np.testing.assert_allclose(bar.get_ydata(), np.quantile(x[measured, j], [0.05, 0.95]))
+        (median,) = gid_artists(ax, f"median:npe:{name}")
+        assert median.get_ydata()[0] == pytest.approx(np.median(x[measured, j]))
+        notes = gid_artists(ax, f"left_out:npe:{name}")
+        if share:
+            assert max(bar.get_ydata()) < 100.0
+            (note,) = notes
+            assert note.get_text() == left_out_text(share, needed)
+        else:
+            assert notes == []
+    assert left_out_text(0.25, 1) == "25 %\nsilent"
+    assert left_out_text(0.35, 2) == "35 %\n< 2 spikes"

@@ -24,11 +24,12 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 from scipy import stats
 
 from mfnpe.names import SEQUENTIAL_FIDELITY, SEQUENTIAL_METHODS
 from mfnpe.evaluation.metrics import mean_interval, sbc_ks, tarp_atc, tarp_curve, tarp_ks
+from mfnpe.prior import BoxPrior
 from mfnpe.plots.theme import (
     BAND_COLOR,
     FIDELITY_COLORS,
@@ -189,15 +190,18 @@ def _draw_flat(ax, values: np.ndarray, style: dict) -> None:
 # --------------------------------------------------------------------------- pair plot
 
 @themed
-def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, names: list[str],
-             low, high, title: str, max_points: int = 600) -> Figure:
-    """Corner plot of posterior draws. ``samples[label]``: (S, d) draws in parameter units;
-    ``theta_true``: (d,) or None; ``low``/``high``: (d,) prior box, used as axis limits.
-    Lower triangle: light scatter (at most ``max_points`` per method, ``sns.scatterplot``)
-    and the 68/95% highest-density contours of a Gaussian KDE over the prior box
-    (``sns.kdeplot``); diagonal: 1-D density histograms (``sns.histplot``); true theta as
-    a red star / vertical line."""
-    low, high = np.asarray(low, float), np.asarray(high, float)
+def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, prior: BoxPrior,
+             title: str, max_points: int = 600) -> Figure:
+    """Corner plot of posterior draws. ``samples[label]``: (S, d) draws in parameter units,
+    columns ``prior.names``; ``theta_true``: (d,) or None; ``prior``: its box
+    ``low``/``high`` (d,) are the axis limits, and a parameter of log ``scale`` (log-uniform)
+    is on a log axis in every panel, its histogram bins and density contours even in
+    log10 theta. Lower triangle: light scatter (at most ``max_points`` per method,
+    ``sns.scatterplot``) and the 68/95% highest-density contours of a Gaussian KDE over
+    the prior box (``sns.kdeplot``); diagonal: 1-D density histograms (``sns.histplot``);
+    true theta as a red star / vertical line."""
+    names, low, high = list(prior.names), prior.low, prior.high
+    log = [kind == "log" for kind in prior.scale]
     d = len(names)
     for key, s in samples.items():
         if np.ndim(s) != 2 or np.shape(s)[1] != d:
@@ -211,10 +215,13 @@ def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, name
             if j > i:
                 ax.set_axis_off()
                 continue
+            _scale_axes(ax, log[j], log[i] and i != j)  # before seaborn: it bins, smooths
+            box_x = _drawn_box(low[j], high[j], log[j])
+            box_y = _drawn_box(low[i], high[i], log[i])
             for key, s in samples.items():
                 s = np.asarray(s, float)
                 if i == j:
-                    sns.histplot(x=s[:, j], bins=30, binrange=(low[j], high[j]), stat="density",
+                    sns.histplot(x=s[:, j], bins=30, binrange=box_x, stat="density",
                                  element="step", fill=False, color=colors[key], linewidth=1.3,
                                  ax=ax, gid=f"hist:{key}")
                 else:
@@ -222,8 +229,8 @@ def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, name
                     sns.scatterplot(x=pick[:, j], y=pick[:, i], s=3, alpha=0.15,
                                     color=colors[key], linewidth=0, rasterized=True, ax=ax,
                                     legend=False, gid=f"draws:{key}")
-                    _hpd_contours(ax, s[:, j], s[:, i], (low[j], high[j]), (low[i], high[i]),
-                                  colors[key], f"hpd:{key}")
+                    _hpd_contours(ax, s[:, j], s[:, i], box_x, box_y, colors[key],
+                                  f"hpd:{key}")
             _mark_truth(ax, theta_true, i, j)
             _corner_axes(ax, i, j, d, names, low, high)
     handles = [Line2D([], [], color=colors[k], lw=1.5, label=method_label(k)) for k in samples]
@@ -235,10 +242,35 @@ def pairplot(samples: dict[str, np.ndarray], theta_true: np.ndarray | None, name
     return fig
 
 
+LOG_TICKS = (1.0, 3.0)
+"""Labelled ticks of a log axis: 1 and 3 times each power of ten (0.01, 0.03, 0.1, ...;
+1000, 3000, 10000, ...), in plain numbers; the other ticks unlabelled."""
+
+
+def _scale_axes(ax, log_x: bool, log_y: bool) -> None:
+    """Log x and/or y axis for a log-scale parameter, labelled at :data:`LOG_TICKS`. Set
+    before seaborn draws: seaborn bins and smooths in the axis' coordinates (log10 theta
+    on a log axis)."""
+    for axis, set_scale, log in ((ax.xaxis, ax.set_xscale, log_x),
+                                 (ax.yaxis, ax.set_yscale, log_y)):
+        if log:
+            set_scale("log")
+            axis.set_major_locator(LogLocator(subs=LOG_TICKS))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.6g}"))
+            axis.set_minor_formatter(NullFormatter())
+
+
+def _drawn_box(low: float, high: float, log: bool) -> tuple[float, float]:
+    """A prior bound pair in the coordinates seaborn bins and smooths in: log10 of the
+    bounds on a log axis, the bounds themselves on a linear one."""
+    return (float(np.log10(low)), float(np.log10(high))) if log else (float(low), float(high))
+
+
 def _hpd_contours(ax, x, y, xlim, ylim, color, gid: str) -> None:
     """The 68% and 95% highest-density contours of a Gaussian KDE of (x, y) evaluated over
-    the prior box (``sns.kdeplot`` levels are iso-proportions: the 1 - mass quantiles of
-    the density). Skipped for fewer than 20 draws or a degenerate cloud."""
+    the prior box ``xlim``, ``ylim`` (in the axes' coordinates: log10 on a log axis;
+    ``sns.kdeplot`` levels are iso-proportions: the 1 - mass quantiles of the density).
+    Skipped for fewer than 20 draws or a degenerate cloud."""
     if len(x) < 20 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return
     before = len(ax.collections)
@@ -271,9 +303,9 @@ def _corner_axes(ax, i: int, j: int, d: int, names, low, high) -> None:
     else:
         ax.set_ylim(low[i], high[i])
     if i != d - 1:
-        ax.tick_params(labelbottom=False)
+        ax.tick_params(which="both", labelbottom=False)
     if j > 0 and i != j:
-        ax.tick_params(labelleft=False)
+        ax.tick_params(which="both", labelleft=False)
 
 
 # --------------------------------------------------------------------------- traces

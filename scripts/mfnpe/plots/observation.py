@@ -3,10 +3,15 @@
 Posterior pairplots of observations reuse :func:`mfnpe.plots.evaluation.pairplot`; saving,
 colours and theme are those of :mod:`mfnpe.plots.theme`. The feature-wise predictive
 intervals are seaborn point estimates with percentile intervals (``sns.pointplot``,
-``estimator="median"``, ``errorbar=("pi", 90)`` and ``("pi", 50)``); the traces are
-matplotlib under the theme. Artists carry a ``gid`` (``"trace:observed"``,
+``estimator="median"``, ``errorbar=("pi", 90)`` and ``("pi", 50)``) of the measured
+values only: a draw whose feature holds a stand-in (``mfnpe.simulation.stand_ins``: a
+silent trace's latency is the window's length) is left out and counted in the panel. The
+traces are matplotlib under the theme, each draw as faint as their number asks
+(:func:`draw_alpha`), the recording on top in :data:`~mfnpe.plots.theme.RECORDING_STYLE`,
+as its feature values and its legend entry. Artists carry a ``gid`` (``"trace:observed"``,
 ``"trace:<method>"``, ``"interval:<method>:<feature>"`` (5–95%),
 ``"interval50:<method>:<feature>"`` (25–75%), ``"median:<method>:<feature>"``,
+``"left_out:<method>:<feature>"`` (the share of stand-ins left out),
 ``"observed:<feature>"``, and with the measure of fit (``mfnpe.observation.fit``)
 ``"fit:<method>:<panel>"`` (the sweep's fit note), ``"map:<method>"`` (a trace at the
 MAP) and ``"tolerance:<feature>"`` (the band within tolerance of the recording)). A
@@ -24,10 +29,25 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mfnpe.plots.theme import LABEL_BOX, OBSERVED_COLOR, method_color, method_label, theme
+from mfnpe.plots.theme import LABEL_BOX, RECORDING_STYLE, method_color, method_label, theme
+from mfnpe.simulation.stand_ins import spikes_measured, stand_ins
 
 FEATURE_COLUMNS = 5
 INTERVALS = ((90, "interval", 1.2), (50, "interval50", 6.0))  # (width %, gid, line width)
+TRACE_INK = 2.0
+"""The draws of a trace panel together carry about this many opaque lines' ink: each is
+drawn with alpha ``TRACE_INK / k`` (:func:`draw_alpha`), so where all k overlap the ink
+saturates and where they part the density shows."""
+DRAW_ALPHA = (0.02, 0.5)
+"""Bounds of a draw's alpha: visible among many, never opaque among few."""
+RECORDING_ZORDER = 4
+"""The recording's trace above the draws and the MAP trace (2), below the notes (5)."""
+
+
+def draw_alpha(k: int) -> float:
+    """The alpha of each of ``k`` overlaid draws: ``TRACE_INK / k`` within
+    :data:`DRAW_ALPHA`."""
+    return float(np.clip(TRACE_INK / max(k, 1), *DRAW_ALPHA))
 
 
 def with_note(title: str, note: str) -> str:
@@ -58,8 +78,10 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
     window)] the traces are those sweeps joined in time: one row of panels per sweep, each
     its ``samples`` of T' in sweep time, its ``window`` shaded. Bottom, one panel per
     feature: the 5–95% (thin) and 25–75% (thick) predictive intervals and the median of
-    the valid simulations' features ``x_simulated[method]`` (n, f), and the observed value
-    ``x_observed`` (f,) as a dashed line.
+    the valid simulations' features ``x_simulated[method]`` (n, f), but for the draws
+    whose value is a stand-in (too few spikes: ``mfnpe.simulation.stand_ins``), whose
+    share is written at the method's place; the observed value ``x_observed`` (f,) as a
+    line in the recording's style.
 
     The measure of fit, all optional: ``notes[method]`` one text per sweep, in a box in
     its panel; ``map_traces[method]`` (T',) one simulation at the MAP, drawn solid; and
@@ -105,16 +127,19 @@ def predictive_check(t: np.ndarray, observed: np.ndarray, traces: Mapping[str, n
             axes[0].set_ylabel("V (mV)")
             start += n
         panels = bottom.subplots(rows, columns, squeeze=False).ravel()
+        left_out = {m: stand_ins(np.reshape(x_simulated[m], (-1, f)), feature_names)
+                    for m in methods}
         for j, name in enumerate(feature_names):
             if tolerances is not None:
                 panels[j].axhspan(*tolerances[j], color="0.9", lw=0, zorder=0,
                                   gid=f"tolerance:{name}")
-            _feature_panel(panels[j], name, j, methods, x_observed[j], x_simulated)
+            _feature_panel(panels[j], name, j, methods, x_observed[j], x_simulated,
+                           left_out)
         for ax in panels[f:]:
             ax.set_axis_off()
         handles = [Line2D([], [], color=method_color(m), lw=1.5, label=method_label(m))
                    for m in methods]
-        handles.append(Line2D([], [], color=OBSERVED_COLOR, lw=1.2, ls="--", label="recording"))
+        handles.append(Line2D([], [], **RECORDING_STYLE, label="recording"))
         if map_traces:
             handles.append(Line2D([], [], color="0.4", lw=1.0, label="at the MAP"))
         if tolerances is not None:
@@ -128,22 +153,31 @@ def _traces_panel(ax, t, observed, traces, method: str, window) -> None:
     color = method_color(method)
     if window is not None:
         ax.axvspan(*window, color="0.93", lw=0, zorder=0)
-    for trace in np.atleast_2d(traces):
-        ax.plot(t, trace, color=color, lw=0.6, alpha=0.35, gid=f"trace:{method}")
-    ax.plot(t, observed, color=OBSERVED_COLOR, lw=0.9, gid="trace:observed")
+    traces = np.atleast_2d(traces)
+    alpha = draw_alpha(len(traces))
+    for trace in traces:
+        ax.plot(t, trace, color=color, lw=0.6, alpha=alpha, gid=f"trace:{method}")
+    ax.plot(t, observed, **RECORDING_STYLE, zorder=RECORDING_ZORDER, gid="trace:observed")
     ax.set_title(f"{method_label(method)}: {len(np.atleast_2d(traces))} draws", loc="left")
     ax.set_xlabel("Time (ms)")
 
 
-def _feature_panel(ax, name: str, j: int, methods, observed: float, x_simulated) -> None:
+def _feature_panel(ax, name: str, j: int, methods, observed: float, x_simulated,
+                   left_out) -> None:
     """Per method at x = its index: median (dot) and 5–95% / 25–75% percentile intervals of
-    the finite simulated values of feature ``j``; the observed value dashed."""
+    the finite simulated values of feature ``j`` that are no stand-in (``left_out[method]``
+    (n, f) bool), the share of the left out written there; the observed value in the
+    recording's style."""
     for i, method in enumerate(methods):
         values = np.asarray(x_simulated[method], float)[:, j]
-        values = values[np.isfinite(values)]
+        stand_in = left_out[method][:, j]
+        color = method_color(method)
+        if stand_in.any():
+            _left_out_note(ax, i, stand_in.mean(), spikes_measured(name), color,
+                           f"left_out:{method}:{name}")
+        values = values[np.isfinite(values) & ~stand_in]
         if not len(values):
             continue
-        color = method_color(method)
         for width, gid, lw in INTERVALS:
             last = width == INTERVALS[-1][0]
             sns.pointplot(x=np.full(len(values), i), y=values, native_scale=True,
@@ -154,7 +188,21 @@ def _feature_panel(ax, name: str, j: int, methods, observed: float, x_simulated)
                           err_kws=dict(linewidth=lw, solid_capstyle="butt", zorder=3,
                                        gid=f"{gid}:{method}:{name}"),
                           legend=False, ax=ax)
-    ax.axhline(observed, color=OBSERVED_COLOR, lw=1.2, ls="--", gid=f"observed:{name}")
+    ax.axhline(observed, **RECORDING_STYLE, gid=f"observed:{name}")
     ax.set_xlim(-0.7, len(methods) - 0.3)
     ax.set_xticks([])
     ax.set(xlabel="", ylabel="", title=name)
+
+
+def left_out_text(share: float, needed: int) -> str:
+    """The note of the draws left out of a feature's intervals: "25 % silent" (the
+    feature needs one spike) or "25 % < 2 spikes"."""
+    why = "silent" if needed == 1 else f"< {needed} spikes"
+    return f"{100 * share:.0f} %\n{why}"
+
+
+def _left_out_note(ax, i: int, share: float, needed: int, color, gid: str) -> None:
+    """:func:`left_out_text` under method ``i``'s place (the x axis has no ticks), in its
+    colour."""
+    ax.text(i, -0.03, left_out_text(share, needed), transform=ax.get_xaxis_transform(),
+            ha="center", va="top", fontsize=6, color=color, gid=gid)

@@ -40,6 +40,9 @@ OTHER_COLORS = ["#555555", "#F0E442", "#999999"]  # keys that are no method (a r
 PALETTE = list(METHOD_COLORS.values())
 TRUE_COLOR = "#D62728"  # the true parameters
 OBSERVED_COLOR = "black"  # a recording
+RECORDING_STYLE = dict(color=OBSERVED_COLOR, lw=1.0, ls="-")
+"""How a recording is drawn wherever it is (its trace, its feature values, their legend
+entry): one style, so the legend shows what the panels draw."""
 FIDELITY_COLORS = {"hf": "0.15", "lf": "#56B4E9"}
 REFERENCE_COLOR = "0.3"  # expected values under calibration (dotted)
 BAND_COLOR = "0.45"  # bands of what calibration allows

@@ -7,7 +7,8 @@ V, ``ap_amplitude = ap_half_width = ahp_depth = adaptation_index = 0``; a flat w
 ``stim_skew = stim_kurtosis = 0``; the passive features are 0 without a hyperpolarising
 epoch (:class:`PassiveEpoch`), ``membrane_tau = sag_ratio = 0`` when V does not fall below
 the baseline in it. No NaN by design; traces that diverged are flagged by
-:func:`valid_traces` and must be excluded.
+:func:`valid_traces` and must be excluded. Which values are such stand-ins, by spike count,
+is :mod:`mfnpe.simulation.stand_ins`.
 
 The first ten features (:data:`GONCALVES`) come from one numba kernel, the electrophysiology
 ones (:data:`EPHYS`) from another that reimplements eFEL 5.7's spike-shape definitions on
