@@ -123,3 +123,28 @@ def test_cells_need_a_recording_stimulus():
     config = validate_config({"stimulus": {"cells": ["x.abf"]}}, CONFIG_SCHEMA)
     with pytest.raises(ConfigError, match="stimulus/cells: further cells share the sweeps"):
         observations.cell_files(config)
+
+
+def test_the_population_figure_has_a_panel_per_parameter_and_a_violin_per_cell():
+    """Log axis for a log-uniform parameter, the prior's range as the limits, one violin
+    per cell in name order, a cross at the known theta only where there is one."""
+    from matplotlib.collections import PolyCollection
+    from mfnpe.plots.cells import population
+    from mfnpe.prior import BoxPrior
+
+    prior = BoxPrior.from_config({"gNa": [10.0, 100.0],
+                                  "area": {"low": 1000.0, "high": 30000.0, "scale": "log"}})
+    rng = np.random.default_rng(0)
+    samples = {name: np.column_stack([rng.uniform(40, 60, 300), rng.uniform(2000, 9000, 300)])
+               for name in ("cell-b", "cell-a", "example")}
+    truths = {"cell-a": None, "cell-b": None, "example": np.array([50.0, 4000.0])}
+    fig = population(samples, truths, prior)
+    gna, area = fig.axes[:2]
+    assert gna.get_xscale() == "linear" and area.get_xscale() == "log"
+    assert gna.get_xlim() == pytest.approx((10.0, 100.0))
+    assert area.get_xlim() == pytest.approx((1000.0, 30000.0))
+    assert [t.get_text() for t in gna.get_yticklabels()] == ["cell-a", "cell-b", "example"]
+    assert sum(isinstance(c, PolyCollection) for c in area.collections) == 3
+    crosses = [c for c in area.collections if c.get_offsets().shape == (1, 2)
+               and not isinstance(c, PolyCollection)]
+    assert len(crosses) == 1 and tuple(crosses[0].get_offsets()[0]) == (4000.0, 2.0)

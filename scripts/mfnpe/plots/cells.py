@@ -58,7 +58,6 @@ def population(samples: Mapping[str, np.ndarray], truths: Mapping[str, np.ndarra
         axes.flat[0].legend(loc="lower right", frameon=False, fontsize=7,
                             labelcolor=OTHER_COLORS[0])
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
