@@ -1,6 +1,6 @@
 # Observations: recordings in the observations folder (only read) and synthetic examples with
-# known parameters (simulated under results/); every model's posterior for each, predictive
-# checks, figures and a table.
+# known parameters (simulated under the output folder); every model's posterior for each,
+# predictive checks, figures, a table and the report's first page.
 
 
 rule example_recording:
@@ -161,3 +161,22 @@ rule observation_summary:
         runtime=10,
     script:
         "../../scripts/observation_summary.py"
+
+
+rule report_page:
+    input:
+        template=workflow.source_path("../report/workflow.rst"),
+        observed=observation_outputs() + sequential_outputs(),
+    output:
+        page=REPORT_PAGE,
+    log:
+        log_file("report_page"),
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 500 * attempt,
+        runtime=5,
+    params:
+        figures=lambda wildcards: observation_figures(),
+        table=table("observations"),
+    script:
+        "../../scripts/report_page.py"
