@@ -171,6 +171,10 @@ rule report_page:
         page=REPORT_PAGE,
     log:
         log_file("report_page"),
+    benchmark:
+        benchmark_file("report_page")
+    conda:
+        "../../envs/evaluate.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 500 * attempt,
