@@ -5,11 +5,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
-SNAKEMAKE := $(BIN)/snakemake --snakefile workflow/Snakefile --configfile $(CONFIG)
+# The output folder (config key out, default results): `make run OUT=folder` writes every
+# file of the run under folder/; `make report OUT=folder` reads that run. Unset, the
+# config's own `out` holds.
+OUT ?=
+SNAKEMAKE := $(BIN)/snakemake --snakefile workflow/Snakefile --configfile $(CONFIG) \
+  $(if $(OUT),--config out=$(OUT))
 # Snakemake reads --configfile files before the workflow's code runs, and reports a YAML
 # syntax error, an empty file or a top-level list without naming the file: every file is
-# checked first (errors name the file, line and column; config/README.md).
-CHECK_CONFIG = $(BIN)/python tools/config_check.py config/config.yaml $(CONFIG)
+# checked first (errors name the file, line and column; config/README.md), and the output
+# folder with them.
+CHECK_CONFIG = $(BIN)/python tools/config_check.py config/config.yaml $(CONFIG) \
+  $(if $(OUT),--out $(OUT))
 
 .PHONY: run test test-fast bench lint report install clean
 
@@ -30,7 +37,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(CHECK_CONFIG)
 	$(SNAKEMAKE) --cores all
-	@echo "Results are in results/: figures in results/figures/, tables in results/summary/."
+	@out=$$($(CHECK_CONFIG) --print-out) && \
+	  echo "Results are in $$out/: figures in $$out/figures/, tables in $$out/summary/."
 
 # Every test: the unit tests and the workflow and cluster tiers (tests/tiers.py).
 test: $(STAMP)
@@ -41,9 +49,10 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -n 2 --dist loadfile --durations=10 -m "not workflow and not cluster"
 
 bench: $(STAMP)
-	$(BIN)/python -m mfnpe.bench --schema workflow/schemas/config.schema.yaml \
-	  --out results/bench/simulators.json
-	$(BIN)/python tools/bench_table.py results/bench/simulators.json docs/results.md
+	@out=$$($(CHECK_CONFIG) --print-out) && set -x && \
+	  $(BIN)/python -m mfnpe.bench --schema workflow/schemas/config.schema.yaml \
+	    --out $$out/bench/simulators.json && \
+	  $(BIN)/python tools/bench_table.py $$out/bench/simulators.json docs/results.md
 
 lint: $(STAMP)
 	$(CHECK_CONFIG)
@@ -53,8 +62,13 @@ lint: $(STAMP)
 # After `make run` (same CONFIG): figures with captions, the workflow and its provenance.
 report: $(STAMP)
 	$(CHECK_CONFIG)
-	$(SNAKEMAKE) --report results/report.html
-	@echo "Report: results/report.html (one self-contained HTML file)."
+	@out=$$($(CHECK_CONFIG) --print-out) && set -x && \
+	  $(SNAKEMAKE) --report $$out/report.html && \
+	  echo "Report: $$out/report.html (one self-contained HTML file; what the run found first)."
 
+# Removes the output folder only when it is a run's (it holds config.yaml and logs/).
 clean:
-	rm -rf results .snakemake
+	@out=results; [ ! -x $(BIN)/python ] || out=$$($(CHECK_CONFIG) --print-out) || exit 1; \
+	  if [ -f "$$out/config.yaml" ] && [ -d "$$out/logs" ]; then set -x; rm -rf "$$out"; \
+	  else echo "$$out/ is no run's output folder (no config.yaml and logs/): left alone"; fi
+	rm -rf .snakemake

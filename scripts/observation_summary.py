@@ -37,8 +37,12 @@ for path, verdict_path, ppc_path in zip(snakemake.input.posteriors, snakemake.in
 table = pd.DataFrame(rows)
 write_csv(table, snakemake.output.table)
 known = table.dropna(subset=["hpd_level"]).astype({"inside_95": bool})
-print("Share of recordings with known theta inside the 95% HPD region, per model:")
-print(known.groupby(["method", "n_lf", "n_hf", "seed"])["inside_95"].mean().to_string())
+if known.empty:
+    print("No recording has known parameters (no synthetic examples in "
+          "observations/examples): no share inside the 95% HPD region.")
+else:
+    print("Share of recordings with known theta inside the 95% HPD region, per model:")
+    print(known.groupby(["method", "n_lf", "n_hf", "seed"])["inside_95"].mean().to_string())
 flagged = table.drop_duplicates("recording").query("misspecification_flagged")
 print(f"Recordings atypical of the simulations: {list(flagged['recording']) or 'none'}")
 print("Measure of fit (worst sweep):")

@@ -10,7 +10,7 @@ import pytest
 
 from mfnpe.observation import fit
 from mfnpe.observation.fit import (BLOCK_MV, TOLERANCES, SweepWindows, TraceMeasures,
-                                   console_lines, console_summary, fit_set, model_columns,
+                                   console_lines, fit_set, model_columns,
                                    recording_columns, recording_fit, sweep_windows, tolerance)
 from mfnpe.observation.measures import recorded_measures, trace_measures
 from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, observe,
@@ -355,10 +355,9 @@ def test_the_console_names_every_recording_with_its_verdict_and_mf_npe_fit(tmp_p
                     "12 % all features, silent 20 %, block 5 %, pre-stim. 0 %, invalid 1 %; "
                     "at the MAP 60 % / 30 %")
     assert odd == "odd: ATYPICAL, flagged (p = 0.0099); no measure of fit"
-    summary = console_summary(path)
-    assert summary.endswith(f"\n  {cell}\n  {odd}\n") and str(path) in summary.splitlines()[0]
-    assert console_lines(tmp_path / "missing.csv") == [] and console_summary(
-        tmp_path / "missing.csv") == ""
+    assert fit.recording_lines(path) == {"cell": [cell], "odd": [odd]}
+    assert console_lines(tmp_path / "missing.csv") == []
+    assert fit.recording_lines(tmp_path / "missing.csv") == {}
 
 
 def test_a_recorded_trace_that_does_not_cover_the_sweeps_has_no_state(caplog):

@@ -83,8 +83,13 @@ def test_report_of_the_tiny_run_has_every_figure_and_caption(tiny_run, tmp_path)
         "CPU cost per model",  # cost.rst
         "Calibration at 20 HF simulations", "Calibration at 40 HF simulations",
         "95% Student-t interval",
+        # what the run found comes first (results/report.rst, rule report_page)
+        "What this run found.", "tiny-1: ", "tiny-2: ", "MF-NPE worst sweep",
+        "results/figures/observations/tiny-1_pairplot.png",
     ):
         assert text in html, text
+    assert html.index("What this run found.") < html.index(
+        "multifidelity simulation-based inference for a stochastic")
     for figure in ("nltp_vs_budget", "pairplot_obs-0", "pairplot_obs-1", "traces_lf_hf", "cost",
                    "calibration_nhf-20", "calibration_nhf-40"):
         assert f"results/figures/{figure}.png" in html, figure

@@ -234,7 +234,9 @@ results/recordings/); the workflow never reads or writes them."""
 @pytest.mark.parametrize("name", list(DEFAULT["observations"]["examples"]))
 def test_shipped_examples_regenerate_identically_and_fit_the_default_protocol(name, tmp_path):
     simulated_into = observations.example_path(DEFAULT, name)
-    assert simulated_into.startswith(f"{observations.EXAMPLES}/")  # the workflow's folder
+    # the workflow's folder under the output folder (out, default results)
+    assert simulated_into.startswith(f"{observations.examples_folder(DEFAULT)}/")
+    assert simulated_into.startswith("results/recordings/")
     shipped_path = REFERENCE / Path(simulated_into).name
     shipped = read_recording(shipped_path, PROTOCOL)
     again_path = tmp_path / shipped_path.name

@@ -14,9 +14,9 @@ from workflow_helpers import ROOT, SNAKEFILE, TINY, same_model, scheduled_jobs, 
 
 DOWNSTREAM = {"aggregate": 1, "cost": 1, "all": 1}
 # every recording is re-observed when any model or the test set changes (it samples every
-# model), and its predictive check and figures follow
+# model), and its predictive check and figures follow, and the report's first page
 OBSERVATIONS = {"observe": 2, "predictive_check": 2, "figure_observation_pairplot": 2,
-                "figure_observation_ppc": 2, "observation_summary": 1}
+                "figure_observation_ppc": 2, "observation_summary": 1, "report_page": 1}
 
 
 def dry_run_with(workdir: Path, tmp_path: Path, edit) -> dict[str, int]:

@@ -60,7 +60,7 @@ def test_only_the_sequential_jobs_run_on_top_of_a_finished_run(sequential_run):
                     "sequential_simulate": 13, "sequential_train": 9,
                     "sequential_observe": 1, "figure_sequential": 1, "sequential_summary": 1,
                     "predictive_check": 1, "figure_observation_ppc": 1,
-                    "observation_summary": 1, "figure_nltp": 1, "all": 1}
+                    "observation_summary": 1, "report_page": 1, "figure_nltp": 1, "all": 1}
 
 
 def test_every_round_simulates_its_proposal_inside_the_truncated_prior(sequential_run, config):
@@ -179,7 +179,7 @@ def test_more_rounds_rerun_only_the_new_round(sequential_run, config, tmp_path):
     assert jobs == {"sequential_proposal": 3, "sequential_simulate": 6, "sequential_train": 4,
                     "sequential_observe": 1, "figure_sequential": 1, "sequential_summary": 1,
                     "predictive_check": 1, "figure_observation_ppc": 1,
-                    "observation_summary": 1, "figure_nltp": 1, "all": 1}, jobs
+                    "observation_summary": 1, "report_page": 1, "figure_nltp": 1, "all": 1}, jobs
 
 
 @pytest.mark.workflow

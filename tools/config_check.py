@@ -1,7 +1,9 @@
 """The config check: ``python tools/config_check.py FILE...`` reads every config file
 strictly and merges and validates them as the workflow does, naming the file (and line and
-column) of a fault (config/README.md, "Running a config"). ``make run``, ``make lint`` and
-``make report`` run it first.
+column) of a fault (config/README.md, "Running a config"), and checks the output folder
+(``--out FOLDER``: what ``make run OUT=FOLDER`` passes as ``--config out=FOLDER``).
+``make run``, ``make lint`` and ``make report`` run it first; ``--print-out`` prints the
+output folder alone (``make report`` writes the report there).
 
 The files are merged by Snakemake's own ``snakemake.utils.update_config`` (the rule of
 ``--configfile``: mappings key by key, lists and other values replaced whole) and checked
@@ -20,6 +22,7 @@ from pathlib import Path
 from snakemake.utils import update_config
 
 from mfnpe.observation.passive import area_prior_from_recording
+from mfnpe.plan import out_folder
 from mfnpe.plan.config import ConfigError, check_merged, load_schema, read_yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
@@ -37,12 +40,19 @@ def snakemake_merge(paths: Sequence[str | Path]) -> dict:
 
 
 def merged_config(paths: Sequence[str | Path], area_measure=area_prior_from_recording,
-                  schema_path: Path = SCHEMA_PATH) -> dict:
-    """The config ``snakemake --configfile PATHS...`` runs with (:func:`snakemake_merge`,
-    then ``mfnpe.plan.config.check_merged``: sets replaced whole, the area prior from the
-    recording resolved, defaults filled and checked). A recording stimulus's sweeps are
-    left to the workflow's startup."""
-    return check_merged(snakemake_merge(paths), paths, load_schema(schema_path), area_measure)
+                  schema_path: Path = SCHEMA_PATH, out: str | None = None) -> dict:
+    """The config ``snakemake --configfile PATHS... [--config out=OUT]`` runs with
+    (:func:`snakemake_merge`, then ``out`` over it as Snakemake's ``--config`` does, then
+    ``mfnpe.plan.config.check_merged``: sets replaced whole, the area prior from the
+    recording resolved, defaults filled and checked; then the output folder,
+    ``mfnpe.plan.out_folder.check``). A recording stimulus's sweeps are left to the
+    workflow's startup."""
+    config = snakemake_merge(paths)
+    if out is not None:
+        update_config(config, {"out": out})
+    config = check_merged(config, paths, load_schema(schema_path), area_measure)
+    out_folder.check(config, paths)
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,12 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Check config files as the workflow merges them, in the order given "
                     "(list config/config.yaml first, as the workflow reads it first).")
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument("--out", metavar="FOLDER",
+                        help="the output folder, as snakemake --config out=FOLDER gives it")
+    parser.add_argument("--print-out", action="store_true",
+                        help="print only the output folder of the valid config")
     args = parser.parse_args(argv)
     try:
-        merged_config(args.files)
+        config = merged_config(args.files, out=args.out)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 1
+    if args.print_out:
+        print(out_folder.folder(config))
+        return 0
     print(f"config files valid: {' '.join(map(str, args.files))}")
     return 0
 

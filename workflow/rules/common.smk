@@ -1,6 +1,7 @@
 # Validation, every path pattern, the targets and the input functions; stage files hold
 # rules only. The library under scripts/mfnpe/plan decides what to run; this file names
 # where it goes.
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from mfnpe.plan import sequential as sequential_runs
 from mfnpe.plan import shards
 from mfnpe.plan import config as config_checks
 from mfnpe.plan import integrity
+from mfnpe.plan import out_folder
 from mfnpe.io import kinds
 
 # Snakemake merged the config files into `config`: the configfile: statement's
@@ -23,7 +25,9 @@ from mfnpe.io import kinds
 # model, the prior, the examples) a later file gives replace the earlier ones' whole; every
 # file is read strictly (duplicate keys) and an error names the file that set the key.
 # workflow.configfiles lists the files, the --configfile ones first (Snakemake's report and
-# source archive read it too); the statement's file is recorded as written.
+# source archive read it too); the statement's file is recorded as written. A file given
+# twice (`make run` passes config/config.yaml, absolute, which the statement reads too)
+# counts once: reading it again changes nothing.
 CONFIG_SCHEMA = config_checks.load_schema(
     workflow.source_path("../schemas/config.schema.yaml")
 )
@@ -33,7 +37,9 @@ STATEMENT_CONFIG_FILES = [
 COMMAND_LINE_CONFIG_FILES = [
     path for path in workflow.configfiles if path != DEFAULT_CONFIG_FILE
 ]
-CONFIG_FILES = [*STATEMENT_CONFIG_FILES, *COMMAND_LINE_CONFIG_FILES]
+CONFIG_FILES = config_checks.distinct_paths(
+    [*STATEMENT_CONFIG_FILES, *COMMAND_LINE_CONFIG_FILES]
+)
 for path in CONFIG_FILES:
     config_checks.read_yaml(path)
 config_checks.replace_sets(config, COMMAND_LINE_CONFIG_FILES)
@@ -50,6 +56,8 @@ AREA_PRIOR = config_checks.resolve_area_prior(config, CONFIG_FILES, area_from_re
 if AREA_PRIOR and workflow.is_main_process:
     print(AREA_PRIOR)
 config_checks.validate_files(config, CONFIG_FILES, CONFIG_SCHEMA)
+# the output folder (config key out): every path below starts with it
+OUT = out_folder.check(config, CONFIG_FILES)
 if config["stimulus"].get("recording") is not None:
     # a recording stimulus: read its sweeps' protocols (and check the file) before any job;
     # only here, since that needs numpy and pyabf or pynwb (the planning layer has neither)
@@ -82,28 +90,30 @@ wildcard_constraints:
 
 
 # ---- paths: every file the workflow writes, by pattern ----
-PRIOR_SHARD = "results/prior/{pool}/shard-{shard}.h5"
-SIM_SHARD = "results/sims/{pool}/shard-{shard}.h5"
-MODEL = "results/models/{method}/{run}.pt"
-EVALUATION = "results/eval/{method}/{run}.h5"
-LF_TRACES = "results/traces/lf_at_test.h5"
-EFFECTIVE_CONFIG = "results/config.yaml"
-SUMMARY = "results/summary"
-FIGURES = "results/figures"
-OBSERVATION = "results/observations/{recording}"
+PRIOR_SHARD = f"{OUT}/prior/{{pool}}/shard-{{shard}}.h5"
+SIM_SHARD = f"{OUT}/sims/{{pool}}/shard-{{shard}}.h5"
+MODEL = f"{OUT}/models/{{method}}/{{run}}.pt"
+EVALUATION = f"{OUT}/eval/{{method}}/{{run}}.h5"
+LF_TRACES = f"{OUT}/traces/lf_at_test.h5"
+EFFECTIVE_CONFIG = f"{OUT}/{out_folder.EFFECTIVE_CONFIG}"
+SUMMARY = f"{OUT}/summary"
+FIGURES = f"{OUT}/figures"
+OBSERVATION = f"{OUT}/observations/{{recording}}"
 OBSERVATION_POSTERIOR = f"{OBSERVATION}/posterior.h5"
 OBSERVATION_PPC = f"{OBSERVATION}/ppc.h5"
 # the misspecification verdict: the recording's features against a reference pool
 OBSERVATION_TYPICALITY = f"{OBSERVATION}/misspecification.h5"
 OBSERVATION_SEQUENTIAL = f"{OBSERVATION}/sequential.h5"
 OBSERVATION_SEQUENTIAL_C2ST = f"{OBSERVATION}/sequential_c2st.csv"
+# the HTML report's first page: what the run found above the workflow's description
+REPORT_PAGE = f"{OUT}/report.rst"
 # the synthetic examples, simulated into a folder the workflow owns (never observations/dir)
-EXAMPLE_RECORDING = f"{observations.EXAMPLES}/{{recording}}.{{format}}"
+EXAMPLE_RECORDING = f"{observations.examples_folder(config)}/{{recording}}.{{format}}"
 HF_SEQUENTIAL_METHODS = [
     m for m, fidelity in names.SEQUENTIAL_FIDELITY.items() if fidelity == "hf"
 ]
 SEQUENTIAL_CHAIN = (
-    "results/sequential/{recording}/{seq_method}/seed-{seed}/round-{round}"
+    f"{OUT}/sequential/{{recording}}/{{seq_method}}/seed-{{seed}}/round-{{round}}"
 )
 SEQ_THETA = f"{SEQUENTIAL_CHAIN}/theta/shard-{{shard}}.h5"
 SEQ_SIMS = f"{SEQUENTIAL_CHAIN}/sims/shard-{{shard}}.h5"
@@ -121,16 +131,16 @@ TRAIN_JOB = {
 
 def log_file(job):
     """The log file of ``job``: the job's name with its wildcards, ``simulate/{pool}/...``."""
-    return f"results/logs/{job}.log"
+    return f"{OUT}/{out_folder.LOGS}/{job}.log"
 
 
 def benchmark_file(job):
     """The benchmark record of ``job``: wall, CPU time and peak memory."""
-    return f"results/benchmarks/{job}.tsv"
+    return f"{OUT}/benchmarks/{job}.tsv"
 
 
 def table(name):
-    """A summary table: ``results/summary/{name}.csv``."""
+    """A summary table: ``OUT/summary/{name}.csv``."""
     return f"{SUMMARY}/{name}.csv"
 
 
@@ -142,6 +152,32 @@ def figure(stem, ext):
 def observation_figure(name, ext):
     """Figure ``name`` (pairplot, ppc, sequential) of the recording ``{recording}``."""
     return figure(f"observations/{{recording}}_{name}", ext)
+
+
+def observation_figures():
+    """``{recording: its figure files (PNG)}``: the pairplot and the predictive check, and
+    the sequential posteriors where the recording has chains."""
+    return {
+        recording: [
+            observation_figure(name, "png").format(recording=recording)
+            for name in ("pairplot", "ppc")
+            + (
+                ("sequential",)
+                if SEQUENTIAL and recording in SEQUENTIAL_RECORDINGS
+                else ()
+            )
+        ]
+        for recording in RECORDINGS
+    }
+
+
+def report_top():
+    """The HTML report's first page: the run's own (``REPORT_PAGE``: what it found above
+    the workflow's description) once a run has written it, else the description alone.
+    """
+    if os.path.isfile(REPORT_PAGE):
+        return os.path.abspath(REPORT_PAGE)
+    return "report/workflow.rst"
 
 
 def model_pattern(method):
@@ -178,13 +214,11 @@ def find_broken_intermediates():
     run only) moves them to the quarantine first. Returns ``{path: fault}``."""
     if not workflow.is_main_process:
         return {}
-    found = integrity.broken(
-        integrity.workflow_files(observations.RESULTS, INTERMEDIATES)
-    )
+    found = integrity.broken(integrity.workflow_files(OUT, INTERMEDIATES))
     for path, fault in found.items():
         print(
             f"{path}: {fault}; a run (not -n) moves it to "
-            f"{observations.RESULTS}/{integrity.QUARANTINE}/ and makes it again with its "
+            f"{OUT}/{integrity.QUARANTINE}/ and makes it again with its "
             "dependants"
         )
     return found if found and force_jobs_of(found) else {}
@@ -216,7 +250,7 @@ def move_broken_aside():
     if not BROKEN or workflow.dryrun or workflow.touch:
         return
     try:
-        moved = integrity.quarantine(BROKEN, observations.RESULTS)
+        moved = integrity.quarantine(BROKEN, OUT)
     except integrity.QuarantineError as err:
         raise WorkflowError(str(err)) from None
     for item in moved:
@@ -304,8 +338,8 @@ def sequential_outputs():
 
 
 def all_outputs():
-    """Targets of the default target: shards, models' evaluations, summary tables, figures, and the
-    observation and sequential stages."""
+    """Targets of the default target: shards, models' evaluations, summary tables, figures,
+    the observation and sequential stages and the report's first page."""
     tables = ["metrics", "table", "saving", "saving_over_seeds", "calibration"]
     tables += ["cost", "cost_to_nltp"]
     return (
@@ -315,6 +349,7 @@ def all_outputs():
         + figure_paths()
         + observation_outputs()
         + sequential_outputs()
+        + [REPORT_PAGE]
     )
 
 
@@ -546,7 +581,7 @@ def sequential_models(wildcards):
 
 
 def announce_config():
-    """At the start of a run: write the effective config to results/config.yaml (when it
+    """At the start of a run: write the effective config to OUT/config.yaml (when it
     changed), print its prior and warn where a simulator is known to be inaccurate for the
     configured neuron (``mfnpe.simulation.regimes``; imported here, not at parse: it needs numpy).
     """

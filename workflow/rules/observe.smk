@@ -1,6 +1,6 @@
 # Observations: recordings in the observations folder (only read) and synthetic examples with
-# known parameters (simulated under results/); every model's posterior for each, predictive
-# checks, figures and a table.
+# known parameters (simulated under the output folder); every model's posterior for each,
+# predictive checks, figures, a table and the report's first page.
 
 
 rule example_recording:
@@ -193,3 +193,26 @@ rule cells_summary:
         prior=dict(config["prior"]),
     script:
         "../../scripts/cells_summary.py"
+
+
+rule report_page:
+    input:
+        template=workflow.source_path("../report/workflow.rst"),
+        observed=observation_outputs() + sequential_outputs(),
+    output:
+        page=REPORT_PAGE,
+    log:
+        log_file("report_page"),
+    benchmark:
+        benchmark_file("report_page")
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 500 * attempt,
+        runtime=5,
+    params:
+        figures=lambda wildcards: observation_figures(),
+        table=table("observations"),
+    script:
+        "../../scripts/report_page.py"

@@ -465,15 +465,21 @@ def console_lines(path) -> list[str]:
     misspecification verdict and MF-NPE's fit (else the first model with one), worst sweep,
     at the posterior draws and at the MAP, then a line per sequential chain with a fit.
     [] when the file does not exist."""
+    return [line for lines in recording_lines(path).values() for line in lines]
+
+
+def recording_lines(path) -> dict[str, list[str]]:
+    """:func:`console_lines` by recording, in the table's order: ``{name: lines}``; {}
+    when the file does not exist."""
     path = Path(path)
     if not path.exists():
-        return []
+        return {}
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     by_recording: dict[str, list[dict]] = {}
     for row in rows:
         by_recording.setdefault(row["recording"], []).append(row)
-    lines = []
+    lines: dict[str, list[str]] = {}
     for name, found in by_recording.items():
         p = _number(found[0].get("misspecification_p"))
         flagged = str(found[0].get("misspecification_flagged")).lower() == "true"
@@ -481,8 +487,9 @@ def console_lines(path) -> list[str]:
         fitted = [row for row in found if math.isfinite(_number(row.get("fit_spikes_worst")))]
         fitted.sort(key=lambda row: row["method"] != "mf_npe")  # stable: MF-NPE first
         if not fitted:
-            lines.append(f"{name}: {verdict}; no measure of fit")
+            lines[name] = [f"{name}: {verdict}; no measure of fit"]
             continue
+        lines[name] = []
         shown = [fitted[0]] + [row for row in fitted[1:] if row["method"] in SEQUENTIAL_METHODS]
         for k, row in enumerate(shown):
             label = CONSOLE_LABELS.get(row["method"], row["method"])
@@ -490,7 +497,7 @@ def console_lines(path) -> list[str]:
                 "fit_spikes_worst", "fit_all_worst", "fit_silent_worst", "fit_blocked_worst",
                 "fit_prestim_worst", "fit_invalid", "fit_map_spikes_worst", "fit_map_all_worst")}
             lead = f"{name}: {verdict}; " if k == 0 else f"{name}: "
-            lines.append(
+            lines[name].append(
                 f"{lead}{label} worst sweep: {shares['fit_spikes_worst']} within "
                 f"±20 % spikes, {shares['fit_all_worst']} all features, silent "
                 f"{shares['fit_silent_worst']}, block {shares['fit_blocked_worst']}, pre-stim. "
@@ -498,13 +505,3 @@ def console_lines(path) -> list[str]:
                 f"{shares['fit_map_spikes_worst']} / {shares['fit_map_all_worst']}")
     return lines
 
-
-def console_summary(path) -> str:
-    """What the end of a run prints: a heading and :func:`console_lines`, indented; "" when
-    ``observations.csv`` at ``path`` does not exist."""
-    lines = console_lines(path)
-    if not lines:
-        return ""
-    return (f"Recordings: misspecification verdict; fit of the posterior predictive HF "
-            f"simulations, worst sweep (per model and sweep: {path}):\n"
-            + "".join(f"  {line}\n" for line in lines))

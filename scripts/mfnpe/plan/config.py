@@ -145,6 +145,18 @@ def replace_sets(config: dict, overlays: Sequence[str | Path]) -> dict:
     return config
 
 
+def distinct_paths(paths: Sequence[str | Path]) -> list[str | Path]:
+    """``paths`` without repeats of one file (the same file relative and absolute counts
+    once), each first as written, in order."""
+    seen, found = set(), []
+    for path in paths:
+        key = Path(path).resolve()
+        if key not in seen:
+            seen.add(key)
+            found.append(path)
+    return found
+
+
 def validate_files(config: dict, paths: Sequence[str | Path], schema: Mapping) -> dict:
     """:func:`validate_config` for a config merged from ``paths`` (in order); an error
     names the last of them that sets the offending key."""

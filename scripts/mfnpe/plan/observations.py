@@ -3,7 +3,8 @@
 Light on purpose (no numpy): ``workflow/rules/observe.smk`` imports it. The recordings
 are every ``*.h5``, ``*.hdf5`` and ``*.csv`` file in the config's ``observations/dir`` (the
 user's: only ever read) plus the synthetic examples of ``observations/examples``, which the
-workflow simulates into its own folder :data:`EXAMPLES` under results/. Under a recording
+workflow simulates into its own folder (:func:`examples_folder`, under the output folder
+``out``). Under a recording
 stimulus (``stimulus/recording``) that file is a recording too, the examples are simulated
 under its sweeps, and the folder's single-step files are skipped with a warning. Settings hold
 exactly what a rule's output depends on, so Snakemake's params trigger re-runs only what a
@@ -20,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from mfnpe.names import EPHYS_SUFFIXES, RECORDING_SUFFIXES as SUFFIXES
 from mfnpe.stimulus.sweeps import is_recording, simulation_stimulus, stimulus_names
-from mfnpe.plan import runs, shards
+from mfnpe.plan import out_folder, runs, shards
 from mfnpe.plan.config import ConfigError, simulator_settings
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,10 @@ NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 PPC_METHODS = ("mf_npe", "npe")
 
 
-
-RESULTS = "results"
-"""The workflow's folder; no user's recordings may lie in it (it is written and healed)."""
-EXAMPLES = f"{RESULTS}/recordings"
-"""Where the synthetic examples are simulated (``{name}.{format}``); the workflow owns it."""
+def examples_folder(config: Mapping) -> str:
+    """Where the synthetic examples are simulated (``{name}.{format}``): ``recordings``
+    under the output folder (``out``); the workflow owns it."""
+    return f"{out_folder.folder(config)}/recordings"
 
 
 def directory(config: Mapping) -> str | None:
@@ -45,9 +45,10 @@ def directory(config: Mapping) -> str | None:
 
 
 def example_path(config: Mapping, name: str) -> str:
-    """The file synthetic example ``name`` is simulated into: ``EXAMPLES/name.format``."""
+    """The file synthetic example ``name`` is simulated into:
+    ``examples_folder/name.format``."""
     example = config["observations"]["examples"][name]
-    return f"{EXAMPLES}/{name}.{example['format']}"
+    return f"{examples_folder(config)}/{name}.{example['format']}"
 
 
 def check_directory(config: Mapping) -> Path | None:
@@ -56,19 +57,22 @@ def check_directory(config: Mapping) -> Path | None:
 
     Raises
     ------
-    ConfigError naming ``observations/dir`` when the folder lies inside results/ (the
-    workflow writes there and removes files it cannot read), does not exist or is no folder.
+    ConfigError naming ``observations/dir`` when the folder lies inside the output folder
+    ``out`` (the workflow writes there and moves aside files it cannot read), does not exist
+    or is no folder.
     """
     folder = directory(config)
     if folder is None:
         return None
     key = f"config key observations/dir={folder!r}"
     path = Path(folder)
-    results = Path(RESULTS).resolve()
+    out = out_folder.folder(config)
+    results = Path(out).resolve()
     if path.resolve() == results or results in path.resolve().parents:
-        raise ConfigError(f"{key}: lies inside {RESULTS}/, which the workflow owns (it "
-                          f"simulates the examples into {EXAMPLES}/ and removes files it "
-                          "cannot read); keep recordings in a folder of their own")
+        raise ConfigError(f"{key}: lies inside {out}/, which the workflow owns (it "
+                          f"simulates the examples into {examples_folder(config)}/ and "
+                          "moves aside files it cannot read); keep recordings in a folder "
+                          "of their own")
     if not path.exists():
         raise ConfigError(f"{key}: no such folder (a relative path is relative to the "
                           f"working directory {Path.cwd()}); create it, or set "
@@ -80,7 +84,7 @@ def check_directory(config: Mapping) -> Path | None:
 
 def recordings(config: Mapping) -> dict[str, str]:
     """``{name: path}`` of every recording, sorted by name: the configured examples (in
-    :data:`EXAMPLES`) and the files in the observations folder (now; checked by
+    :func:`examples_folder`) and the files in the observations folder (now; checked by
     :func:`check_directory`). A file whose name is not a valid recording name (spaces,
     non-ASCII letters...) or that shares its name with another file is skipped with a
     warning naming it: one odd file never blocks the workflow (``--unlock`` included).
@@ -88,7 +92,7 @@ def recordings(config: Mapping) -> dict[str, str]:
     Raises
     ------
     ConfigError when a file in the folder has an example's name: both would name
-    ``results/observations/{name}/``; the user's file is never written.
+    ``out/observations/{name}/``; the user's file is never written.
     """
     examples = {name: example_path(config, name) for name in config["observations"]["examples"]}
     folder = check_directory(config)
@@ -113,7 +117,8 @@ def recordings(config: Mapping) -> dict[str, str]:
             raise ConfigError(
                 f"config key observations/examples/{path.stem}: {shown} in observations/dir "
                 f"has the name of this synthetic example (simulated into "
-                f"{examples[path.stem]}); both would be results/observations/{path.stem}/: "
+                f"{examples[path.stem]}); both would be "
+                f"{out_folder.folder(config)}/observations/{path.stem}/: "
                 "rename the example or the file")
         elif found.setdefault(path.stem, shown) != shown:
             log.warning("%s: skipped: %s is also named %r; rename one", shown,
@@ -165,7 +170,8 @@ def cell_files(config: Mapping) -> dict[str, str]:
                 other = f"observations/examples/{path.stem}"
             if other is not None and other != str(path):
                 raise ConfigError(f"{key}: {path} and {other} would both be "
-                                  f"results/observations/{path.stem}/; rename one")
+                                  f"{out_folder.folder(config)}/observations/{path.stem}/; "
+                                  "rename one")
             found[path.stem] = str(path)
     return found
 
