@@ -9,9 +9,14 @@ import sys
 from mfnpe.observation.predictive import synthetic_recording
 from mfnpe.recordings.step import write_recording
 from mfnpe.recordings.sweeps import SweepRecording, write_sweep_recording
+from mfnpe.plan.observations import EXAMPLE_SIMULATION_KEYS
+from mfnpe.simulation.experiment import ExperimentSimulation
 
-settings = snakemake.params.settings
-recording = synthetic_recording(settings)
+settings = snakemake.params.settings  # name, theta, simulator, model, stimulus, seed
+experiment = ExperimentSimulation.from_dict(
+    {**{key: settings[key] for key in EXAMPLE_SIMULATION_KEYS}, "features": [], "trace_dt": None})
+recording = synthetic_recording(settings["name"], settings["theta"], experiment,
+                                settings["seed"])
 if isinstance(recording, SweepRecording):  # under a recording stimulus: one trace per sweep
     write_sweep_recording(snakemake.output.recording, recording,
                           settings["stimulus"]["protocols"])

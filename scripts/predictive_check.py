@@ -18,6 +18,7 @@ from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_i
 from mfnpe.observation.predictive import predictive_simulations
 from mfnpe.observation.observed import observed_trace
 from mfnpe.recordings.sweeps import read_observed
+from mfnpe.simulation.experiment import ExperimentSimulation
 
 settings = snakemake.params.settings
 recording = read_observed(snakemake.input.recording, settings["protocol"])
@@ -32,32 +33,32 @@ for path, runs in sources:
                          "of fit): delete it so that the workflow draws it again")
     models += [(posterior, run) for run in runs]
 amortized = models[0][0]
-simulation = {**settings["simulation"], "seed": settings["seed"]}
-windows = sweep_windows(simulation["stimulus"])
+experiment = ExperimentSimulation.from_dict(settings["simulation"])
+windows = sweep_windows(settings["simulation"]["stimulus"])
 sets, map_sets = {}, {}
 for posterior, run in models:
     index = model_index(posterior, run)
     theta = posterior.samples[index, : settings["n_simulations"]]
-    shard = predictive_simulations(theta, posterior.param_names, simulation, recording.name,
-                                   run, snakemake.threads)
+    shard = predictive_simulations(theta, posterior.param_names, experiment, settings["seed"],
+                                   recording.name, run, snakemake.threads)
     sets[run["method"]] = PredictiveSet(
         run, shard.theta, shard.x, shard.valid, shard.traces[: settings["n_traces"]],
-        trace_measures(shard.traces, simulation["trace_dt"], windows))
+        trace_measures(shard.traces, experiment.trace_dt, windows))
     logging.info("%s: %d simulations at %s draws, %d diverged", recording.name, len(theta),
                  run, shard.stats["n_invalid"])
     at_map = np.repeat(posterior.map_theta[index][None], MAP_SIMULATIONS, axis=0)
-    shard = predictive_simulations(at_map, posterior.param_names, simulation, recording.name,
-                                   run, snakemake.threads, purpose="map")
+    shard = predictive_simulations(at_map, posterior.param_names, experiment, settings["seed"],
+                                   recording.name, run, snakemake.threads, purpose="map")
     map_sets[run["method"]] = PredictiveSet(
         run, shard.theta, shard.x, shard.valid, shard.traces,
-        trace_measures(shard.traces, simulation["trace_dt"], windows))
+        trace_measures(shard.traces, experiment.trace_dt, windows))
     logging.info("%s: %d simulations at the MAP of %s (%s), %d diverged", recording.name,
                  MAP_SIMULATIONS, run,
                  dict(zip(posterior.param_names, posterior.map_theta[index].round(4))),
                  shard.stats["n_invalid"])
-trace = observed_trace(recording, simulation["trace_dt"])  # the sweeps' joined in time
+trace = observed_trace(recording, experiment.trace_dt)  # the sweeps' joined in time
 check = PredictiveCheck(recording.name, amortized.x, trace,
-                        simulation["trace_dt"], amortized.feature_names, amortized.param_names,
+                        experiment.trace_dt, amortized.feature_names, amortized.param_names,
                         sets, settings, map_sets,
-                        recorded_measures(trace, simulation["trace_dt"], windows, recording.name))
+                        recorded_measures(trace, experiment.trace_dt, windows, recording.name))
 write_predictive(snakemake.output.ppc, check)

@@ -12,7 +12,7 @@ from mfnpe.inference import NetworkSettings, TrainingSettings
 from mfnpe.inference.sequential import train_member
 from mfnpe.prior import BoxPrior
 from mfnpe.observation.sequential import job_seed, load_networks
-from mfnpe.stimulus.sweeps import feature_names, sweeps_of
+from mfnpe.simulation.experiment import ExperimentSimulation
 from mfnpe.plan.sequential import member_settings, shard_settings, start_settings
 
 chain, round_, member = snakemake.params.chain, snakemake.params.round, snakemake.params.member
@@ -29,7 +29,7 @@ posterior = train_member(data.theta, data.x, BoxPrior.from_config(chain["prior"]
                          start[0] if start else None,
                          NetworkSettings.from_dict(chain["network"]),
                          TrainingSettings.from_dict(chain["training"]), seed,
-                         feature_names=feature_names(
-                             chain["features"], sweeps_of(chain["simulation"]["stimulus"])),
+                         feature_names=ExperimentSimulation.from_dict(
+                             chain["simulation"]).feature_names(),
                          settings=member_settings(chain, round_, member))
 posterior.save(snakemake.output.model)

@@ -388,7 +388,7 @@ def test_the_map_simulations_have_their_own_seed_stream():
     assert not np.array_equal(at_map, observation_seeds(0, "predictive", "rec", 5, *keys))
     assert np.array_equal(at_map, observation_seeds(0, "map", "rec", 5, *keys))
     with pytest.raises(ValueError, match="purpose must be 'predictive' or 'map'"):
-        predictive_simulations(np.zeros((1, 3)), ["gNa", "gK", "gL"], {"seed": 0}, "rec",
+        predictive_simulations(np.zeros((1, 3)), ["gNa", "gK", "gL"], None, 0, "rec",
                                dict(method="npe", n_lf=0, n_hf=10, seed=0), purpose="other")
 
 

@@ -16,6 +16,7 @@ from mfnpe.plan import shards
 from mfnpe.plan.config import load_config
 from mfnpe.plots.observation import with_note
 from mfnpe.simulation.features import compute_features
+from mfnpe.seeds import simulation_seeds
 from mfnpe.simulation.shard import sample_prior_shard, simulate_shard
 from workflow_helpers import CONFIG_SCHEMA, TINY
 
@@ -92,11 +93,12 @@ def simulations():
     """1000 LF simulations at prior draws, full traces kept: (reference x (800, f), held-out
     x (200, f), held-out traces (200, T) [mV], dt [ms], stimulus, feature names)."""
     config = load_config(TINY, CONFIG_SCHEMA)
-    settings = shards.shard_settings(config, "lf", 0)
-    dt = settings["simulator"]["dt"]
-    settings = {**settings, "shard_size": N_REFERENCE + N_HELD_OUT, "trace_dt": dt}
-    theta, names = sample_prior_shard(settings)
-    shard = simulate_shard(theta, names, settings)
+    experiment = shards.experiment_simulation(config, "lf")
+    dt = experiment.simulator.dt
+    prior = {**shards.prior_settings(config, "lf", 0), "shard_size": N_REFERENCE + N_HELD_OUT}
+    theta, names = sample_prior_shard(prior)
+    shard = simulate_shard(theta, names, experiment.with_traces(dt),
+                           simulation_seeds(config["seed"], "lf", 0, len(theta)))
     assert shard.valid.all()
     stimulus = Stimulus(**{key: config["stimulus"][key] for key in ("duration", "t_on", "t_off")})
     return (shard.x[:N_REFERENCE], shard.x[N_REFERENCE:], shard.traces[N_REFERENCE:].astype(float),

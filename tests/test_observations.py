@@ -13,6 +13,7 @@ from mfnpe.observation.posterior import (PredictiveCheck, PredictiveSet, model_i
                            write_predictive)
 from mfnpe.plots.observation import predictive_check
 from mfnpe.observation.predictive import predictive_simulations
+from mfnpe.simulation.experiment import ExperimentSimulation
 from mfnpe.prior import BoxPrior
 from mfnpe.recordings.errors import RecordingError
 from mfnpe.recordings.step import Recording, true_vector
@@ -219,12 +220,13 @@ def test_the_workflow_stops_before_any_job_on_a_name_clash_or_braces(tmp_path):
 
 def test_predictive_simulations_file_and_figure(tmp_path):
     config = validate_config({"stimulus": {"duration": 30.0, "t_on": 5.0, "t_off": 25.0}}, CONFIG_SCHEMA)
-    settings = {**observations.predictive_settings(config)["simulation"], "seed": 3}
+    experiment = ExperimentSimulation.from_dict(
+        observations.predictive_settings(config)["simulation"])
     theta = np.array([[120.0, 36.0, 0.3], [90.0, 40.0, 0.5], [150.0, 30.0, 0.2]])
     run = dict(method="npe", n_lf=0, n_hf=50, seed=0)
-    shard = predictive_simulations(theta, ["gNa", "gK", "gL"], settings, "rec", run)
-    again = predictive_simulations(theta, ["gNa", "gK", "gL"], settings, "rec", run)
-    other = predictive_simulations(theta, ["gNa", "gK", "gL"], settings, "other", run)
+    shard = predictive_simulations(theta, ["gNa", "gK", "gL"], experiment, 3, "rec", run)
+    again = predictive_simulations(theta, ["gNa", "gK", "gL"], experiment, 3, "rec", run)
+    other = predictive_simulations(theta, ["gNa", "gK", "gL"], experiment, 3, "other", run)
     assert np.array_equal(shard.x, again.x) and not np.array_equal(shard.x, other.x)
     assert shard.valid.all() and shard.traces.shape == (3, 300)  # 30 ms every 0.1 ms
     sets = {"npe": PredictiveSet(run, shard.theta, shard.x, shard.valid, shard.traces[:2])}

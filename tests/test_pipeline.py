@@ -5,6 +5,7 @@ import pytest
 
 from mfnpe.plan import shards
 from mfnpe.plan.config import validate_config
+from mfnpe.seeds import simulation_seeds
 from workflow_helpers import CONFIG_SCHEMA
 from mfnpe.simulation.shard import simulate_shard
 
@@ -19,8 +20,8 @@ def test_diverged_simulations_are_invalid_nan_and_counted(simulator, dt):
         "simulators": {"lf": {"name": simulator, "dt": dt}},
     }, CONFIG_SCHEMA)
     theta = np.array([[5.0, 0.3], [1e5, 1e-3], [10.0, 0.5], [9e4, 1e-3]])
-    settings = {**shards.prior_settings(config, "lf", 0), **shards.simulation_settings(config, "lf")}
-    shard = simulate_shard(theta, ["amplitude", "gL"], settings)
+    shard = simulate_shard(theta, ["amplitude", "gL"], shards.experiment_simulation(config, "lf"),
+                           simulation_seeds(config["seed"], "lf", 0, len(theta)))
     assert shard.valid.tolist() == [True, False, True, False]
     assert np.isnan(shard.x[~shard.valid]).all()
     assert np.isfinite(shard.x[shard.valid]).all()

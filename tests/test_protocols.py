@@ -11,6 +11,7 @@ from mfnpe.recordings.errors import (NotPiecewiseConstantError, ProtocolMismatch
 from mfnpe.stimulus.protocols import (Epoch, Protocol, crop, current_density, current_pA,
                                       feature_windows, from_settings, make_protocol, to_settings)
 from mfnpe.stimulus.windows import Windows
+from mfnpe.simulation.experiment import SimulatorSettings
 
 # holding -20 pA; 100 pA on [10, 30) ms, then -50 pA on [30, 45) ms, 200 pA on [60, 70) ms
 PROTOCOL = Protocol(80.0, -20.0, (Epoch(10.0, 20.0, 100.0), Epoch(30.0, 15.0, -50.0),
@@ -101,12 +102,13 @@ SHORT = Protocol(80.0, 0.0, (Epoch(20.0, 50.0, 20.0),))
 """A short sweep: 20 pA on [20, 70) ms of 80 ms."""
 
 
-def _sweep_settings(simulator, protocols, area=200.0, features=("spike_count", "rest_mean",
-                                                                   "stim_mean", "isi_mean")):
-    from mfnpe.stimulus.protocols import to_settings
-    return {"simulator": simulator, "model": {"area": area},
-            "stimulus": {"protocols": [to_settings(p, s) for s, p in protocols]},
-            "features": list(features), "trace_dt": 0.1, "seed": 0, "pool": "test", "shard": 0}
+def _sweep_experiment(simulator, protocols, area=200.0, features=("spike_count", "rest_mean",
+                                                                     "stim_mean", "isi_mean")):
+    from mfnpe.simulation.experiment import (ExperimentSimulation, FixedModel,
+                                             SimulatorSettings, Sweep)
+    return ExperimentSimulation(SimulatorSettings.from_dict(simulator),
+                                FixedModel.from_dict({"area": area}),
+                                tuple(Sweep(s, p) for s, p in protocols), tuple(features), 0.1)
 
 
 @pytest.mark.parametrize("simulator", [{"name": "binomial", "dt": 0.01},
@@ -117,16 +119,16 @@ def test_a_shard_runs_every_sweep_at_each_theta(simulator):
     from mfnpe.simulation.shard import simulate_shard, sweep_seeds_of
     stronger = Protocol(80.0, -5.0, (Epoch(10.0, 10.0, 0.0), Epoch(20.0, 50.0, 40.0)))
     theta = np.array([[120.0, 36.0], [100.0, 40.0], [150.0, 30.0]])
-    settings = _sweep_settings(simulator, [(3, SHORT), (7, stronger)])
-    shard = simulate_shard(theta, ["gNa", "gK"], settings)
+    experiment = _sweep_experiment(simulator, [(3, SHORT), (7, stronger)])
+    shard = simulate_shard(theta, ["gNa", "gK"], experiment, np.arange(3, dtype=np.uint32))
     names = ["spike_count", "rest_mean", "stim_mean", "isi_mean"]
     assert shard.feature_names == [f"{n}@3" for n in names] + [f"{n}@7" for n in names]
     assert shard.x.shape == (3, 8) and shard.valid.all()
     assert shard.traces.shape == (3, 2 * 800)  # both sweeps' traces, joined in time
     # each sweep's block is that sweep simulated alone (the second under its own seeds)
     seeds = np.arange(3, dtype=np.uint32) + 11
-    shard = simulate_shard(theta, ["gNa", "gK"], settings, sim_seeds=seeds)
-    run = simulators.batch_function(simulator)
+    shard = simulate_shard(theta, ["gNa", "gK"], experiment, seeds)
+    run = simulators.batch_function(experiment.simulator)
     constants = constants_table({"area": 200.0}, theta, ["gNa", "gK"])
     for j, protocol in enumerate([SHORT, stronger]):
         v = run(constants, protocol, seeds=sweep_seeds_of(seeds, j)).v
@@ -147,7 +149,7 @@ def test_current_in_pA_on_two_areas_is_the_equivalent_density(simulator):
     so there the deterministic comparison is per area)."""
     from mfnpe.hh.model import constants_table
     from mfnpe.simulation import simulators
-    run = simulators.batch_function(simulator)
+    run = simulators.batch_function(SimulatorSettings.from_dict(simulator))
     step = Stimulus(80.0, 20.0, 70.0)
     seeds = np.array([5, 6], dtype=np.uint32)
     for area, pA in ((200.0, 20.0), (400.0, 40.0)):
@@ -201,16 +203,17 @@ def test_the_step_stimulus_shard_is_one_simulation_per_row_as_before():
     seeds, features in the step's windows, plain names (no sweep tag)."""
     from mfnpe.hh.model import constants_table
     from mfnpe.simulation import features, simulators
+    from mfnpe.simulation.experiment import ExperimentSimulation
     from mfnpe.simulation.shard import simulate_shard
     simulator = {"name": "deterministic", "dt": 0.025}
     step = {"duration": 60.0, "t_on": 5.0, "t_off": 55.0}
     theta = np.array([[120.0, 36.0], [90.0, 50.0]])
     seeds = np.array([3, 4], dtype=np.uint32)
-    shard = simulate_shard(theta, ["gNa", "gK"], {
-        "simulator": simulator, "model": {}, "stimulus": step, "features": ["spike_count",
-                                                                             "rest_mean"],
-        "trace_dt": 0.1, "seed": 0, "pool": "test", "shard": 0}, sim_seeds=seeds)
-    v = simulators.batch_function(simulator)(constants_table({}, theta, ["gNa", "gK"]),
+    experiment = ExperimentSimulation.from_dict({
+        "simulator": simulator, "model": {}, "stimulus": step,
+        "features": ["spike_count", "rest_mean"], "trace_dt": 0.1})
+    shard = simulate_shard(theta, ["gNa", "gK"], experiment, seeds)
+    v = simulators.batch_function(experiment.simulator)(constants_table({}, theta, ["gNa", "gK"]),
                                              Stimulus(**step), seeds=seeds).v
     assert shard.feature_names == ["spike_count", "rest_mean"]
     np.testing.assert_array_equal(shard.x, features.compute_features(

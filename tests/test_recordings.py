@@ -11,6 +11,7 @@ import pytest
 from mfnpe.plan import observations
 from mfnpe.plan.config import load_config
 from workflow_helpers import CONFIG_SCHEMA
+from mfnpe.simulation.experiment import ExperimentSimulation
 from mfnpe.simulation.shard import simulate_shard
 from mfnpe.observation.predictive import synthetic_recording
 from mfnpe.observation.observed import recording_features
@@ -211,17 +212,29 @@ def test_a_bad_recording_names_the_file_and_the_fault(kind, tmp_path):
     assert re.search(FAULTS[kind], message), message
 
 
+def example_recording(config, name):
+    """Example ``name`` as rule example_recording simulates it, from its settings (the
+    rule's params) turned into the experiment's value."""
+    settings = observations.example_settings(config, name)
+    experiment = ExperimentSimulation.from_dict(
+        {**{key: settings[key] for key in observations.EXAMPLE_SIMULATION_KEYS},
+         "features": [], "trace_dt": None})
+    assert experiment == observations.example_experiment(config)
+    return synthetic_recording(name, settings["theta"], experiment, settings["seed"])
+
+
 def test_features_of_a_recording_are_those_of_the_simulation(tmp_path):
     """An example written and read back has the features the shard runner computes for the
     same simulation (same seed): recordings and simulations are treated alike."""
     settings = observations.example_settings(DEFAULT, "example-1")
+    experiment = observations.example_experiment(DEFAULT)
     path = tmp_path / "example-1.h5"
-    write_recording(path, synthetic_recording(settings))
+    write_recording(path, example_recording(DEFAULT, "example-1"))
     x = recording_features(read_recording(path, PROTOCOL), DEFAULT["features"], PROTOCOL)
     theta = np.array([list(settings["theta"].values())])
     shard = simulate_shard(theta, list(settings["theta"]),
-                           {**settings, "features": DEFAULT["features"], "trace_dt": None},
-                           sim_seeds=observation_seeds(settings["seed"], "example", "example-1", 1))
+                           experiment.with_traces(None, features=DEFAULT["features"]),
+                           observation_seeds(settings["seed"], "example", "example-1", 1))
     assert np.array_equal(x, shard.x[0])
     assert x[DEFAULT["features"].index("spike_count")] >= 3  # classic HH fires tonically
 
@@ -240,7 +253,7 @@ def test_shipped_examples_regenerate_identically_and_fit_the_default_protocol(na
     shipped_path = REFERENCE / Path(simulated_into).name
     shipped = read_recording(shipped_path, PROTOCOL)
     again_path = tmp_path / shipped_path.name
-    write_recording(again_path, synthetic_recording(observations.example_settings(DEFAULT, name)))
+    write_recording(again_path, example_recording(DEFAULT, name))
     assert again_path.read_bytes() == shipped_path.read_bytes()
     again = read_recording(again_path, PROTOCOL)
     assert np.array_equal(shipped.time, again.time)
@@ -314,7 +327,7 @@ def test_a_multi_sweep_example_round_trips_and_is_checked(tmp_path):
     config["observations"]["examples"] = {"ex": {"format": "h5",
                                                  "theta": {"gNa": 120.0, "gK": 36.0, "gL": 0.3}}}
     settings = observations.example_settings(config, "ex")
-    example = synthetic_recording(settings)
+    example = example_recording(config, "ex")
     assert isinstance(example, SweepRecording) and example.sweeps == [3, 4]
     assert [len(v) for v in example.voltages] == [15000, 15000] and example.dts == [0.01, 0.01]
     path = tmp_path / "ex.h5"
@@ -326,8 +339,9 @@ def test_a_multi_sweep_example_round_trips_and_is_checked(tmp_path):
         np.testing.assert_array_equal(a, b)
     # the example's x is the simulation's: the shard of the same seeds
     shard = simulate_shard(np.array([[120.0, 36.0, 0.3]]), ["gNa", "gK", "gL"],
-                           {**settings, "features": config["features"], "trace_dt": None},
-                           sim_seeds=observation_seeds(0, "example", "ex", 1))
+                           observations.example_experiment(config).with_traces(
+                               None, features=config["features"]),
+                           observation_seeds(0, "example", "ex", 1))
     np.testing.assert_allclose(observed_features(back, config["features"], protocol),
                                shard.x[0], rtol=1e-5, atol=1e-4)
     assert shard.x[0, 0] < shard.x[0, 10]  # more spikes at 300 pA than at 200 pA

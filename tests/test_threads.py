@@ -29,6 +29,7 @@ from mfnpe.runtime import limit_threads
 limit_threads({threads})
 from mfnpe.plan import shards
 from mfnpe.plan.config import load_schema, validate_config
+from mfnpe.seeds import simulation_seeds
 from mfnpe.simulation.shard import sample_prior_shard, simulate_shard
 
 def cpu_ns(skip):
@@ -46,10 +47,10 @@ def cpu_ns(skip):
 config = validate_config({{"simulators": {{"lf": {{"name": "{simulator}", "dt": 0.025}},
                                            "hf": {{"name": "{simulator}", "dt": 0.01}}}}}},
                          load_schema({schema!r}))
-settings = {{**shards.prior_settings(config, "lf", 0), "shard_size": {n}}}
-theta, names = sample_prior_shard(settings)
-settings.update(shards.simulation_settings(config, "lf"))
-simulate_shard(theta[:2], names, settings, threads={threads})  # compile outside the window
+theta, names = sample_prior_shard({{**shards.prior_settings(config, "lf", 0), "shard_size": {n}}})
+experiment = shards.experiment_simulation(config, "lf")
+sim_seeds = simulation_seeds(config["seed"], "lf", 0, len(theta))
+simulate_shard(theta[:2], names, experiment, sim_seeds[:2], threads={threads})  # compile outside the window
 first, last, done, watcher_ns = {{}}, {{}}, threading.Event(), [0]
 
 def watch():
@@ -66,7 +67,7 @@ def watch():
 watcher = threading.Thread(target=watch)
 cpu0, wall0 = time.process_time(), time.perf_counter()
 watcher.start()
-simulate_shard(theta, names, settings, threads={threads})
+simulate_shard(theta, names, experiment, sim_seeds, threads={threads})
 done.set()
 watcher.join()
 wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0 - watcher_ns[0] / 1e9

@@ -10,8 +10,10 @@ from mfnpe.plan import observations, runs, shards
 from mfnpe.plan.config import load_config
 from mfnpe.evaluation.test_set import read_evaluation
 from mfnpe.inference import ModelError, Posterior
+from mfnpe.io.hdf5 import canonical
 from mfnpe.io.shards import read_prior_shard, read_sim_shard
 from mfnpe.observation.posterior import read_observation, read_predictive
+from mfnpe.seeds import simulation_seeds
 from mfnpe.simulation.shard import simulate_shard
 from mfnpe.recordings.step import read_recording
 
@@ -52,11 +54,16 @@ def test_every_shard_has_the_expected_contents(tiny_run, config):
 
 
 def test_shards_do_not_depend_on_jobs_or_threads(tiny_run, config):
-    """Re-simulate shards in this process with 2 threads: identical to the 2-job workflow run."""
+    """Re-simulate shards in this process with 2 threads: identical to the 2-job workflow run,
+    settings (provenance) included."""
     for pool, k in (("lf", 1), ("hf", 1)):
         stored = read_sim_shard(tiny_run / f"results/sims/{pool}/shard-{k}.h5")
+        sim_seeds = simulation_seeds(config["seed"], pool, k, len(stored.theta))
         again = simulate_shard(stored.theta, stored.param_names,
-                               shards.shard_settings(config, pool, k), threads=2)
+                               shards.experiment_simulation(config, pool), sim_seeds, threads=2,
+                               provenance=shards.prior_settings(config, pool, k))
+        assert canonical(again.settings) == canonical(stored.settings)
+        assert canonical(again.settings) == canonical(shards.shard_settings(config, pool, k))
         assert np.array_equal(again.x, stored.x, equal_nan=True)
         assert np.array_equal(again.valid, stored.valid)
 

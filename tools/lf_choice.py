@@ -20,13 +20,15 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 from mfnpe.observation.passive import area_prior_from_recording
-from mfnpe.plan.shards import simulation_settings
+from mfnpe.plan.shards import experiment_simulation
 from mfnpe.prior import BoxPrior
+from mfnpe.simulation.experiment import SimulatorSettings
 from mfnpe.simulation.shard import simulate_shard
 
 from config_check import merged_config  # tools/: Snakemake's merge of the config files
@@ -35,11 +37,11 @@ from config_check import merged_config  # tools/: Snakemake's merge of the confi
 def simulate(config, pool: str, theta: np.ndarray, seeds: np.ndarray, simulator=None):
     """(x (n, n_features), CPU seconds per simulation, feature names) of ``theta`` under
     ``simulator`` (default: the config's for ``pool``)."""
-    settings = simulation_settings(config, pool)
-    settings = {**settings, "simulator": simulator or settings["simulator"], "trace_dt": None, "seed": config["seed"], "pool": pool, "shard": 0}
+    experiment = experiment_simulation(config, pool).with_traces(None)
+    if simulator is not None:
+        experiment = replace(experiment, simulator=SimulatorSettings.from_dict(simulator))
     start = time.process_time()
-    shard = simulate_shard(theta, list(config["prior"]), settings, threads=1,
-                           sim_seeds=seeds.astype(np.uint32))
+    shard = simulate_shard(theta, list(config["prior"]), experiment, seeds.astype(np.uint32))
     return shard.x, (time.process_time() - start) / len(theta), shard.feature_names
 
 

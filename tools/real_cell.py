@@ -61,16 +61,15 @@ class Simulator:
     """theta (n, d) -> x (n, f), NaN rows where diverged, with a running seed stream."""
 
     def __init__(self, config, pool: str, names, label: str):
-        self.settings = shards.simulation_settings(config, pool)
+        self.experiment = shards.experiment_simulation(config, pool)
         self.names, self.label, self.calls, self.n = list(names), label, 0, 0
 
     def __call__(self, theta, traces_dt=None):
         self.calls += 1
-        settings = {**self.settings, "trace_dt": traces_dt}
         sim_seeds = seeds.observation_seeds(0, "predictive", f"study-{self.label}",
                                             len(theta), self.calls)
-        shard = simulate_shard(np.asarray(theta, float), self.names, settings,
-                               sim_seeds=sim_seeds)
+        shard = simulate_shard(np.asarray(theta, float), self.names,
+                               self.experiment.with_traces(traces_dt), sim_seeds)
         self.n += len(theta)
         return shard if traces_dt else shard.x
 

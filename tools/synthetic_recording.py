@@ -29,6 +29,7 @@ from mfnpe.hh.model import constants_table
 from mfnpe.recordings.ephys import open_ephys, write_nwb
 from mfnpe.stimulus import protocols
 from mfnpe.simulation import simulators
+from mfnpe.simulation.experiment import SimulatorSettings
 
 
 THREE_EPOCH_RATE_HZ = 20_000.0
@@ -55,7 +56,7 @@ def simulate_sweeps(like, sweeps, window, theta, model, simulator, dt, seed):
         raise ValueError(f"dt {dt} ms does not divide the recording's interval {1000 / rate} ms")
     names = list(theta)
     constants = constants_table(model, np.array([[theta[n] for n in names]]), names)
-    simulate = simulators.batch_function({"name": simulator, "dt": dt})
+    simulate = simulators.batch_function(SimulatorSettings(simulator, dt))
     out = []
     for k, (sweep, protocol) in enumerate(chosen):
         v = simulate(constants, protocol, seeds=np.array([seed + k], dtype=np.uint32)).v[0]

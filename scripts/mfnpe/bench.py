@@ -50,13 +50,15 @@ def _config(simulator: dict, area: float, schema: Mapping, neuron: str = "classi
 
 def _shard(config: dict, n: int, pool: str, threads: int):
     """Run ``n`` simulations of the config's ``pool`` simulator through the shard runner."""
+    from mfnpe import seeds
     from mfnpe.plan import shards
     from mfnpe.simulation.shard import sample_prior_shard, simulate_shard
 
     prior_settings = {**shards.prior_settings(config, pool, 0), "shard_size": n}
     theta, names = sample_prior_shard(prior_settings)
-    settings = {**prior_settings, **shards.simulation_settings(config, pool)}
-    return simulate_shard(theta, names, settings, threads=threads)
+    sim_seeds = seeds.simulation_seeds(config["seed"], pool, 0, n)
+    return simulate_shard(theta, names, shards.experiment_simulation(config, pool), sim_seeds,
+                          threads=threads, provenance=prior_settings)
 
 
 def bench_lf(model: str, dt: float, n: int, threads: int, schema: Mapping,
@@ -80,8 +82,9 @@ def bench_hf(method: str, area: float, n: int, neuron: str = "classic") -> dict:
     from mfnpe.hh.model import constants_table
     from mfnpe.stimulus.step import Stimulus
     from mfnpe.simulation import simulators
+    from mfnpe.simulation.experiment import SimulatorSettings
 
-    simulate = simulators.batch_function({"name": method, "dt": 0.01})
+    simulate = simulators.batch_function(SimulatorSettings(method, 0.01))
     fixed = {"area": area} if neuron == "classic" else {"name": neuron, "area": area}
     constants = constants_table(fixed, np.zeros((n, 0)), ())
     seeds = np.arange(n, dtype=np.uint32)

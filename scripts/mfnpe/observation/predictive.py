@@ -9,54 +9,51 @@ import numpy as np
 
 from mfnpe import seeds
 from mfnpe.io.shards import SimShard
+from mfnpe.simulation.experiment import ExperimentSimulation
 from mfnpe.simulation.shard import simulate_shard
-from mfnpe.stimulus.protocols import from_settings
 from mfnpe.recordings.step import Recording
 from mfnpe.recordings.sweeps import SweepRecording
-from mfnpe.stimulus.sweeps import is_recording
 
 
-def synthetic_recording(settings: Mapping) -> Recording | SweepRecording:
-    """One HF simulation at an example's parameters, as a recording with its true theta:
-    under the step a :class:`Recording`, under a recording's sweeps a
-    :class:`SweepRecording` (every sweep at that theta).
-
-    ``settings``: ``mfnpe.plan.observations.example_settings`` (name, theta {name: value},
-    simulator, model, stimulus, seed). Raises ``ValueError`` if the simulation diverged.
-    """
-    names = list(settings["theta"])
-    theta = np.array([[settings["theta"][name] for name in names]], dtype=float)
-    dt = settings["simulator"]["dt"]
+def synthetic_recording(name: str, theta: Mapping[str, float],
+                        experiment: ExperimentSimulation, seed: int
+                        ) -> Recording | SweepRecording:
+    """One HF simulation of example ``name`` at ``theta`` {parameter: value}, as a recording
+    with its true theta: under the step a :class:`Recording`, under a recording's sweeps a
+    :class:`SweepRecording` (every sweep at that theta). ``experiment``: the HF simulator,
+    model and stimulus (its features and traces are not used: the trace is kept every
+    ``dt`` ms); ``seed``: the examples' seed. Raises ``ValueError`` if it diverged."""
+    names = list(theta)
+    values = np.array([[theta[key] for key in names]], dtype=float)
+    dt = experiment.simulator.dt
     shard = simulate_shard(
-        theta, names, {**settings, "features": [], "trace_dt": dt},
-        sim_seeds=seeds.observation_seeds(settings["seed"], "example", settings["name"], 1))
+        values, names, experiment.with_traces(dt, features=()),
+        seeds.observation_seeds(seed, "example", name, 1))
     if not shard.valid[0]:
-        raise ValueError(f"example {settings['name']}: the HF simulation at {settings['theta']} "
-                         "diverged")
+        raise ValueError(f"example {name}: the HF simulation at {dict(theta)} diverged")
     voltage = shard.traces[0].astype(float)
-    true_theta = {name: float(value) for name, value in settings["theta"].items()}
-    if is_recording(settings["stimulus"]):
-        plain = settings["stimulus"]["protocols"]
-        ends = np.cumsum([from_settings(p).n_steps(dt) for p in plain])[:-1]
-        return SweepRecording(settings["name"], [int(p["sweep"]) for p in plain],
-                              np.split(voltage, ends), [dt] * len(plain), true_theta)
-    amplitude = settings["theta"].get("amplitude", settings["model"]["amplitude"])
-    stimulus = {"t_on": settings["stimulus"]["t_on"], "t_off": settings["stimulus"]["t_off"],
+    true_theta = {key: float(value) for key, value in theta.items()}
+    if experiment.sweeps is not None:
+        ends = np.cumsum([sweep.protocol.n_steps(dt) for sweep in experiment.stimulus])[:-1]
+        return SweepRecording(name, experiment.sweeps, np.split(voltage, ends),
+                              [dt] * len(experiment.sweeps), true_theta)
+    amplitude = theta.get("amplitude", experiment.model.constants["amplitude"])
+    stimulus = {"t_on": experiment.stimulus.t_on, "t_off": experiment.stimulus.t_off,
                 "amplitude": amplitude}
-    return Recording(settings["name"], np.arange(len(voltage)) * dt, voltage, dt, stimulus,
-                     true_theta)
+    return Recording(name, np.arange(len(voltage)) * dt, voltage, dt, stimulus, true_theta)
 
 
-def predictive_simulations(theta: np.ndarray, param_names: Sequence[str], settings: Mapping,
-                           name: str, run: Mapping, threads: int = 1,
+def predictive_simulations(theta: np.ndarray, param_names: Sequence[str],
+                           experiment: ExperimentSimulation, master_seed: int, name: str,
+                           run: Mapping, threads: int = 1,
                            purpose: str = "predictive") -> SimShard:
     """HF simulations at posterior draws ``theta`` (n, d) of model ``run`` for recording
     ``name``: features (NaN rows where diverged), validity and traces every
-    ``settings['trace_dt']`` ms. ``settings``: simulator, model, stimulus, features,
-    trace_dt and the master ``seed``. ``purpose``: ``"predictive"`` (at posterior draws) or
-    ``"map"`` (repeats of the posterior's most probable point): independent seed streams."""
+    ``experiment.trace_dt`` ms, seeded from ``master_seed``. ``purpose``: ``"predictive"``
+    (at posterior draws) or ``"map"`` (repeats of the posterior's most probable point):
+    independent seed streams."""
     if purpose not in ("predictive", "map"):
         raise ValueError(f"purpose must be 'predictive' or 'map', not {purpose!r}")
-    sim_seeds = seeds.observation_seeds(settings["seed"], purpose, name, len(theta),
+    sim_seeds = seeds.observation_seeds(master_seed, purpose, name, len(theta),
                                         run["method"], run["n_lf"], run["n_hf"], run["seed"])
-    return simulate_shard(theta, param_names, settings, threads, sim_seeds=sim_seeds)
+    return simulate_shard(theta, param_names, experiment, sim_seeds, threads)

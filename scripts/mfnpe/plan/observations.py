@@ -22,13 +22,16 @@ from pathlib import Path, PurePosixPath
 from mfnpe.names import EPHYS_SUFFIXES, RECORDING_SUFFIXES as SUFFIXES
 from mfnpe.stimulus.sweeps import is_recording, simulation_stimulus, stimulus_names
 from mfnpe.plan import out_folder, runs, shards
-from mfnpe.plan.config import ConfigError, simulator_settings
+from mfnpe.plan.config import ConfigError
+from mfnpe.simulation.experiment import ExperimentSimulation
 
 log = logging.getLogger(__name__)
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 """A recording's name (its file stem) names its results: letters, digits, ``_`` and ``-``."""
 PPC_METHODS = ("mf_npe", "npe")
+EXAMPLE_SIMULATION_KEYS = ("simulator", "model", "stimulus")
+"""The parts of :func:`example_experiment`'s plain form an example's settings hold."""
 
 
 def examples_folder(config: Mapping) -> str:
@@ -201,16 +204,22 @@ def example_pattern(config: Mapping) -> str:
     return "|".join(names) if names else "(?!)"
 
 
+def example_experiment(config: Mapping) -> ExperimentSimulation:
+    """What every synthetic example's simulation depends on besides its parameters: the HF
+    simulator, the model's fixed constants and the stimulus (no features, no traces)."""
+    return shards.experiment_simulation(config, "hf").with_traces(None, features=())
+
+
 def example_settings(config: Mapping, name: str) -> dict:
     """Everything synthetic example ``name`` depends on: its parameters, the HF simulator,
-    the model's fixed constants, the stimulus and the examples' seed."""
+    the model's fixed constants, the stimulus (:func:`example_experiment`) and the
+    examples' seed."""
     example = config["observations"]["examples"][name]
+    simulation = example_experiment(config).to_dict()
     return {
         "name": name,
         "theta": dict(example["theta"]),
-        "simulator": simulator_settings(config, "hf"),
-        "model": {k: v for k, v in config["model"].items() if k not in config["prior"]},
-        "stimulus": simulation_stimulus(config["stimulus"]),
+        **{key: simulation[key] for key in EXAMPLE_SIMULATION_KEYS},
         "seed": config["observations"]["seed"],
     }
 
@@ -277,8 +286,8 @@ def predictive_settings(config: Mapping, recording: str | None = None) -> dict:
     observations = config["observations"]
     return {
         "protocol": protocol(config, recording),
-        "simulation": {**shards.simulation_settings(config, "test"),
-                       "trace_dt": config["traces"]["dt"]},
+        "simulation": shards.experiment_simulation(config, "test").with_traces(
+            config["traces"]["dt"]).to_dict(),
         "runs": ppc_runs(config),
         "n_simulations": observations["ppc_simulations"],
         "n_traces": observations["ppc_traces"],

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from mfnpe.names import FIDELITY
 from mfnpe.stimulus.sweeps import simulation_stimulus
 from mfnpe.plan.config import simulator_settings
+from mfnpe.simulation.experiment import ExperimentSimulation
 
 POOLS = tuple(FIDELITY)
 
@@ -61,20 +62,27 @@ def prior_settings(config: Mapping, pool: str, shard: int) -> dict:
                                 config["shards"][pool])
 
 
-def simulation_settings(config: Mapping, pool: str) -> dict:
-    """Everything the simulations of ``pool`` depend on besides their parameters. The
-    stimulus is the step's times, or a recording's chosen sweeps' protocols (plain floats,
-    ``mfnpe.stimulus.sweeps``), so editing the sweeps or the window re-runs the shards."""
+def experiment_simulation(config: Mapping, pool: str) -> ExperimentSimulation:
+    """What the simulations of ``pool`` depend on besides their parameters and seeds: its
+    fidelity's simulator, the model less the inferred constants, the stimulus (the step, or
+    a recording's chosen sweeps' protocols, so editing the sweeps or the window re-runs the
+    shards), the features and, for a pool of ``traces.pools``, ``traces.dt``."""
     _check_pool(pool)
     inferred = set(config["prior"])
     keep_traces = pool in config["traces"]["pools"]
-    return {
+    return ExperimentSimulation.from_dict({
         "simulator": simulator_settings(config, FIDELITY[pool]),
         "model": {k: v for k, v in config["model"].items() if k not in inferred},
         "stimulus": simulation_stimulus(config["stimulus"]),
         "features": list(config["features"]),
         "trace_dt": config["traces"]["dt"] if keep_traces else None,
-    }
+    })
+
+
+def simulation_settings(config: Mapping, pool: str) -> dict:
+    """:func:`experiment_simulation` as plain data: the rules' params (an edit re-runs the
+    jobs) and what shards and models store of it."""
+    return experiment_simulation(config, pool).to_dict()
 
 
 def shard_settings(config: Mapping, pool: str, shard: int) -> dict:

@@ -3,7 +3,7 @@ and checked once at startup.
 
 ``resolve`` turns the config's ``stimulus: {recording, sweeps | amplitudes_pA, window_ms}``
 into plain per-sweep protocols (``mfnpe.stimulus.sweeps``);
-``mfnpe.stimulus.protocols.simulation_stimuli`` turns them back into simulator stimuli.
+``mfnpe.simulation.experiment.ExperimentSimulation`` turns them back into simulator stimuli.
 """
 
 from __future__ import annotations

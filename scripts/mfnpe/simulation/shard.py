@@ -18,8 +18,7 @@ from mfnpe.simulation import features, simulators
 from mfnpe import seeds
 from mfnpe.hh.model import constants_table
 from mfnpe.io.shards import SimShard
-from mfnpe.stimulus.protocols import simulation_stimuli
-from mfnpe.stimulus.sweeps import feature_names
+from mfnpe.simulation.experiment import ExperimentSimulation
 from mfnpe.prior import BoxPrior
 
 log = logging.getLogger(__name__)
@@ -54,53 +53,55 @@ def _batches(n: int, size: int) -> list[np.ndarray]:
 def simulate_shard(
     theta: np.ndarray,
     param_names: Sequence[str],
-    settings: Mapping,
+    experiment: ExperimentSimulation,
+    sim_seeds: np.ndarray,
     threads: int = 1,
-    sim_seeds: np.ndarray | None = None,
+    provenance: Mapping | None = None,
 ) -> SimShard:
     """Simulate every row of ``theta`` (n, d) and compute its features.
 
     Parameters
     ----------
-    settings : the shard's settings (``mfnpe.plan.shards.shard_settings``): simulator, model,
-        stimulus, features, trace_dt, seed, pool, shard.
+    experiment : simulator, model, stimulus, features and trace_dt.
+    sim_seeds : (n,) uint32 seeds, one per simulation (a pool's shard:
+        ``mfnpe.seeds.simulation_seeds(seed, pool, shard, n)``).
     threads : cores the job may use (numba: one batch per thread; JAX: XLA's pool).
-    sim_seeds : (n,) uint32 seeds, one per simulation; by default the shard's, from
-        settings seed, pool and shard.
+    provenance : the shard's identity (its prior shard's settings: seed, pool, shard...),
+        stored in the shard's settings before ``experiment.to_dict()``.
 
     Returns
     -------
     SimShard with NaN feature rows where the simulation diverged (``valid`` False). Under
-    a recording's sweeps (``settings["stimulus"]["protocols"]``) every row is simulated
-    under every sweep at the same theta (seeds :func:`sweep_seeds_of`): x holds the
-    features of every sweep, sweep after sweep (names ``spike_count@5``...), a row is valid
-    when every sweep's trace is, and the traces are the sweeps' joined in time.
+    a recording's sweeps every row is simulated under every sweep at the same theta (seeds
+    :func:`sweep_seeds_of`): x holds the features of every sweep, sweep after sweep (names
+    ``spike_count@5``...), a row is valid when every sweep's trace is, and the traces are
+    the sweeps' joined in time.
     """
     start = time.perf_counter()
     n = theta.shape[0]
-    sweeps = simulation_stimuli(settings["stimulus"])
-    constants = constants_table(settings["model"], theta, param_names)
-    if sim_seeds is None:
-        sim_seeds = seeds.simulation_seeds(settings["seed"], settings["pool"], settings["shard"], n)
+    sweeps = experiment.stimuli()
+    constants = constants_table(experiment.model.to_dict(), theta, param_names)
+    if len(sim_seeds) != n:
+        raise ValueError(f"{len(sim_seeds)} seeds for {n} simulations")
     sweep_seeds = [sweep_seeds_of(sim_seeds, j) for j in range(len(sweeps))]
-    spec = simulators.spec(settings["simulator"])
-    simulate = simulators.batch_function(settings["simulator"])
-    features.check_names(settings["features"])  # a ValueError naming an unknown one, first
-    trace_dt = settings.get("trace_dt")
-    sim_dt = settings["simulator"]["dt"]
-    trace_stride = int(round(trace_dt / sim_dt)) if trace_dt else 0
+    spec = simulators.spec(experiment.simulator.name)
+    simulate = simulators.batch_function(experiment.simulator)
+    feature_list = list(experiment.features)
+    features.check_names(feature_list)  # a ValueError naming an unknown one, first
+    trace_dt = experiment.trace_dt
+    trace_stride = int(round(trace_dt / experiment.simulator.dt)) if trace_dt else 0
 
     def run(rows: np.ndarray):
         padded = rows
         if spec.fixed_shape and len(rows) < spec.batch_size:
             padded = np.concatenate([rows, np.full(spec.batch_size - len(rows), rows[0])])
         xs, valid, kept, events, steps = [], np.ones(len(rows), dtype=bool), [], None, 0
-        for (_, stimulus, windows), sweep_seed in zip(sweeps, sweep_seeds):
+        for (stimulus, windows), sweep_seed in zip(sweeps, sweep_seeds):
             out = simulate({k: v[padded] for k, v in constants.items()}, stimulus,
                            seeds=sweep_seed[padded])
             v = out.v[: len(rows)]
             valid &= features.valid_traces(v)
-            xs.append(features.compute_features(v, out.dt, windows, settings["features"]))
+            xs.append(features.compute_features(v, out.dt, windows, feature_list))
             if trace_stride:
                 kept.append(v[:, ::trace_stride].copy())
             if out.n_events is not None:
@@ -113,7 +114,6 @@ def simulate_shard(
     with ThreadPoolExecutor(max_workers=threads) as pool:  # a JAX batch runs on XLA's pool of `threads`
         results = list(pool.map(run, _batches(n, spec.batch_size)))
 
-    sweep_names = None if sweeps[0][0] is None else [sweep for sweep, _, _ in sweeps]
     x = np.concatenate([r[0] for r in results])
     valid = np.concatenate([r[1] for r in results])
     traces = np.concatenate([r[2] for r in results]) if trace_stride else None
@@ -135,8 +135,8 @@ def simulate_shard(
         x=x,
         valid=valid,
         param_names=list(param_names),
-        feature_names=feature_names(settings["features"], sweep_names),
-        settings=dict(settings),
+        feature_names=experiment.feature_names(),
+        settings={**(provenance or {}), **experiment.to_dict()},
         stats=stats,
         traces=traces,
         trace_dt=trace_dt,

@@ -1,4 +1,4 @@
-"""Simulator registry: a config's ``simulators.<fidelity>`` section -> a batch function.
+"""Simulator registry: a simulator's settings (``SimulatorSettings``) -> a batch function.
 
 Modules are imported lazily, so an HF job never loads JAX and an LF job never compiles
 the Markov kernels.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mfnpe import runtime
 from mfnpe.names import LF_SIMULATORS, MARKOV_SIMULATORS
+from mfnpe.simulation.experiment import SimulatorSettings
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,18 @@ REGISTRY: dict[str, SimulatorSpec] = {
 """Simulator name (``mfnpe.names.SIMULATORS``) -> where it lives and how it is batched."""
 
 
-def spec(settings: Mapping) -> SimulatorSpec:
-    name = settings["name"]
+def spec(name: str) -> SimulatorSpec:
+    """Where simulator ``name`` lives and how it is batched."""
     if name not in REGISTRY:
         raise ValueError(f"unknown simulator {name!r}; known: {list(REGISTRY)}")
     return REGISTRY[name]
 
 
-def batch_function(settings: Mapping) -> Callable:
-    """``f(constants, stimulus, seeds, **kwargs) -> SimOutput`` for the simulator settings
-    ``{"name": ..., "dt": ..., <options>}``."""
-    found = spec(settings)
+def batch_function(settings: SimulatorSettings) -> Callable:
+    """``f(constants, stimulus, seeds, **kwargs) -> SimOutput`` of the simulator
+    ``settings`` (name, dt [ms], options)."""
+    found = spec(settings.name)
     if found.backend == "jax":
         runtime.start_jax()  # before the simulator module touches JAX
     function = getattr(importlib.import_module(found.module), found.function)
-    options = {key: value for key, value in settings.items() if key not in ("name", "dt")}
-    return functools.partial(function, dt=settings["dt"], **options)
+    return functools.partial(function, dt=settings.dt, **dict(settings.options))

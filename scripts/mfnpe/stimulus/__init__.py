@@ -3,7 +3,7 @@
 - ``step``: the current step (:class:`~mfnpe.stimulus.step.Stimulus`) and the stimulus
   interface every simulator takes;
 - ``protocols``: a sweep's piecewise-constant command current [pA] as a stimulus, its
-  feature windows, and the job settings' stimuli (``simulation_stimuli``);
+  feature windows and its plain form in job settings;
 - ``windows``: the rest, stimulus and passive windows of the features [ms];
 - ``sweeps``: plain names and settings of a recording stimulus (no numerics: the planning
   layer imports it).

@@ -5,21 +5,23 @@ and epochs at other levels (docs/recordings.md, "Protocols"). Files give it
 (``mfnpe.recordings.ephys``; from a command waveform: ``mfnpe.recordings.commands``); here
 it becomes the per-step current of a simulation: :func:`current_pA` and, for membrane
 areas, :func:`current_density` (1 pA on A µm² is 100/A µA/cm²), and the windows of its
-features (:func:`feature_windows`). :func:`simulation_stimuli` turns a job's plain
-stimulus settings into the simulators' stimuli, the step or one protocol per sweep.
-A protocol that is no protocol raises ``ValueError``.
+features (:func:`feature_windows`); :func:`to_settings` and :func:`from_settings` its
+plain form in job settings.
+A protocol that is no protocol raises ``ValueError``. numpy is imported where used: the
+planning layer holds protocols (``mfnpe.simulation.experiment``) and imports no numerics.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from mfnpe.stimulus.step import Stimulus
-from mfnpe.stimulus.sweeps import is_recording
 from mfnpe.stimulus.windows import Windows, epoch_windows, passive_epoch
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TIME_EPS_MS = 1e-9
 """A step at time ``k·dt`` is inside ``[start, end)`` when ``start - eps <= k·dt < end - eps``
@@ -70,7 +72,7 @@ class Protocol:
     def __post_init__(self):
         values = [self.duration, self.holding,
                   *(x for e in self.epochs for x in (e.start, e.duration, e.amplitude))]
-        if not np.all(np.isfinite(values)) or self.duration <= 0:
+        if not all(math.isfinite(v) for v in values) or self.duration <= 0:
             raise ValueError(f"protocol values must be finite with duration > 0: {self}")
         end = 0.0
         for epoch in self.epochs:
@@ -99,6 +101,8 @@ class Protocol:
     def current_scale(self, constants) -> np.ndarray:
         """(n,) float64 [µA/cm² per pA]: ``100 / area`` of each simulation's membrane
         (``constants["area"]`` [µm²], fixed or inferred)."""
+        import numpy as np
+
         area = np.asarray(constants["area"], dtype=np.float64)
         if not (area > 0).all():
             raise ValueError(f"membrane areas must be positive to convert pA, got {area}")
@@ -148,6 +152,8 @@ def make_protocol(duration: float, holding: float,
 def current_pA(protocol: Protocol, dt: float, n_steps: int | None = None) -> np.ndarray:
     """(n_steps,) float64 command current [pA] of integration step k (time ``k * dt`` [ms]);
     ``n_steps`` defaults to ``round(duration / dt)``."""
+    import numpy as np
+
     if n_steps is None:
         n_steps = protocol.n_steps(dt)
     t = np.arange(n_steps) * dt
@@ -162,6 +168,8 @@ def current_density(protocol: Protocol, dt: float, area_um2,
                     n_steps: int | None = None) -> np.ndarray:
     """(n, n_steps) float64 current density [µA/cm²] of the protocol on membranes of
     ``area_um2`` (n,) [µm²] (a scalar gives n = 1): ``current_pA · 100 / area``."""
+    import numpy as np
+
     areas = np.atleast_1d(np.asarray(area_um2, dtype=np.float64))
     if areas.ndim != 1 or not (areas > 0).all():
         raise ValueError(f"membrane areas must be positive, shape (n,): got {area_um2!r}")
@@ -219,18 +227,3 @@ def from_settings(settings) -> Protocol:
     """The :class:`Protocol` of :func:`to_settings`'s plain data."""
     return Protocol(float(settings["duration"]), float(settings["holding"]),
                     tuple(Epoch(*map(float, epoch)) for epoch in settings["epochs"]))
-
-
-def simulation_stimuli(settings) -> list[tuple[int | None, Stimulus | Protocol,
-                                               Stimulus | Windows]]:
-    """``[(sweep, stimulus, windows)]`` of a job's stimulus settings
-    (``mfnpe.stimulus.sweeps.simulation_stimulus``): ``[(None, Stimulus, Stimulus)]``
-    for the step, else one ``(sweep index, Protocol, Windows)`` per sweep, in order."""
-    if not is_recording(settings):
-        step = Stimulus(**settings)
-        return [(None, step, step)]
-    found = []
-    for plain in settings["protocols"]:
-        protocol = from_settings(plain)
-        found.append((int(plain["sweep"]), protocol, feature_windows(protocol)))
-    return found

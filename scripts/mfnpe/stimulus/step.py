@@ -14,8 +14,10 @@ waveform in pA, scale ``100 / area`` (1 pA on A µm² is 100/A µA/cm²).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where used: the planning layer holds a Stimulus
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Stimulus:
 
     def step_mask(self, dt: float) -> np.ndarray:
         """(n_steps,) float64: 1 where step k (time k·dt, start of the step) is inside the step."""
+        import numpy as np
+
         t = np.arange(self.n_steps(dt)) * dt
         return ((t >= self.t_on - 1e-9) & (t < self.t_off - 1e-9)).astype(np.float64)
 
@@ -59,6 +63,8 @@ class Stimulus:
 
     def current_scale(self, constants) -> np.ndarray:
         """(n,) float64 [µA/cm²]: each simulation's ``amplitude`` constant."""
+        import numpy as np
+
         return np.asarray(constants["amplitude"], dtype=np.float64)
 
     def holding_current(self, constants) -> None:
