@@ -1,0 +1,114 @@
+"""Known answers through the recommended real-cell path: θ drawn from config/recording.yaml's
+prior, each simulated with HF under 18711001's three sweeps (tools/synthetic_recording.py)
+and inferred like the cell (tools/real_cell.py, LF-TSNPE: 3 rounds of 5000 LF, the first
+from the prior). Per θ: its HPD level in the posterior (inside the 95 % region?) and the
+measure of fit of 50 HF predictive simulations (spike count, rest, AP peak).
+
+    .venv/bin/python tools/known_answers_path.py --out known/ [--n 20] [--seed 2026]
+    .venv/bin/python tools/known_answers_path.py --out known/ --summary
+
+Each θ is about 950 s of CPU (one process, one thread). A θ whose ``ka<k>.json`` exists is
+skipped, so the command resumes where it stopped; ``--summary`` prints the table of those
+done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ["config/config.yaml", "config/recording_18711001.yaml",
+           "config/recording_sequential.yaml"]  # = config/recording.yaml (tested)
+LIKE, SWEEPS, WINDOW = "tests/data/recordings/18711001.abf", ["10", "20", "29"], ["0", "1400"]
+
+
+def draw(out: Path, n: int, seed: int) -> dict:
+    """``n`` θ from the path's prior (area from 18711001's passive card), kept in
+    ``out/thetas.json`` (drawn once)."""
+    path = out / "thetas.json"
+    if not path.exists():
+        sys.path.insert(0, str(ROOT / "tools"))
+        from config_check import merged_config
+        from mfnpe.observation.passive import area_prior_from_recording
+        from mfnpe.prior import BoxPrior
+
+        config = merged_config([ROOT / c for c in CONFIGS],
+                               area_measure=area_prior_from_recording)
+        prior = BoxPrior.from_config(config["prior"])
+        theta = prior.sample(n, np.random.default_rng(seed))
+        path.write_text(json.dumps({"names": list(prior.names), "theta": theta.tolist()},
+                                   indent=1))
+    return json.loads(path.read_text())
+
+
+def run_one(out: Path, k: int, names, theta) -> None:
+    """Simulate θ ``k`` into ``out/cell<k>.nwb`` and infer it into ``out/ka<k>.json``."""
+    assignments = [f"{n}={v:.6g}" for n, v in zip(names, theta)]
+    cell = out / f"cell{k}.nwb"
+    python = sys.executable
+    subprocess.run([python, "tools/synthetic_recording.py", "--out", str(cell), "--like", LIKE,
+                    "--sweeps", *SWEEPS, "--window", *WINDOW, "--model-name", "pospischil_rs",
+                    "--simulator", "binomial", "--seed", str(100 + k), "--theta", *assignments],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    overlay = out / f"ka{k}.yaml"
+    overlay.write_text(f"stimulus:\n  recording: {cell}\n  sweeps: [0, 1, 2]\n"
+                       f"  window_ms: [0.0, 1400.0]\n")
+    result = out / f"ka{k}.json"
+    with open(out / f"ka{k}.log", "w") as log:
+        subprocess.run([python, "tools/real_cell.py", *CONFIGS, str(overlay), "--strategies",
+                        "lf_tsnpe", "--lf-rounds", "3", "--theta", *assignments, "--out",
+                        f"{result}.tmp"], cwd=ROOT, check=True, stdout=log, stderr=log,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    os.replace(f"{result}.tmp", result)
+
+
+def summary(out: Path, thetas: dict) -> str:
+    """One line per θ done and the totals: HPD level, inside the 95 % region, the worst
+    sweep's fractions within tolerance (spikes, rest, AP peak), the recorded spike counts'
+    silent share, CPU seconds."""
+    lines = ["theta  hpd_level  inside_95  spikes  rest  ap_peak  all_key>=0.8  cpu_s"]
+    done = inside = fits = 0
+    for k in range(len(thetas["theta"])):
+        path = out / f"ka{k}.json"
+        if not path.exists():
+            continue
+        found = json.loads(path.read_text())["lf_tsnpe"]
+        sweeps = found["sweeps"].values()
+        worst = {key: min(s[key] for s in sweeps) for key in ("spikes", "rest_mean", "ap_peak")}
+        done += 1
+        inside += found["hpd_level"] <= 0.95
+        fits += found["key_worst"] >= 0.8
+        lines.append(f"{k:>5}  {found['hpd_level']:9.3f}  {str(found['hpd_level'] <= 0.95):>9}  "
+                     f"{worst['spikes']:6.2f}  {worst['rest_mean']:4.2f}  "
+                     f"{worst['ap_peak']:7.2f}  {str(found['key_worst'] >= 0.8):>12}  "
+                     f"{found['cpu_s']:5.0f}")
+    lines.append(f"{done} of {len(thetas['theta'])} done: inside the 95 % region {inside}, "
+                 f"every sweep's spikes, rest and AP peak fit >= 80 % {fits}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--summary", action="store_true")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    thetas = draw(args.out.resolve(), args.n, args.seed)
+    if not args.summary:
+        for k, theta in enumerate(thetas["theta"]):
+            if not (args.out / f"ka{k}.json").exists():
+                run_one(args.out.resolve(), k, thetas["names"], theta)
+    print(summary(args.out, thetas))
+
+
+if __name__ == "__main__":
+    main()
