@@ -8,8 +8,9 @@ measure of fit of 50 HF predictive simulations (spike count, rest, AP peak).
     .venv/bin/python tools/known_answers_path.py --out known/ --summary
 
 Each θ is about 950 s of CPU (one process, one thread). A θ whose ``ka<k>.json`` exists is
-skipped, so the command resumes where it stopped; ``--summary`` prints the table of those
-done.
+skipped, so the command resumes where it stopped (a θ the path refused, e.g. a cell that
+fires through every hyperpolarising pulse so that it has no passive card for the area prior,
+is tried again); ``--summary`` prints the table of those run.
 """
 
 from __future__ import annotations
@@ -74,10 +75,14 @@ def summary(out: Path, thetas: dict) -> str:
     sweep's fractions within tolerance (spikes, rest, AP peak), the recorded spike counts'
     silent share, CPU seconds."""
     lines = ["theta  hpd_level  inside_95  spikes  rest  ap_peak  all_key>=0.8  cpu_s"]
-    done = inside = fits = 0
+    done = inside = fits = refused = 0
     for k in range(len(thetas["theta"])):
-        path = out / f"ka{k}.json"
+        path, log = out / f"ka{k}.json", out / f"ka{k}.log"
         if not path.exists():
+            last = log.read_text().strip().splitlines()[-1:] if log.exists() else []
+            if last and "Error" in last[0]:  # the path refused this cell (a clear error)
+                refused += 1
+                lines.append(f"{k:>5}  refused: {last[0][:160]}")
             continue
         found = json.loads(path.read_text())["lf_tsnpe"]
         sweeps = found["sweeps"].values()
@@ -89,8 +94,9 @@ def summary(out: Path, thetas: dict) -> str:
                      f"{worst['spikes']:6.2f}  {worst['rest_mean']:4.2f}  "
                      f"{worst['ap_peak']:7.2f}  {str(found['key_worst'] >= 0.8):>12}  "
                      f"{found['cpu_s']:5.0f}")
-    lines.append(f"{done} of {len(thetas['theta'])} done: inside the 95 % region {inside}, "
-                 f"every sweep's spikes, rest and AP peak fit >= 80 % {fits}")
+    lines.append(f"{done + refused} of {len(thetas['theta'])} run: {refused} refused; of "
+                 f"{done} inferred, inside the 95 % region {inside}, every sweep's spikes, "
+                 f"rest and AP peak fit >= 80 % {fits}")
     return "\n".join(lines)
 
 
@@ -106,7 +112,10 @@ def main(argv=None) -> None:
     if not args.summary:
         for k, theta in enumerate(thetas["theta"]):
             if not (args.out / f"ka{k}.json").exists():
-                run_one(args.out.resolve(), k, thetas["names"], theta)
+                try:
+                    run_one(args.out.resolve(), k, thetas["names"], theta)
+                except subprocess.CalledProcessError as err:  # refused: its log says why
+                    print(f"theta {k}: {err}", file=sys.stderr)
     print(summary(args.out, thetas))
 
 
