@@ -81,12 +81,10 @@ def pytest_sessionstart(session):
 
 HEAVY_MODULES = ("test_sequential", "test_workflow", "test_sequential_workflow",
                  "test_model_file", "test_slurm", "test_reliability", "test_inference",
-                 "test_recording_workflow", "test_models", "test_langevin", "test_reruns",
-                 "test_library_doc", "test_temperature", "test_config_files", "test_markov",
-                 "test_inference_priors", "test_plots", "test_ephys_features",
-                 "test_embedding", "test_ephys", "test_threads", "test_lint")
-"""The modules that take longest, longest first (each module's sum of ``--durations=0``:
-the workflow fixtures, then the unit tests' trainings and simulations); every other module
+                 "test_recording_workflow", "test_reruns", "test_recordings", "test_models",
+                 "test_lint", "test_temperature", "test_protocols")
+"""The modules that take longest, longest first (measured with ``--durations=0``: the
+workflow fixtures, then the unit tests' trainings and simulations); every other module
 follows them in collection order."""
 
 
