@@ -79,36 +79,18 @@ def pytest_sessionstart(session):
                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-HEAVY_MODULES = ("test_sequential", "test_workflow", "test_sequential_workflow",
-                 "test_model_file", "test_slurm", "test_reliability", "test_inference",
-                 "test_recording_workflow", "test_reruns", "test_recordings", "test_models",
-                 "test_lint", "test_temperature", "test_protocols")
-"""The modules that take longest, longest first (measured with ``--durations=0``: the
-workflow fixtures, then the unit tests' trainings and simulations); every other module
-follows them in collection order."""
-
-
-def _heaviness(item: pytest.Item) -> int:
-    name = item.module.__name__
-    return HEAVY_MODULES.index(name) if name in HEAVY_MODULES else len(HEAVY_MODULES)
-
-
-def pytest_configure(config):
-    """pytest-xdist hands out files in the order of ``pytest_collection_modifyitems``, not
-    reordered by their number of tests (its default; a file of few long tests would come
-    last and leave the other worker idle)."""
-    if hasattr(config.option, "loadscopereorder"):
-        config.option.loadscopereorder = False
+TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_reliability", "test_lint",
+                    "test_sequential_workflow", "test_slurm")
+"""Modules whose tests use the session's tiny run (or a SLURM run compared with it)."""
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by the markers
 def pytest_collection_modifyitems(config, items):
-    """Tests that use the tiny run are marked ``workflow`` (tests/tiers.py). The longest
-    modules come first (``HEAVY_MODULES``): with ``pytest -n 2 --dist loadfile`` (``make
-    test``) each worker takes the next file when it is nearly done, so the short files at
-    the end even out when the two workers finish."""
+    """Tests that use the tiny run are marked ``workflow`` (tests/tiers.py). The modules
+    that use it come last: with ``pytest -n 2 --dist loadfile`` (``make test``) both
+    workers first work through the other files, then share one tiny run."""
     mark_tiers(items)
-    items.sort(key=_heaviness)
+    items.sort(key=lambda item: item.module.__name__ in TINY_RUN_MODULES)
 
 
 @pytest.hookimpl(wrapper=True)

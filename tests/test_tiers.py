@@ -161,13 +161,3 @@ def test_what_counts_as_starting_snakemake(command, starts):
 def test_the_slurm_cluster_is_started_early_only_for_sessions_that_may_run_it(markexpr,
                                                                              selects):
     assert selects_cluster(markexpr) is selects
-
-
-def test_the_heavy_modules_that_go_first_are_test_files():
-    """conftest.HEAVY_MODULES orders pytest-xdist's files: a renamed module would silently
-    drop to the end of the queue."""
-    from conftest import HEAVY_MODULES
-
-    assert len(set(HEAVY_MODULES)) == len(HEAVY_MODULES)
-    missing = [name for name in HEAVY_MODULES if not (ROOT / "tests" / f"{name}.py").is_file()]
-    assert not missing, missing
