@@ -280,13 +280,18 @@ def test_a_bad_model_file_is_named_in_the_error(tmp_path):
 # ----------------------------------------------------------------------------- the workflow
 
 TINY_MODEL_FILE = ROOT / "tests" / "configs" / "tiny_model_file.yaml"
+MODEL_FILE_TARGETS = ("results/summary/table.csv", "results/summary/observations.csv",
+                      "results/figures/traces_lf_hf.png")
+"""Every shard, model, evaluation and observation, and the figure of the model's own
+traces (the posterior figures are the same for any model: test_workflow.py has them)."""
 
 
 @pytest.mark.workflow
 def test_the_workflow_runs_a_model_from_a_file(tmp_path):
     """tests/configs/tiny.yaml with the file model (tiny_model_file.yaml) through every
-    stage: shards hold the model's reference and its A conductance, NLTP table and
-    observations complete; editing the model file re-runs its simulations."""
+    stage up to ``MODEL_FILE_TARGETS``: shards hold the model's reference and its A
+    conductance, NLTP table and observations complete; editing the model file re-runs its
+    simulations."""
     import h5py
     import pandas as pd
     from workflow_helpers import TINY, scheduled_jobs, snakemake
@@ -295,7 +300,8 @@ def test_the_workflow_runs_a_model_from_a_file(tmp_path):
     (workdir / "tests" / "models").mkdir(parents=True)
     model_file = workdir / MODEL_FILE
     model_file.write_text((ROOT / MODEL_FILE).read_text())
-    run = snakemake(workdir, "--cores", "2", configfile=[TINY, TINY_MODEL_FILE])
+    run = snakemake(workdir, "--cores", "2", *MODEL_FILE_TARGETS,
+                    configfile=[TINY, TINY_MODEL_FILE])
     assert run.returncode == 0, run.stderr[-4000:]
     table = pd.read_csv(workdir / "results" / "summary" / "table.csv")
     assert len(table) and np.isfinite(table["mean"]).all()  # one seed: no interval
@@ -307,7 +313,7 @@ def test_the_workflow_runs_a_model_from_a_file(tmp_path):
         theta_names = json.loads(shard.attrs["param_names"])
     assert settings["model"]["file"] == MODEL_FILE and "gA" in theta_names
     model_file.write_text(model_file.read_text().replace('"gL": (0.3,', '"gL": (0.31,'))
-    plan = snakemake(workdir, "-n", configfile=[TINY, TINY_MODEL_FILE])
+    plan = snakemake(workdir, "-n", *MODEL_FILE_TARGETS, configfile=[TINY, TINY_MODEL_FILE])
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert scheduled_jobs(plan.stdout).get("simulate", 0) > 0
 

@@ -72,24 +72,26 @@ def test_a_refused_config_changes_nothing(copied_run, tmp_path):
 
 def _corrupt_one_of_each_kind(results: Path) -> dict[str, str]:
     """A truncated HF shard, a foreign HDF5 file as a posterior, a same-size overwrite
-    inside an LF shard's data, a pickled object as a model: ``{path: expected message}``."""
+    inside a test-pool shard's data, a pickled object as a model: ``{path: expected
+    message}``. The overwrite is in the test pool, whose dependants are evaluations (an LF
+    shard would rebuild every LF-trained model, minutes more for the same check)."""
     shard = results / "sims/hf/shard-1.h5"
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
     with h5py.File(results / "observations/tiny-1/posterior.h5", "w") as handle:
         handle["samples"] = np.zeros((3, 3))
-    lf = results / "sims/lf/shard-1.h5"
-    with h5py.File(lf, "r") as handle:
+    test = results / "sims/test/shard-1.h5"
+    with h5py.File(test, "r") as handle:
         offset = handle["x"].id.get_offset()
-    size = lf.stat().st_size
-    with open(lf, "r+b") as handle:
+    size = test.stat().st_size
+    with open(test, "r+b") as handle:
         handle.seek(offset + 64)
         handle.write(bytes(range(16)))
-    assert lf.stat().st_size == size
+    assert test.stat().st_size == size
     torch.save(torch.nn.Linear(2, 2), results / "models/npe/nlf-0_nhf-20_seed-0.pt")
     return {
         "results/sims/hf/shard-1.h5": "truncated",
         "results/observations/tiny-1/posterior.h5": "holds kind None",
-        "results/sims/lf/shard-1.h5": "dataset 'x' no longer matches the checksum",
+        "results/sims/test/shard-1.h5": "dataset 'x' no longer matches the checksum",
         "results/models/npe/nlf-0_nhf-20_seed-0.pt": "does not load as weights only",
     }
 
@@ -130,14 +132,18 @@ def test_every_kind_of_broken_file_is_moved_aside_and_made_again(copied_run, tin
     rebuilt = {path for path in before if after[path] != before[path]}
     broken = {path.removeprefix("results/") for path in faults}
     assert broken <= rebuilt
-    # the dependants: every model and evaluation of the 40-simulation HF budget (shard 1),
-    # every LF-trained model (LF shard 1), the recordings' results, tables and figures
+    # the dependants: every model of the 40-simulation HF budget (HF shard 1), every
+    # evaluation (test shard 1), the recordings' results, tables and figures
     dependants = ("models/", "eval/", "observations/", "summary/", "figures/")
     assert all(path.startswith(dependants) for path in rebuilt - broken), sorted(rebuilt)
+    assert {path for path in before if path.startswith("eval/")} <= rebuilt
+    assert {"models/mf_npe/nlf-400_nhf-40_seed-1.pt", "models/npe/nlf-0_nhf-40_seed-0.pt",
+            "models/npe/nlf-0_nhf-20_seed-0.pt"} <= rebuilt
     kept = set(before) - rebuilt
-    assert {"sims/lf/shard-0.h5", "sims/hf/shard-0.h5", "sims/test/shard-0.h5",
-            "sims/test/shard-1.h5", "models/npe/nlf-0_nhf-20_seed-1.pt",
-            "eval/npe/nlf-0_nhf-20_seed-1.h5", "recordings/tiny-1.h5"} <= kept
+    assert {"sims/lf/shard-0.h5", "sims/lf/shard-1.h5", "sims/hf/shard-0.h5",
+            "sims/test/shard-0.h5", "models/npe/nlf-0_nhf-20_seed-1.pt",
+            "models/lf_npe/nlf-400_nhf-0_seed-0.pt", "models/mf_npe/nlf-400_nhf-20_seed-1.pt",
+            "recordings/tiny-1.h5"} <= kept
     assert not any(path.startswith("prior/") for path in rebuilt)
     for table in ("metrics", "table", "calibration", "observations"):
         healed = pd.read_csv(results / f"summary/{table}.csv")
