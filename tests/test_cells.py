@@ -148,3 +148,20 @@ def test_the_population_figure_has_a_panel_per_parameter_and_a_violin_per_cell()
     crosses = [c for c in area.collections if c.get_offsets().shape == (1, 2)
                and not isinstance(c, PolyCollection)]
     assert len(crosses) == 1 and tuple(crosses[0].get_offsets()[0]) == (4000.0, 2.0)
+
+
+def test_the_slurm_profile_groups_each_cells_jobs_into_one_component():
+    """A cell's own rules (posterior and verdict, predictive check, its two figures) share
+    one SLURM group, with a component count; every grouped rule exists."""
+    import re
+
+    import yaml
+
+    profile = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
+    rules = set(re.findall(r"^rule (\w+):", "".join(
+        p.read_text() for p in (ROOT / "workflow/rules").glob("*.smk")), flags=re.M))
+    cell = {rule for rule, group in profile["groups"].items() if group == "cell"}
+    assert cell == {"observe", "predictive_check", "figure_observation_pairplot",
+                    "figure_observation_ppc"}
+    assert set(profile["groups"]) <= rules
+    assert set(profile["groups"].values()) == set(profile["group-components"])
