@@ -9,12 +9,11 @@ import sys
 from mfnpe.observation.predictive import synthetic_recording
 from mfnpe.recordings.step import write_recording
 from mfnpe.recordings.sweeps import SweepRecording, write_sweep_recording
-from mfnpe.plan.observations import EXAMPLE_SIMULATION_KEYS
 from mfnpe.simulation.experiment import ExperimentSimulation
 
 settings = snakemake.params.settings  # name, theta, simulator, model, stimulus, seed
-experiment = ExperimentSimulation.from_dict(
-    {**{key: settings[key] for key in EXAMPLE_SIMULATION_KEYS}, "features": [], "trace_dt": None})
+experiment = ExperimentSimulation.from_dict(  # its simulator, model and stimulus
+    {**settings, "features": [], "trace_dt": None})
 recording = synthetic_recording(settings["name"], settings["theta"], experiment,
                                 settings["seed"])
 if isinstance(recording, SweepRecording):  # under a recording stimulus: one trace per sweep
