@@ -368,13 +368,13 @@ def test_further_cells_reuse_the_networks_and_get_a_row_and_a_panel_each(recordi
     overlay = tmp_path / "cells.yaml"
     overlay.write_text("stimulus: {sweeps: null, amplitudes_pA: [200, 300], "
                        "cells: [more/twin.abf, more/*.nwb]}\n")
-    targets = (*TARGETS, "results/summary/cells.csv")
+    targets = (*TARGETS, "results/summary/cells.csv", "results/figures/cells.png")
     plan = snakemake(workdir, "-n", *targets, configfile=[TINY, TINY_RECORDING, overlay])
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = scheduled_jobs(plan.stdout)
     assert jobs.get("observe") == 2 and jobs.get("predictive_check") == 2, jobs
     assert not {"simulate", "train", "sample_prior", "example_recording"} & set(jobs), jobs
-    assert jobs.get("cells_summary") == 1
+    assert jobs.get("cells_summary") == 1 and jobs.get("figure_cells") == 1
     run = snakemake(workdir, "--cores", "1", *targets, configfile=[TINY, TINY_RECORDING, overlay])
     assert run.returncode == 0, run.stderr[-4000:]
 
