@@ -99,3 +99,15 @@ def test_a_config_file_given_twice_is_listed_once(monkeypatch):
     monkeypatch.chdir(ROOT)
     assert distinct_paths(["config/config.yaml", absolute, "tests/configs/tiny.yaml",
                            absolute]) == ["config/config.yaml", "tests/configs/tiny.yaml"]
+
+
+def test_a_folder_holding_a_further_cell_is_refused(tmp_path, monkeypatch):
+    """stimulus/cells' files are inputs too, a glob's matches included."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "cells").mkdir(parents=True)
+    (tmp_path / "runs" / "cells" / "c1.abf").write_bytes(b"")
+    config = config_with(out="runs")
+    config["stimulus"]["cells"] = ["runs/cells/*.abf"]
+    with pytest.raises(ConfigError, match="holds the input runs/cells/c1.abf"):
+        out_folder.check(config, [])
+    assert out_folder.check(config_with(out="elsewhere"), []) == "elsewhere"

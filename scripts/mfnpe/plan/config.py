@@ -10,6 +10,7 @@ environment, before any rule env exists.
 from __future__ import annotations
 
 import copy
+import glob
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -447,6 +448,13 @@ def resolve_recording(config: dict, paths: Sequence[str | Path], resolve) -> Non
         _check_memory(config)  # the simulated time is known now: every sweep's
     except ValueError as err:  # RecordingError: every fault of the file or a sweep
         raise ConfigError(_with_source(str(err), paths)) from None
+
+
+def matching_files(entry: str) -> list[Path]:
+    """The existing files ``entry`` names: a path, or a glob pattern (every match, sorted);
+    relative to the working directory."""
+    matches = sorted(Path().glob(entry)) if glob.has_magic(entry) else [Path(entry)]
+    return [match for match in matches if match.is_file()]
 
 
 def resolve_cells(config: dict, paths: Sequence[str | Path], find, resolve) -> None:

@@ -13,7 +13,6 @@ config edit touched.
 
 from __future__ import annotations
 
-import glob
 import logging
 import re
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from mfnpe.names import EPHYS_SUFFIXES, RECORDING_SUFFIXES as SUFFIXES
 from mfnpe.stimulus.sweeps import is_recording, simulation_stimulus, stimulus_names
 from mfnpe.plan import out_folder, runs, shards
-from mfnpe.plan.config import ConfigError
+from mfnpe.plan.config import ConfigError, matching_files
 from mfnpe.simulation.experiment import ExperimentSimulation
 
 log = logging.getLogger(__name__)
@@ -153,8 +152,7 @@ def cell_files(config: Mapping) -> dict[str, str]:
     found: dict[str, str] = {}
     for k, entry in enumerate(entries):
         key = f"config key stimulus/cells/{k}={entry!r}"
-        matches = sorted(Path().glob(entry)) if glob.has_magic(entry) else [Path(entry)]
-        matches = [m for m in matches if m.is_file()]
+        matches = matching_files(entry)
         if not matches:
             raise ConfigError(f"{key}: no file matches it (relative to the working directory "
                               f"{Path.cwd()})")

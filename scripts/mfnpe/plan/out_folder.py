@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from mfnpe.plan.config import ConfigError
+from mfnpe.plan.config import ConfigError, matching_files
 
 EFFECTIVE_CONFIG = "config.yaml"
 """The config a run used, written at its start under the output folder."""
@@ -34,12 +34,15 @@ def is_run_folder(path: str | Path) -> bool:
 
 def inputs(config: Mapping, config_files: Sequence[str | Path]) -> list[str]:
     """Every path the workflow reads that a config names: the config files, the
-    recordings folder (``observations/dir``), a recording stimulus and a model file."""
+    recordings folder (``observations/dir``), a recording stimulus and its further cells
+    (``stimulus/cells``: the files they match) and a model file."""
     found = [str(path) for path in config_files]
     if config["observations"].get("dir") is not None:
         found.append(str(config["observations"]["dir"]))
     if config["stimulus"].get("recording") is not None:
         found.append(str(config["stimulus"]["recording"]))
+    for entry in config["stimulus"].get("cells") or []:
+        found += [str(path) for path in matching_files(entry)]
     if config["model"].get("file") is not None:
         found.append(str(config["model"]["file"]))
     return found
