@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,11 +71,20 @@ def run_one(out: Path, k: int, names, theta) -> None:
     os.replace(f"{result}.tmp", result)
 
 
+def recorded_spikes(log: Path) -> str:
+    """The synthetic cell's spike count per sweep, ``"3/5/7"``, from the ``x_o`` line that
+    tools/real_cell.py prints first."""
+    line = next((row for row in log.read_text().splitlines() if row.startswith("x_o ")), "")
+    counts = re.findall(r"'spike_count@\d+': (?:np\.float64\()?([\d.]+)", line)
+    return "/".join(str(int(float(c))) for c in counts) or "?"
+
+
 def summary(out: Path, thetas: dict) -> str:
-    """One line per θ done and the totals: HPD level, inside the 95 % region, the worst
-    sweep's fractions within tolerance (spikes, rest, AP peak), the recorded spike counts'
-    silent share, CPU seconds."""
-    lines = ["theta  hpd_level  inside_95  spikes  rest  ap_peak  all_key>=0.8  cpu_s"]
+    """One line per θ run and the totals: the synthetic cell's spike counts, the HPD level,
+    inside the 95 % region, the worst sweep's fractions within tolerance (spikes, rest, AP
+    peak), CPU seconds; a refused θ with its error."""
+    lines = ["theta  recorded spikes  hpd_level  inside_95  spikes  rest  ap_peak  "
+             "all_key>=0.8  cpu_s"]
     done = inside = fits = refused = 0
     for k in range(len(thetas["theta"])):
         path, log = out / f"ka{k}.json", out / f"ka{k}.log"
@@ -90,7 +100,8 @@ def summary(out: Path, thetas: dict) -> str:
         done += 1
         inside += found["hpd_level"] <= 0.95
         fits += found["key_worst"] >= 0.8
-        lines.append(f"{k:>5}  {found['hpd_level']:9.3f}  {str(found['hpd_level'] <= 0.95):>9}  "
+        lines.append(f"{k:>5}  {recorded_spikes(log):>15}  {found['hpd_level']:9.3f}  "
+                     f"{str(found['hpd_level'] <= 0.95):>9}  "
                      f"{worst['spikes']:6.2f}  {worst['rest_mean']:4.2f}  "
                      f"{worst['ap_peak']:7.2f}  {str(found['key_worst'] >= 0.8):>12}  "
                      f"{found['cpu_s']:5.0f}")
