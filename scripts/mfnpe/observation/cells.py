@@ -42,7 +42,8 @@ def cell_row(result: ObservationPosterior, run: Mapping, observed: Mapping,
     ``sd_``, ``q05_``, ``q50_``, ``q95_`` (and ``true_`` where θ is known), ``hpd_level``
     and ``inside_95``, the :data:`OBSERVED` columns of its observations.csv row (``observed``)
     and the passive card's medians (NaN without a card)."""
-    draws = result.samples[model_index(result, run)]  # (S, d)
+    index = model_index(result, run)
+    draws = result.samples[index]  # (S, d)
     row = {"recording": result.name, **{key: run[key] for key in RUN_KEYS}}
     known = result.theta_true is not None
     quantiles = np.quantile(draws, QUANTILES, axis=0)  # (3, d)
@@ -52,7 +53,7 @@ def cell_row(result: ObservationPosterior, run: Mapping, observed: Mapping,
         for q, value in zip(QUANTILES, quantiles[:, j]):
             row[f"{quantile_name(q)}_{name}"] = float(value)
         row[f"true_{name}"] = float(result.theta_true[j]) if known else np.nan
-    level = float(result.hpd_level[model_index(result, run)])
+    level = float(result.hpd_level[index])
     row["hpd_level"] = level if known else np.nan
     row["inside_95"] = bool(level <= 0.95) if known else None
     for column in OBSERVED:
