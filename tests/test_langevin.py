@@ -227,18 +227,32 @@ def test_threefry_matches_jax():
     np.testing.assert_array_equal(np.concatenate([np.asarray(w) for w in ours]), expected)
 
 
-def test_normals_are_standard_and_independent_of_chunking():
+def test_normal_pairs_are_standard_independent_and_independent_of_chunking():
+    """The Box–Muller normals (two per Threefry call, polynomial sine and cosine): each
+    part standard normal (moments within 5 standard errors; Kolmogorov–Smirnov p > 0.001
+    against the normal CDF), the two parts of a pair, neighbouring seeds and neighbouring
+    steps uncorrelated, and step k's values the same whichever chunk draws them."""
+    from scipy import stats
+
     seeds = jnp.arange(500, dtype=jnp.uint32)
-    z = np.asarray(threefry.chunk_normals(seeds, jnp.uint32(0), 200, 4), dtype=np.float64)
-    later = threefry.chunk_normals(seeds, jnp.uint32(150), 50, 4)
-    np.testing.assert_array_equal(np.asarray(later), z[150:].astype(np.float32))
-    flat = z.ravel()
-    size = flat.size  # 400 000
-    assert abs(flat.mean()) <= 5.0 / np.sqrt(size)
-    assert abs(flat.var() - 1.0) <= 5.0 * np.sqrt(2.0 / size)
-    assert abs((flat**4).mean() - 3.0) <= 5.0 * np.sqrt(96.0 / size)
-    neighbours = np.corrcoef(z[:, 0, :-1].ravel(), z[:, 0, 1:].ravel())[0, 1]  # seed s vs s+1
-    assert abs(neighbours) <= 5.0 / np.sqrt(z[:, 0, :-1].size)
+    parts = threefry.chunk_normal_pairs(seeds, jnp.uint32(0), 200, 4)
+    later = threefry.chunk_normal_pairs(seeds, jnp.uint32(150), 50, 4)
+    for part, part_later in zip(parts, later, strict=True):
+        np.testing.assert_array_equal(np.asarray(part_later), np.asarray(part)[150:])
+    cos, sin = (np.asarray(part, dtype=np.float64) for part in parts)  # (200, 4, 500)
+    for z in (cos, sin):
+        flat = z.ravel()
+        size = flat.size  # 400 000
+        assert abs(flat.mean()) <= 5.0 / np.sqrt(size)
+        assert abs(flat.var() - 1.0) <= 5.0 * np.sqrt(2.0 / size)
+        assert abs((flat**4).mean() - 3.0) <= 5.0 * np.sqrt(96.0 / size)
+        assert stats.kstest(flat, "norm").pvalue > 1e-3
+        for a, b in ((z[:, 0, :-1], z[:, 0, 1:]), (z[:-1], z[1:])):  # seeds s, s+1; steps
+            assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) <= 5.0 / np.sqrt(a.size)
+    assert abs(np.corrcoef(cos.ravel(), sin.ravel())[0, 1]) <= 5.0 / np.sqrt(cos.size)
+    # radius and angle independent: the squared radius is exponential with mean 2
+    r2 = (cos**2 + sin**2).ravel()
+    assert stats.kstest(r2, "expon", args=(0, 2)).pvalue > 1e-3
 
 
 # ----------------------------------------------------------------------------- noise vs area

@@ -7,7 +7,7 @@ For each JAX simulator, on one thread, the default 120 ms step at dt 0.025 ms an
 
 - ``shard``: the whole shard run (simulation and features), as ``make bench`` times it;
 - ``simulate``: the simulator alone;
-- ``normals``: its normals alone (:func:`mfnpe.hh.threefry.chunk_normals`, the same
+- ``normals``: its normals alone (:func:`mfnpe.hh.threefry.chunk_normal_pairs`, the same
   count per step, jitted, the result reduced so that XLA cannot drop it);
 
 and prints each as seconds and as a share of ``shard``. The time loop's own work (rates,
@@ -44,7 +44,7 @@ def main(argv=None) -> None:
     from mfnpe.hh.model import constants_table
     from mfnpe.hh.models import get_model
     from mfnpe.stimulus.step import Stimulus
-    from mfnpe.hh.threefry import chunk_normals
+    from mfnpe.hh.threefry import chunk_normal_pairs
     from mfnpe.names import LF_SIMULATORS
 
     from mfnpe.plan.config import load_schema
@@ -79,7 +79,8 @@ def main(argv=None) -> None:
             @jax.jit
             def draw(s, chunk=chunk, n_noise=n_noise):
                 def body(total, c):
-                    return total + jnp.sum(chunk_normals(s, c * chunk, chunk, n_noise)), None
+                    pairs = chunk_normal_pairs(s, c * chunk, chunk, -(-n_noise // 2))
+                    return total + sum(jnp.sum(part) for part in pairs), None
                 chunks = jnp.arange(-(-n_steps // chunk), dtype=jnp.uint32)
                 return jax.lax.scan(body, jnp.float32(0.0), chunks)[0]
 

@@ -81,8 +81,8 @@ def gates_step(model: NeuronModel, gates: tuple, v, noise, mem: Membrane, dt) ->
 
 
 def subunit_step(model: NeuronModel, gates: tuple, v, noise, mem: Membrane, dt) -> tuple:
-    """Fox (1997) subunit Langevin update at ``v`` (n,) [mV]; ``noise`` (G, n), one row per
-    gate type."""
+    """Fox (1997) subunit Langevin update at ``v`` (n,) [mV]; ``noise``: G rows (n,) of
+    standard normals, one per gate type."""
     r = gate_rates(model, v, mem.kinetic, mem.rate_scale)
     updated = []
     for g, (name, x) in enumerate(zip(model.gate_names, gates, strict=True)):

@@ -33,9 +33,10 @@ stationary distribution; not drawn). Under a voltage clamp V is ``clamp_mV`` for
 trace (``v[:, 0]`` included), the channels start at their steady state at ``clamp_mV`` and
 there is no current noise.
 
-Randomness: normal ``j`` of step ``k`` of the simulation with seed ``s`` is a pure function
-of ``(s, k, j)`` (:func:`mfnpe.hh.threefry.chunk_normals`), and batches are padded to
-:data:`BATCH_BLOCK`. So a trace depends only on its own constants and seed — not on the
+Randomness: the normals of step ``k`` of the simulation with seed ``s`` are a pure function
+of ``(s, k)`` (:func:`mfnpe.hh.threefry.chunk_normal_pairs`: normal ``j < P`` is the cosine
+part of pair ``j``, normal ``P + j`` its sine part, ``P = ⌈normals/2⌉``), and batches are
+padded to :data:`BATCH_BLOCK`. So a trace depends only on its own constants and seed — not on the
 batch, its position in it, nor the thread that runs it — bit for bit.
 
 Threads: XLA:CPU releases the GIL while it runs, so batches submitted from several Python
@@ -60,10 +61,10 @@ from mfnpe.hh.output import SimOutput
 from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.schemes import edge_step, n_edge_noise, states_open, states_steady
 from mfnpe.stimulus.step import Stimulus
-from mfnpe.hh.threefry import chunk_normals
+from mfnpe.hh.threefry import chunk_normal_pairs
 
 NOISE_CHUNK = 50
-"""Time steps whose normals are drawn together as one array (speed only, not the values)."""
+"""Time steps whose normals are drawn together as arrays (speed only, not the values)."""
 
 BATCH_BLOCK = 32
 """Batches are padded to a multiple of this many simulations, so every simulation runs in
@@ -78,7 +79,7 @@ class _Model(NamedTuple):
     function takes the neuron model (:mod:`mfnpe.hh.models`) first."""
 
     init: Callable  # (neuron, v (n,) [mV], kinetic) -> channel state
-    step: Callable  # (neuron, state, v, noise (n_channel_noise, n), Membrane, dt) -> state
+    step: Callable  # (neuron, state, v, noise: n_channel_noise rows (n,), Membrane, dt)
     open: Callable  # (neuron, state) -> open fraction per channel
     n_channel_noise: Callable  # neuron -> normals per step for the channels
     voltage_noise: bool  # one more normal per step: white membrane current
@@ -105,11 +106,13 @@ def _simulate(mem, waveform, seeds, dt, sigma, clamp_mV, *, model, neuron, n_ste
     spec = _MODELS[model]
     cell = neuron
     n_noise = spec.n_channel_noise(cell) + int(spec.voltage_noise)
+    n_pairs = -(-n_noise // 2)  # two normals per Threefry call
     v0 = jnp.broadcast_to(clamp_mV, mem.v_start.shape) if clamped else mem.v_start  # mV
 
     def step(carry, inputs):
-        v, channels = carry
-        on, noise = inputs
+        v, channels, normals = carry  # normals: this step's (cos, sin) parts, (n_pairs, n)
+        on, normals_next = inputs
+        noise = [*normals[0], *normals[1]][:n_noise] if n_noise else None  # rows (n,)
         channels_next = spec.step(cell, channels, v, noise, mem, dt)
         if clamped:
             v_next = v
@@ -119,17 +122,22 @@ def _simulate(mem, waveform, seeds, dt, sigma, clamp_mV, *, model, neuron, n_ste
             v_next = voltage_step(v, f_open, mem.current_scale * on, mem, dt, current_noise,
                                   xp=jnp)
         record = (v, *spec.open(cell, channels)) if record_open else (v,)
-        return (v_next, channels_next), record
+        return (v_next, channels_next, normals_next), record
 
     def chunk(carry, inputs):
         index, waveform_chunk = inputs
-        noise = chunk_normals(seeds, index * NOISE_CHUNK, NOISE_CHUNK, n_noise)
-        return jax.lax.scan(step, carry, (waveform_chunk, noise))
+        # A step reads its normals from the carry and hands on the next step's, drawn here
+        # (steps + 1): a dynamic slice fused into the step keeps XLA:CPU from vectorising
+        # the step's arithmetic.
+        following = chunk_normal_pairs(seeds, index * NOISE_CHUNK + 1, NOISE_CHUNK, n_pairs)
+        return jax.lax.scan(step, carry, (waveform_chunk, following))
 
     n_chunks = -(-n_steps // NOISE_CHUNK)
     waveform = jnp.pad(waveform, (0, n_chunks * NOISE_CHUNK - n_steps)).reshape(n_chunks, NOISE_CHUNK)
     chunks = (jnp.arange(n_chunks, dtype=jnp.uint32), waveform)
-    _, records = jax.lax.scan(chunk, (v0, spec.init(cell, v0, mem.kinetic)), chunks)
+    first = tuple(part[0] for part in chunk_normal_pairs(seeds, jnp.uint32(0), 1, n_pairs))
+    start = (v0, spec.init(cell, v0, mem.kinetic), first)
+    _, records = jax.lax.scan(chunk, start, chunks)
     # (n_chunks, NOISE_CHUNK, n) -> (n, n_steps)
     return tuple(r.reshape(-1, r.shape[-1])[:n_steps].T for r in records)
 

@@ -175,8 +175,8 @@ def edge_step(model: NeuronModel, states: tuple, v, noise, mem: Membrane, dt) ->
     """Orio & Soudry (2012) Langevin update (one noise per reversible pair) at ``v`` (n,)
     [mV] over ``dt`` [ms].
 
-    ``noise`` (:func:`n_edge_noise`, n): the pairs of each channel in order (classic 10
-    Na then 4 K).
+    ``noise``: :func:`n_edge_noise` rows (n,) of standard normals, the pairs of each channel
+    in order (classic 10 Na then 4 K).
     """
     r = gate_rates(model, v, mem.kinetic, mem.rate_scale)
     rates = jnp.stack(r)  # (2 G, n), 1/ms
@@ -184,7 +184,8 @@ def edge_step(model: NeuronModel, states: tuple, v, noise, mem: Membrane, dt) ->
     kicked, start = [], 0
     for scheme, x, inv_n in zip(schemes(model), half, mem.inv_n, strict=True):
         stop = start + len(scheme.source)
-        kicked.append(x + edge_noise(x, scheme, rates, inv_n, noise[start:stop], dt))
+        pair_noise = jnp.stack(noise[start:stop])  # (P, n)
+        kicked.append(x + edge_noise(x, scheme, rates, inv_n, pair_noise, dt))
         start = stop
     drift = markov_drift(model, tuple(kicked), r, 0.5 * dt)
     return tuple(to_simplex(x) for x in drift)
