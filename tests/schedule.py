@@ -18,18 +18,19 @@ import pytest
 SLOWEST_FIRST = (
     "test_workflow.py",             # the session's tiny run (about 165 s; 6 more files read it)
     "test_sequential.py",           # the sequential methods on the toy task
+    "test_recording_workflow.py",   # the tiny recording run and its further cells
     "test_reliability.py",          # the heal run on a copy of the tiny run
     "test_sequential_workflow.py",  # the sequential overlay on top of the tiny run
-    "test_recording_workflow.py",   # the tiny recording run and its further cells
     "test_model_file.py",           # the model-file run and the numba disk-cache test
     "test_slurm.py",                # the SLURM run (its cluster starts with the session)
     "test_inference.py",            # the toy task's trainings and the C2ST-by-budget sweep
     "test_out_workflow.py",         # a second output folder beside the tiny run
     "test_reruns.py",               # the killed-and-resumed run
 )
-"""Test files (in ``tests/``) that take the longest, slowest first: the tiny run's file
-leads, because the files that read the tiny run wait for it. Measured in ``make test``'s
-``--durations`` (docs/results.md, "The test suite"); the others follow, most tests first."""
+"""Test files (in ``tests/``) that take the longest, slowest first (``make test``'s
+``--durations``; docs/results.md, "The test suite"). The tiny run's file leads and the
+next two do not read the tiny run, so no worker waits for it; the SLURM test comes late,
+when its cluster has started. The other files follow, most tests first."""
 
 
 def file_order(items: list[pytest.Item]) -> list[pytest.Item]:

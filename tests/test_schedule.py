@@ -40,3 +40,13 @@ def test_make_keeps_the_order():
     assert [name for name, _ in targets] == ["test", "test-fast"]
     for name, command in targets:
         assert "--dist loadfile --no-loadscope-reorder" in command, name
+
+
+def test_the_tiny_runs_file_leads_and_the_next_two_do_not_wait_for_it():
+    """The first file makes the session's tiny run; the second and third (which the other
+    worker takes while it runs) use neither it nor a copy of it."""
+    def reads_tiny_run(name):
+        return re.search(r"\b(tiny_run|copied_run)\b", (TESTS / name).read_text()) is not None
+
+    assert reads_tiny_run(SLOWEST_FIRST[0])
+    assert not any(reads_tiny_run(name) for name in SLOWEST_FIRST[1:3])
