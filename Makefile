@@ -42,11 +42,11 @@ run: $(STAMP)
 
 # Every test: the unit tests and the workflow and cluster tiers (tests/tiers.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -n 2 --dist loadfile --durations=15
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 # The unit tests alone: no Snakemake run, no SLURM cluster (tests/tiers.py).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests -n 2 --dist loadfile --durations=10 -m "not workflow and not cluster"
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile --no-loadscope-reorder --durations=10 -m "not workflow and not cluster"
 
 bench: $(STAMP)
 	@out=$$($(CHECK_CONFIG) --print-out) && set -x && \

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))  # tools/import_graph.py
 pytest.register_assert_rewrite("hh_reference")  # its shared assertions explain failures
 
+from schedule import file_order  # noqa: E402
 from tiers import (  # noqa: E402
     mark_tiers,
     selects_cluster,
@@ -79,18 +80,13 @@ def pytest_sessionstart(session):
                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-TINY_RUN_MODULES = ("test_workflow", "test_reruns", "test_reliability", "test_lint",
-                    "test_sequential_workflow", "test_slurm")
-"""Modules whose tests use the session's tiny run (or a SLURM run compared with it)."""
-
-
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by the markers
 def pytest_collection_modifyitems(config, items):
-    """Tests that use the tiny run are marked ``workflow`` (tests/tiers.py). The modules
-    that use it come last: with ``pytest -n 2 --dist loadfile`` (``make test``) both
-    workers first work through the other files, then share one tiny run."""
+    """Tests that use the tiny run are marked ``workflow`` (tests/tiers.py); the slowest
+    files come first (tests/schedule.py: with ``make test``'s ``pytest -n 2 --dist loadfile
+    --no-loadscope-reorder`` the short files then fill both workers' ends)."""
     mark_tiers(items)
-    items.sort(key=lambda item: item.module.__name__ in TINY_RUN_MODULES)
+    items[:] = file_order(items)
 
 
 @pytest.hookimpl(wrapper=True)

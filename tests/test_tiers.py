@@ -76,7 +76,7 @@ def planted(tmp_path_factory) -> Path:
     (root / "workflow" / "schemas").mkdir(parents=True)  # workflow_helpers loads it
     shutil.copy(ROOT / "workflow" / "schemas" / "config.schema.yaml", root / "workflow" / "schemas")
     (root / "tests").mkdir()
-    for name in ("conftest.py", "tiers.py", "workflow_helpers.py"):
+    for name in ("conftest.py", "tiers.py", "schedule.py", "workflow_helpers.py"):
         shutil.copy(ROOT / "tests" / name, root / "tests")
     (root / "tests" / "test_planted.py").write_text(PLANTED_TESTS)
     fake = root / "bin" / "snakemake"
