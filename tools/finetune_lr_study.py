@@ -2,7 +2,8 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python tools/finetune_lr_study.py toy [--seeds 3] [--budgets 50 200]
     OMP_NUM_THREADS=1 .venv/bin/python tools/finetune_lr_study.py hh config/config.yaml \
-        [--seeds 3] [--budgets 50 200 1000]
+        [--seeds 3] [--first-seed 0] [--budgets 50 200 1000] [--json FILE]
+    .venv/bin/python tools/finetune_lr_study.py table FILE.json...   # merge runs' seeds
 
 Per task and seed: pretrain once, then fine-tune those same weights on the first n HF
 simulations (each budget n) at every rate of ``mfnpe.inference.AUTO_LEARNING_RATES``
@@ -24,6 +25,7 @@ rate.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -74,6 +76,10 @@ def finetune_all(lf, theta, x, training: TrainingSettings, seed: int, score, che
     return results
 
 
+def seeds_of(args) -> range:
+    return range(args.first_seed, args.first_seed + args.seeds)
+
+
 # --------------------------------------------------------------------------- toy tasks
 
 def toy(args) -> dict:
@@ -86,7 +92,7 @@ def toy(args) -> dict:
     for task in args.tasks:
         simulate_hf, simulate_lf, exact = study.TASKS[task]
         out[task] = {n: [] for n in args.budgets}
-        for seed in range(args.seeds):
+        for seed in seeds_of(args):
             rng = np.random.default_rng(seed)
             theta_lf, theta_hf, theta_test = (study.PRIOR.sample(n, rng)
                                               for n in (study.N_LF, max(args.budgets),
@@ -170,7 +176,7 @@ def hh(args) -> dict:
 
     label = " ".join(args.configs)
     out = {label: {n: [] for n in args.budgets}}
-    for seed in range(args.seeds):
+    for seed in seeds_of(args):
         start = time.process_time()
         lf = pretrain(theta_lf, x_lf, prior, network, pretraining,
                       seed=run_seed(config["seed"], "training", "lf_npe", n_lf, 0, seed))
@@ -187,6 +193,25 @@ def hh(args) -> dict:
 
 
 # --------------------------------------------------------------------------- tables
+
+def to_json(results: dict) -> dict:
+    """``results`` as JSON data (budgets and rates as strings)."""
+    return {task: {str(n): [{str(k): v for k, v in r.items()} for r in per_seed]
+                   for n, per_seed in per_budget.items()} for task, per_budget in results.items()}
+
+
+def from_json(paths) -> dict:
+    """The results of several ``--json`` files, seeds appended in the order given."""
+    results: dict = {}
+    for path in paths:
+        with open(path) as handle:
+            for task, per_budget in json.load(handle).items():
+                for n, per_seed in per_budget.items():
+                    results.setdefault(task, {}).setdefault(int(n), []).extend(
+                        {(k if k in (AUTO, "auto_rate") else float(k)): v for k, v in r.items()}
+                        for r in per_seed)
+    return results
+
 
 def table(results: dict) -> str:
     """Markdown: per task, budget and option, NLTP (and C2ST) as mean ± SD over seeds; the
@@ -220,14 +245,24 @@ def main(argv=None) -> None:
     hh_args = sub.add_parser("hh")
     hh_args.add_argument("configs", nargs="+", help="the workflow's config files, merged")
     hh_args.add_argument("--budgets", nargs="+", type=int, default=[50, 200, 1000])
+    table_args = sub.add_parser("table")
+    table_args.add_argument("json", nargs="+", help="--json files of earlier runs")
     for each in (toy_args, hh_args):
         each.add_argument("--seeds", type=int, default=3)
+        each.add_argument("--first-seed", type=int, default=0)
+        each.add_argument("--json", help="also write the results (per seed) to this file")
         each.add_argument("--check-auto", action="store_true",
                           help="also run learning_rate='auto' and fail on any difference")
         each.add_argument("--out", help="also write the table to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.study == "table":
+        print(table(from_json(args.json)))
+        return
     results = toy(args) if args.study == "toy" else hh(args)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(to_json(results), handle, indent=1)
     text = table(results)
     print(text)
     if args.out:
