@@ -213,6 +213,20 @@ def test_training_settings_hold_only_what_the_weights_depend_on():
     assert "validate_start" not in npe["training"] and npe["training"]["learning_rate"] == 5e-4
 
 
+def test_only_fine_tuning_may_choose_its_learning_rate():
+    """inference.finetune.learning_rate takes "auto" (the library's TrainingSettings too);
+    pretrain and npe take a number only."""
+    from mfnpe.inference import TrainingSettings
+
+    config = validate_config({"inference": {"finetune": {"learning_rate": "auto"}}},
+                             CONFIG_SCHEMA)
+    mf = runs.model_settings(config, "mf_npe", 10000, 50, 0)
+    assert TrainingSettings.from_dict(mf["training"]).learning_rate == "auto"
+    for section in ("pretrain", "npe"):
+        with pytest.raises(Exception, match="auto"):
+            validate_config({"inference": {section: {"learning_rate": "auto"}}}, CONFIG_SCHEMA)
+
+
 def test_an_overlay_section_gives_the_same_settings_as_the_defaults():
     # Snakemake merges --configfile overlays; a section the overlay creates is filled with
     # defaults after its own keys, and params are compared as written: the order must not

@@ -16,9 +16,10 @@ from toy_task import HIGH, LOW, PRIOR, ToyTask
 
 from mfnpe import names
 from mfnpe.evaluation import metrics
-from mfnpe.inference import (ModelError, NetworkSettings, Posterior, TrainingSettings,
-                             finetune, pretrain, train_npe)
+from mfnpe.inference import (AUTO_LEARNING_RATES, ModelError, NetworkSettings, Posterior,
+                             TrainingSettings, finetune, pretrain, train_npe)
 from mfnpe.inference.networks import auto_refits_x
+from mfnpe.inference.train import choose_learning_rate
 from mfnpe.inference.transform import BoxTransform
 
 torch.set_num_threads(1)
@@ -596,6 +597,48 @@ def test_auto_refits_x_only_when_the_hf_features_are_off_the_lf_z_scoring(task):
     np.testing.assert_array_equal(auto_off.log_prob(task.theta_hf, off),
                                   x_off.log_prob(task.theta_hf, off))
     np.testing.assert_allclose(_standardizers(auto_off.net)[0], off.mean(axis=0), atol=0.25)
+
+
+@pytest.mark.filterwarnings("ignore:Maximum number of epochs")
+def test_auto_learning_rate_keeps_the_candidate_of_lowest_validation_loss(task):
+    """learning_rate="auto" fine-tunes at each candidate rate under the same seed and
+    keeps the network of lowest validation loss: exactly the network that fixed rate
+    gives; its history records every candidate's loss and the rate kept. A fixed rate
+    records none of it."""
+    short = TrainingSettings(batch_size=20, learning_rate="auto", stop_after_epochs=3,
+                             max_epochs=4)
+    auto = finetune(task.lf, task.theta_hf, task.x_hf, short, seed=SEED)
+    fixed = {rate: finetune(task.lf, task.theta_hf, task.x_hf,
+                            TrainingSettings(**{**short.to_dict(), "learning_rate": rate}),
+                            seed=SEED) for rate in AUTO_LEARNING_RATES}
+    best = {rate: min(p.history["start_validation_loss"] + p.history["validation_loss"])
+            for rate, p in fixed.items()}
+    assert len(set(best.values())) == len(best)  # the candidates really differ
+    chosen = min(best, key=best.get)
+    assert auto.history["auto_learning_rates"] == list(AUTO_LEARNING_RATES)
+    assert auto.history["auto_validation_loss"] == [best[rate] for rate in AUTO_LEARNING_RATES]
+    assert auto.history["learning_rate"] == [chosen]
+    for rate, posterior in fixed.items():
+        same = np.array_equal(auto.log_prob(task.theta_hf, task.x_hf),
+                              posterior.log_prob(task.theta_hf, task.x_hf))
+        assert same == (rate == chosen), rate
+        assert "learning_rate" not in posterior.history
+        assert "auto_validation_loss" not in posterior.history
+
+
+def test_choose_learning_rate_takes_the_lowest_finite_loss_first_on_ties():
+    assert choose_learning_rate({1e-4: 1.2, 5e-4: 1.1, 2e-3: 1.3}) == 5e-4
+    assert choose_learning_rate({1e-4: 1.1, 5e-4: 1.1, 2e-3: 1.3}) == 1e-4
+    assert choose_learning_rate({1e-4: float("nan"), 5e-4: 2.0, 2e-3: 1.9}) == 2e-3
+    with pytest.raises(ValueError, match="no candidate has a finite validation loss"):
+        choose_learning_rate({1e-4: float("nan"), 5e-4: float("inf")})
+
+
+@pytest.mark.parametrize("rate", ["fast", 0.0, -1e-4, True, None])
+def test_a_learning_rate_is_a_positive_number_or_auto(rate):
+    with pytest.raises(ValueError, match="learning_rate must be a number > 0 or 'auto'"):
+        TrainingSettings(learning_rate=rate)
+    assert TrainingSettings.from_dict({"learning_rate": "auto"}).learning_rate == "auto"
 
 
 def test_auto_rule_needs_a_large_and_clear_mismatch():

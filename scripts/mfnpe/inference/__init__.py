@@ -12,9 +12,10 @@ log-uniform, truncated normal, a torch distribution): NPE and MF-NPE.
 from mfnpe.inference.networks import EMBEDDINGS, STANDARDIZATIONS, NetworkSettings
 from mfnpe.inference.posterior import ModelError, Posterior
 from mfnpe.inference.priors import TorchPrior
-from mfnpe.inference.train import TrainingSettings, finetune, pretrain, train_npe
+from mfnpe.inference.train import (AUTO_LEARNING_RATES, TrainingSettings, finetune, pretrain,
+                                   train_npe)
 from mfnpe.prior import BoxPrior, TruncatedNormalPrior
 
-__all__ = ["BoxPrior", "EMBEDDINGS", "ModelError", "NetworkSettings", "Posterior",
+__all__ = ["AUTO_LEARNING_RATES", "BoxPrior", "EMBEDDINGS", "ModelError", "NetworkSettings", "Posterior",
            "STANDARDIZATIONS", "TorchPrior", "TrainingSettings", "TruncatedNormalPrior",
            "finetune", "pretrain", "train_npe"]

@@ -52,7 +52,9 @@ class Posterior:
     feature_names : (f,) names of the columns of x, or None.
     history : per-epoch ``training_loss``, ``validation_loss``, ``epoch_durations_sec``;
         after a warm start with ``validate_start``, ``start_validation_loss`` (one value)
-        and ``kept_start`` ([1.0] when no epoch beat the starting weights).
+        and ``kept_start`` ([1.0] when no epoch beat the starting weights); after
+        ``learning_rate="auto"``, ``learning_rate`` (the rate kept), ``auto_learning_rates``
+        and ``auto_validation_loss`` (each candidate's best validation loss, nats).
     settings : what the model was trained under (checked when loading from the workflow).
     """
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -28,7 +29,11 @@ class TrainingSettings(SettingsDict):
     """Adam with early stopping on a held-out fraction (sbi's ``train`` arguments).
 
     batch_size : simulations per gradient step.
-    learning_rate : Adam step size.
+    learning_rate : Adam step size, or "auto": train once at each of
+        :data:`AUTO_LEARNING_RATES` from the same start, seed and validation split, and keep
+        the one of lowest validation loss (:func:`choose_learning_rate`; the history
+        records every candidate's loss). Meant for fine-tuning; costs one training per
+        candidate.
     validation_fraction : share of the data held out for early stopping.
     stop_after_epochs : epochs without a better validation loss before stopping.
     max_epochs : hard limit on epochs.
@@ -50,6 +55,30 @@ class TrainingSettings(SettingsDict):
     validate_start: bool = True
     device: str = "cpu"
     section = "training"
+
+    def __post_init__(self):
+        rate = self.learning_rate
+        if rate != AUTO and not (isinstance(rate, numbers.Real) and not isinstance(rate, bool)
+                                 and rate > 0):
+            raise ValueError(f"training: learning_rate must be a number > 0 or {AUTO!r}, "
+                             f"got {rate!r}")
+
+
+AUTO = "auto"
+"""``TrainingSettings.learning_rate`` that picks the rate from the data."""
+AUTO_LEARNING_RATES = (1e-4, 5e-4, 2e-3)
+"""``auto``'s candidates [Adam step size], smallest first: a tie of validation losses (as
+when every candidate keeps the starting weights) goes to the smaller step."""
+
+
+def choose_learning_rate(validation_losses: Mapping[float, float]) -> float:
+    """``auto``'s rule: the rate of lowest best validation loss [nats] among
+    ``{rate: loss}``; a tie goes to the first rate given, a NaN loss never wins."""
+    finite = {rate: loss for rate, loss in validation_losses.items() if np.isfinite(loss)}
+    if not finite:
+        raise ValueError(f"learning_rate auto: no candidate has a finite validation loss "
+                         f"({dict(validation_losses)})")
+    return min(finite, key=finite.get)
 
 
 FINETUNING = TrainingSettings(learning_rate=1e-4)
@@ -153,14 +182,40 @@ def train_npe(
     x and of u; the history records what "auto" measured and did. ``seed`` fixes the initial
     weights, the validation split and the batch order; torch's global random state is
     left as it was. Each epoch's losses are logged.
+
+    With ``training.learning_rate="auto"`` every rate of :data:`AUTO_LEARNING_RATES`
+    trains under the same ``seed`` (each candidate is the network that fixed rate gives,
+    on the same validation split); the one kept has in its history ``learning_rate`` (its
+    rate), ``auto_learning_rates`` and ``auto_validation_loss`` (each candidate's best
+    validation loss, the starting weights' included).
     """
     if init is not None and init.prior.names != prior.names:
         raise ValueError(f"init was trained on parameters {list(init.prior.names)}, "
                          f"not {list(prior.names)}")
     standardization_option(refit_standardization)
+    args = (theta, x, prior, network, init, refit_standardization, feature_names, settings)
+    if training.learning_rate != AUTO:
+        return _seeded_train(training, seed, *args)
+    candidates = {rate: _seeded_train(replace(training, learning_rate=rate), seed, *args)
+                  for rate in AUTO_LEARNING_RATES}
+    losses = {rate: min(posterior.history.get("start_validation_loss", [])
+                        + posterior.history["validation_loss"])
+              for rate, posterior in candidates.items()}
+    rate = choose_learning_rate(losses)
+    kept = candidates[rate]
+    kept.history.update(learning_rate=[rate], auto_learning_rates=list(losses),
+                        auto_validation_loss=list(losses.values()))
+    log.info("learning rate auto: best validation loss %s; kept %g",
+             ", ".join(f"{loss:.4f} at {r:g}" for r, loss in losses.items()), rate)
+    return kept
+
+
+def _seeded_train(training, seed, theta, x, prior, network, init, refit_standardization,
+                  feature_names, settings) -> Posterior:
+    """:func:`_train` at one learning rate under ``seed``; the caller's random state stays
+    untouched."""
     device = torch.device(training.device)
     accelerator = {} if device.type == "cpu" else {"device_type": device.type}
-    # the caller's random state stays untouched
     with torch.random.fork_rng(devices=_rng_devices(device), **accelerator):
         torch.manual_seed(seed)
         return _train(theta, x, prior, network, training, init, refit_standardization,
