@@ -600,23 +600,24 @@ def test_auto_refits_x_only_when_the_hf_features_are_off_the_lf_z_scoring(task):
 
 
 @pytest.mark.filterwarnings("ignore:Maximum number of epochs")
-def test_auto_learning_rate_keeps_the_candidate_of_lowest_validation_loss(task):
+def test_auto_learning_rate_keeps_the_candidate_its_rule_chooses(task):
     """learning_rate="auto" fine-tunes at each candidate rate under the same seed and
-    keeps the network of lowest validation loss: exactly the network that fixed rate
-    gives; its history records every candidate's loss and the rate kept. A fixed rate
-    records none of it."""
+    keeps the network choose_learning_rate picks from their per-simulation validation
+    losses: exactly the network that fixed rate gives; its history records every
+    candidate's mean loss and the rate kept. A fixed rate records none of it."""
     short = TrainingSettings(batch_size=20, learning_rate="auto", stop_after_epochs=3,
                              max_epochs=4)
     auto = finetune(task.lf, task.theta_hf, task.x_hf, short, seed=SEED)
     fixed = {rate: finetune(task.lf, task.theta_hf, task.x_hf,
                             TrainingSettings(**{**short.to_dict(), "learning_rate": rate}),
                             seed=SEED) for rate in AUTO_LEARNING_RATES}
-    best = {rate: min(p.history["start_validation_loss"] + p.history["validation_loss"])
-            for rate, p in fixed.items()}
-    assert len(set(best.values())) == len(best)  # the candidates really differ
-    chosen = min(best, key=best.get)
+    losses = {rate: p.history["validation_loss_per_simulation"] for rate, p in fixed.items()}
+    n_val = len(losses[AUTO_LEARNING_RATES[0]])
+    assert n_val == round(0.1 * len(task.theta_hf))  # the whole held-out tenth, one each
+    assert len({tuple(loss) for loss in losses.values()}) == len(losses)  # they differ
+    chosen = choose_learning_rate(losses)
     assert auto.history["auto_learning_rates"] == list(AUTO_LEARNING_RATES)
-    assert auto.history["auto_validation_loss"] == [best[rate] for rate in AUTO_LEARNING_RATES]
+    assert auto.history["auto_validation_loss"] == [np.mean(losses[r]) for r in AUTO_LEARNING_RATES]
     assert auto.history["learning_rate"] == [chosen]
     for rate, posterior in fixed.items():
         same = np.array_equal(auto.log_prob(task.theta_hf, task.x_hf),
@@ -624,14 +625,27 @@ def test_auto_learning_rate_keeps_the_candidate_of_lowest_validation_loss(task):
         assert same == (rate == chosen), rate
         assert "learning_rate" not in posterior.history
         assert "auto_validation_loss" not in posterior.history
+    with pytest.raises(ValueError, match="auto is for fine-tuning"):
+        pretrain(task.theta_hf, task.x_hf, PRIOR, training=short)
 
 
-def test_choose_learning_rate_takes_the_lowest_finite_loss_first_on_ties():
-    assert choose_learning_rate({1e-4: 1.2, 5e-4: 1.1, 2e-3: 1.3}) == 5e-4
-    assert choose_learning_rate({1e-4: 1.1, 5e-4: 1.1, 2e-3: 1.3}) == 1e-4
-    assert choose_learning_rate({1e-4: float("nan"), 5e-4: 2.0, 2e-3: 1.9}) == 2e-3
+def test_choose_learning_rate_leaves_the_smallest_step_only_when_clearly_better():
+    first = [1.0, 1.2, 0.8, 1.1, 0.9]
+    steady = [0.5, 0.7, 0.3, 0.6, 0.4]  # 0.5 lower on every simulation
+    noisy = [-1.0, 3.0, -1.5, 2.5, 0.0]  # lower mean (0.6), differences swing by 4
+    assert choose_learning_rate({1e-4: first, 5e-4: steady, 2e-3: noisy}) == 5e-4
+    assert choose_learning_rate({1e-4: first, 5e-4: noisy}) == 1e-4
+    better = [0.2, 0.4, 0.0, 0.3, 0.1]  # clearly better, and lower than steady
+    assert choose_learning_rate({1e-4: first, 5e-4: steady, 2e-3: better}) == 2e-3
+    assert choose_learning_rate({1e-4: first, 5e-4: first}) == 1e-4  # a tie keeps the first
+    assert choose_learning_rate({1e-4: [1.0], 5e-4: [0.5]}) == 1e-4  # one simulation: no SE
+    with pytest.raises(ValueError, match="the same held-out simulations"):
+        choose_learning_rate({1e-4: first, 5e-4: [0.5]})
+    nan_first = [float("nan"), *first[1:]]
+    assert choose_learning_rate({1e-4: nan_first, 5e-4: noisy, 2e-3: steady}) == 2e-3
+    assert choose_learning_rate({1e-4: first, 5e-4: [*steady[:4], float("inf")]}) == 1e-4
     with pytest.raises(ValueError, match="no candidate has a finite validation loss"):
-        choose_learning_rate({1e-4: float("nan"), 5e-4: float("inf")})
+        choose_learning_rate({1e-4: [float("nan")], 5e-4: [float("inf")]})
 
 
 @pytest.mark.parametrize("rate", ["fast", 0.0, -1e-4, True, None])

@@ -64,7 +64,8 @@ def finetune_all(lf, theta, x, training: TrainingSettings, seed: int, score, che
         print(f"{label} lr {rate:g}: {results[rate]} val {best_validation_loss(tuned[rate]):.4f}"
               f" {len(tuned[rate].history['validation_loss'])} epochs "
               f"{time.process_time() - start:.0f} s CPU", file=sys.stderr, flush=True)
-    rate = choose_learning_rate({r: best_validation_loss(p) for r, p in tuned.items()})
+    rate = choose_learning_rate({r: p.history["validation_loss_per_simulation"]
+                                 for r, p in tuned.items()})
     results[AUTO], results["auto_rate"] = results[rate], rate
     if check_auto:
         auto = finetune(lf, theta, x, TrainingSettings(
