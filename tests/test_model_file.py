@@ -335,3 +335,20 @@ def test_the_example_model_file_at_no_a_current_is_pospischil_rs():
     firsts = [peak_times(row.astype(float), 0.025)[0] for row in out.v]
     print("first spike [ms] at gA 0, 0.2, 0.4 mS/cm²", firsts)
     assert firsts[0] < firsts[1] < firsts[2]
+
+
+def test_the_kd_shift_model_file_is_pospischil_rs_where_the_shifts_agree():
+    """resources/models/pospischil_rs_vk.py (docs/results.md, "What the model reaches"): its
+    Na and M rates are Pospischil RS's at VT, its Kd rates Pospischil RS's at VTK; with
+    VTK = VT every rate is the shipped model's, bit for bit."""
+    vk = load_model_file(Path(__file__).parents[1] / "resources/models/pospischil_rs_vk.py")
+    rs = get_model("pospischil_rs")
+    assert vk.kinetic == ("VT", "tau_max", "VTK") and vk.rate_names == rs.rate_names
+    mine, shipped = vk.make_rates(np), rs.make_rates(np)
+    v = np.linspace(-120.0, 60.0, 181)
+    for name in rs.rate_names:
+        same = getattr(mine, name)(v, -56.2, 608.0, -56.2)
+        np.testing.assert_array_equal(same, getattr(shipped, name)(v, -56.2, 608.0))
+        apart = getattr(mine, name)(v, -56.2, 608.0, -70.0)
+        at = -70.0 if name.endswith("_n") else -56.2
+        np.testing.assert_array_equal(apart, getattr(shipped, name)(v, at, 608.0))
