@@ -34,21 +34,27 @@ LIKE, SWEEPS, WINDOW = "tests/data/recordings/18711001.abf", ["10", "20", "29"],
 NO_CARD = "hyperpolarising pulses were excluded"  # the path's error for a cell with no card
 
 
+def path_prior() -> dict:
+    """The path's prior section, the area resolved from 18711001's passive card."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from config_check import merged_config
+    from mfnpe.observation.passive import area_prior_from_recording
+
+    return merged_config([ROOT / c for c in CONFIGS],
+                         area_measure=area_prior_from_recording)["prior"]
+
+
 def draw(out: Path, n: int, seed: int) -> dict:
     """``n`` θ from the path's prior (area from 18711001's passive card), kept in
     ``out/thetas.json`` (drawn once)."""
     path = out / "thetas.json"
     if not path.exists():
-        sys.path.insert(0, str(ROOT / "tools"))
-        from config_check import merged_config
-        from mfnpe.observation.passive import area_prior_from_recording
         from mfnpe.prior import BoxPrior
 
-        config = merged_config([ROOT / c for c in CONFIGS],
-                               area_measure=area_prior_from_recording)
-        prior = BoxPrior.from_config(config["prior"])
+        section = path_prior()
+        prior = BoxPrior.from_config(section)
         theta = prior.sample(n, np.random.default_rng(seed))
-        area = config["prior"]["area"]
+        area = section["area"]
         path.write_text(json.dumps({"names": list(prior.names), "theta": theta.tolist(),
                                     "area": [area["low"], area["high"]]}, indent=1))
     return json.loads(path.read_text())
@@ -145,12 +151,7 @@ def area_range(thetas: dict) -> tuple[float, float]:
     written before it was kept, 18711001's passive card ÷/× 2 as resolved today."""
     if "area" in thetas:
         return tuple(thetas["area"])
-    sys.path.insert(0, str(ROOT / "tools"))
-    from config_check import merged_config
-    from mfnpe.observation.passive import area_prior_from_recording
-
-    area = merged_config([ROOT / c for c in CONFIGS],
-                         area_measure=area_prior_from_recording)["prior"]["area"]
+    area = path_prior()["area"]
     return area["low"], area["high"]
 
 
@@ -166,12 +167,13 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     thetas = draw(args.out.resolve(), args.n, args.seed)
     if not args.summary:
+        area = area_range(thetas)
         for k, theta in enumerate(thetas["theta"]):
             if args.only is not None and k not in args.only:
                 continue
             if not (args.out / f"ka{k}.json").exists():
                 try:
-                    run_one(args.out.resolve(), k, thetas["names"], theta, area_range(thetas))
+                    run_one(args.out.resolve(), k, thetas["names"], theta, area)
                 except subprocess.CalledProcessError as err:  # refused: its log says why
                     print(f"theta {k}: {err}", file=sys.stderr)
     print(summary(args.out, thetas))
