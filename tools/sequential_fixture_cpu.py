@@ -5,6 +5,7 @@ work shares the machine), then the C2STs the test asserts on.
 
     PYTHONPATH=scripts:tests OMP_NUM_THREADS=1 .venv/bin/python tools/sequential_fixture_cpu.py
     ... --transforms 2 --seeds 4 10 10    (another network or other seeds: data, HF, training)
+    ... --patience 10 --pretraining-patience 10    (earlier stopping: epochs without a gain)
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ def main() -> None:
     parser.add_argument("--transforms", type=int, help="num_transforms (default: the test's)")
     parser.add_argument("--seeds", type=int, nargs=3, default=(3, 9, 0),
                         metavar=("DATA", "HF", "TRAINING"), help="default: the test's")
+    parser.add_argument("--patience", type=int,
+                        help="stop_after_epochs of NPE and the rounds (default: the test's)")
+    parser.add_argument("--pretraining-patience", type=int,
+                        help="stop_after_epochs of the LF pretraining (default: the test's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", "torch.triangular_solve is deprecated")
@@ -34,6 +39,10 @@ def main() -> None:
 
     network = t.NETWORK if args.transforms is None else dataclasses.replace(
         t.NETWORK, num_transforms=args.transforms)
+    training = t.TRAINING if args.patience is None else dataclasses.replace(
+        t.TRAINING, stop_after_epochs=args.patience)
+    pretraining = t.PRETRAINING if args.pretraining_patience is None else dataclasses.replace(
+        t.PRETRAINING, stop_after_epochs=args.pretraining_patience)
     data_seed, hf_seed, training_seed = args.seeds
     clock = [time.process_time()]
 
@@ -45,12 +54,12 @@ def main() -> None:
     task, prior, rounds_settings = t.NARROW, t.PRIOR, t.ROUNDS
     rng = np.random.default_rng(data_seed)
     theta_lf = prior.sample(3000, rng)
-    lf = pretrain(theta_lf, task.simulate_lf(theta_lf, rng), prior, network, t.PRETRAINING,
+    lf = pretrain(theta_lf, task.simulate_lf(theta_lf, rng), prior, network, pretraining,
                   seed=training_seed)
     lap("LF pretraining")
     x_obs = task.simulate_hf(prior.sample(t.N_OBS_NPE, rng), rng)
     theta = prior.sample(rounds_settings.rounds * rounds_settings.simulations_per_round, rng)
-    npe = train_npe(theta, task.simulate_hf(theta, rng), prior, network, t.TRAINING,
+    npe = train_npe(theta, task.simulate_hf(theta, rng), prior, network, training,
                     seed=training_seed)
     lap("NPE")
 
@@ -65,7 +74,7 @@ def main() -> None:
         pairs = []
         for i, x_o in enumerate(x_obs[:t.N_OBS_SEQUENTIAL]):
             rounds = run_rounds(method, lambda th: task.simulate_hf(th, hf_rng), x_o, prior,
-                                rounds_settings, network, t.TRAINING, seed=training_seed + i,
+                                rounds_settings, network, training, seed=training_seed + i,
                                 pretrained=lf)
             lap(f"{method}, observation {i}: {rounds_settings.rounds} rounds")
             pairs.append([c2st(rounds[0], x_o), c2st(rounds[-1], x_o)])
