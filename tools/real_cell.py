@@ -13,6 +13,12 @@ Strategies (every one ends in a posterior q(theta | x_o) at the recording's x_o)
   region at x_o (truncated NPE, mfnpe.inference.sequential); LF only.
 - ``lf_tsnpe+hf``: that, then ``--hf-rounds`` rounds of ``--n-hf`` / ``--hf-rounds`` HF
   simulations from the truncated prior, fine-tuning (MF-TSNPE from the LF-TSNPE network).
+- ``restricted_mf_npe``: ``mf_npe`` on the prior restricted by sbi's restriction
+  estimator (Deistler et al. 2022): ``--n-lf`` LF simulations from the prior train its
+  classifier of the parameters that fire on some sweep and do not diverge (the region a
+  firing cell's posterior can be in; exact: no valid pilot simulation is cut); then
+  ``--n-lf`` more LF simulations and the ``--n-hf`` HF ones are drawn from the restricted
+  prior, and pretraining uses the pilot's simulations inside it as well.
 
 Each posterior is scored with ``--ppc`` HF simulations at its draws (``fit_set``: the
 fractions within the spike-count, rest and AP-peak tolerances per sweep) and the CPU
@@ -25,9 +31,11 @@ whether it lies inside the 95 % region.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -45,7 +53,7 @@ from mfnpe.observation.posterior import hpd_level
 from mfnpe.recordings.stimulus import resolve as resolve_recording
 from mfnpe.observation.observed import observed_features, observed_trace
 from mfnpe.recordings.sweeps import read_observed
-from mfnpe.stimulus.sweeps import feature_names, sweeps_of
+from mfnpe.stimulus.sweeps import feature_names, split_name, sweeps_of
 from mfnpe.plan import observations as plan_observations
 from mfnpe.plan import runs, shards
 from mfnpe.plan.config import resolve_recording as resolve_config_recording
@@ -85,6 +93,41 @@ def load_recording(configs):
     recording = read_observed(config["stimulus"]["recording"], protocol)
     return config, prior, names, recording, observed_features(recording, config["features"],
                                                               protocol)
+
+
+def restricted_prior(prior, names, theta, x, seed: int):
+    """sbi's restriction estimator trained on simulations theta (n, d), x (n, f) of the
+    prior: valid is finite and at least one spike on some sweep. Returns the restricted
+    prior (``.sample((n,))``, torch) and its accept function (theta (n, d) -> bool (n,))."""
+    from sbi.utils import RestrictionEstimator
+
+    from mfnpe.inference.priors import torch_distribution
+
+    spikes = [i for i, name in enumerate(names) if split_name(name)[0] == "spike_count"]
+
+    def fires(x):
+        return torch.isfinite(x).all(1) & (torch.nan_to_num(x[:, spikes]) > 0).any(1)
+
+    torch.manual_seed(seed)
+    estimator = RestrictionEstimator(torch_distribution(prior), decision_criterion=fires)
+    estimator.append_simulations(torch.as_tensor(theta, dtype=torch.float32),
+                                 torch.as_tensor(x, dtype=torch.float32))
+    with contextlib.redirect_stdout(sys.stderr):  # sbi's epoch counter
+        estimator.train()
+    restricted = estimator.restrict_prior()
+    return restricted, lambda t: restricted._accept_reject_fn(
+        torch.as_tensor(t, dtype=torch.float32)).numpy()
+
+
+def draw_restricted(restricted, n: int) -> np.ndarray:
+    """``n`` draws (n, d) of sbi's restricted prior, float64."""
+    return restricted.sample((n,), print_rejected_frac=False).numpy().astype(float)
+
+
+def fires_share(x, names) -> float:
+    """The share of rows of x (n, f) with a spike on some sweep."""
+    spikes = [i for i, name in enumerate(names) if split_name(name)[0] == "spike_count"]
+    return float((np.nan_to_num(x[:, spikes]) > 0).any(1).mean())
 
 
 def score(posterior, x_o, simulate_hf: Simulator, windows, recorded, names, n: int,
@@ -153,6 +196,23 @@ def main(argv=None) -> None:
             lf_npe = pretrain(theta[ok], x[ok], prior, network, train_lf, seed=args.seed,
                               feature_names=names)
             theta = prior.sample(args.n_hf, rng)
+            x = hf(theta)
+            ok = np.isfinite(x).all(1)
+            posterior = finetune(lf_npe, theta[ok], x[ok], train_hf, seed=args.seed)
+        elif strategy == "restricted_mf_npe":
+            pilot = prior.sample(args.n_lf, rng)
+            x_pilot = lf(pilot)
+            restricted, accept = restricted_prior(prior, names, pilot, x_pilot, args.seed)
+            keep = accept(pilot)
+            theta = np.concatenate([pilot[keep], draw_restricted(restricted, args.n_lf)])
+            x = np.concatenate([x_pilot[keep], lf(theta[keep.sum():])])
+            ok = np.isfinite(x).all(1)
+            print(f"restriction: keeps {keep.mean():.3f} of the pilot's prior draws, "
+                  f"{fires_share(x_pilot, names):.3f} of which fire; LF on it: "
+                  f"{fires_share(x[keep.sum():], names):.3f} fire", flush=True)
+            lf_npe = pretrain(theta[ok], x[ok], prior, network, train_lf, seed=args.seed,
+                              feature_names=names)
+            theta = draw_restricted(restricted, args.n_hf)
             x = hf(theta)
             ok = np.isfinite(x).all(1)
             posterior = finetune(lf_npe, theta[ok], x[ok], train_hf, seed=args.seed)
