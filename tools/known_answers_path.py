@@ -6,6 +6,7 @@ measure of fit of 50 HF predictive simulations (spike count, rest, AP peak).
 
     .venv/bin/python tools/known_answers_path.py --out known/ [--n 20] [--seed 2026]
     .venv/bin/python tools/known_answers_path.py --out known/ --summary
+    .venv/bin/python tools/known_answers_path.py --out known/ --truth   (the fit at θ itself)
 
 Each θ is about 950 s of CPU (one process, one thread). A θ whose ``ka<k>.json`` exists is
 skipped, so the command resumes where it stopped; ``--summary`` prints the table of those
@@ -13,6 +14,11 @@ run. A cell the path refuses because it has no passive card (it fires through ev
 hyperpolarising pulse, so ``area: {from_recording: 2}`` cannot be resolved) is run again as
 a user would after that error: with the area prior written out — the range θ was drawn
 from — in an overlay (``ka<k>_area.yaml``); the summary marks it.
+
+``--truth`` scores, for every θ simulated so far, 50 HF simulations at θ itself by the same
+measure of fit (tools/real_cell.py's ``truth`` strategy, ``ka<k>_truth.json``, about 1 min
+of CPU each): the fit the true parameters reach through the simulator's noise, the ceiling
+of any posterior's fit on that cell. The summary shows it beside the posterior's.
 """
 
 from __future__ import annotations
@@ -104,6 +110,27 @@ def run_one(out: Path, k: int, names, theta, area: tuple[float, float]) -> None:
     os.replace(f"{result}.tmp", result)
 
 
+def run_truth(out: Path, k: int, names, theta) -> None:
+    """Score 50 HF simulations at θ ``k`` itself into ``out/ka<k>_truth.json``."""
+    assignments = [f"{n}={v:.6g}" for n, v in zip(names, theta)]
+    overlays = [out / f"ka{k}.yaml"]
+    if (out / f"ka{k}_area.yaml").exists():
+        overlays.append(out / f"ka{k}_area.yaml")
+    result = out / f"ka{k}_truth.json"
+    with open(out / f"ka{k}_truth.log", "w") as log:
+        subprocess.run([sys.executable, "tools/real_cell.py", *CONFIGS, *map(str, overlays),
+                        "--strategies", "truth", "--theta", *assignments, "--out",
+                        f"{result}.tmp"], cwd=ROOT, check=True, stdout=log, stderr=log,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    os.replace(f"{result}.tmp", result)
+
+
+def key_worst(found: dict) -> dict:
+    """The worst sweep's fraction within tolerance of the spike count, rest and AP peak."""
+    sweeps = found["sweeps"].values()
+    return {key: min(s[key] for s in sweeps) for key in ("spikes", "rest_mean", "ap_peak")}
+
+
 def recorded_spikes(log: Path) -> str:
     """The synthetic cell's spike count per sweep, ``"3/5/7"``, from the ``x_o`` line that
     tools/real_cell.py prints first."""
@@ -117,7 +144,7 @@ def summary(out: Path, thetas: dict) -> str:
     inside the 95 % region, the worst sweep's fractions within tolerance (spikes, rest, AP
     peak), CPU seconds; a refused θ with its error."""
     lines = ["theta  recorded spikes  hpd_level  inside_95  spikes  rest  ap_peak  "
-             "all_key>=0.8  cpu_s"]
+             "all_key>=0.8  cpu_s  at θ itself: spikes  rest  ap_peak"]
     done = inside = fits = refused = 0
     for k in range(len(thetas["theta"])):
         path, log = out / f"ka{k}.json", out / f"ka{k}.log"
@@ -130,8 +157,13 @@ def summary(out: Path, thetas: dict) -> str:
         found = json.loads(path.read_text())["lf_tsnpe"]
         by_hand = " (area prior written out: no passive card)" if (
             out / f"ka{k}_area.yaml").exists() else ""
-        sweeps = found["sweeps"].values()
-        worst = {key: min(s[key] for s in sweeps) for key in ("spikes", "rest_mean", "ap_peak")}
+        worst = key_worst(found)
+        truth = out / f"ka{k}_truth.json"
+        at_truth = ""
+        if truth.exists():
+            ceiling = key_worst(json.loads(truth.read_text())["truth"])
+            at_truth = (f"  {ceiling['spikes']:19.2f}  {ceiling['rest_mean']:4.2f}  "
+                        f"{ceiling['ap_peak']:7.2f}")
         done += 1
         inside += found["hpd_level"] <= 0.95
         fits += found["key_worst"] >= 0.8
@@ -139,7 +171,7 @@ def summary(out: Path, thetas: dict) -> str:
                      f"{str(found['hpd_level'] <= 0.95):>9}  "
                      f"{worst['spikes']:6.2f}  {worst['rest_mean']:4.2f}  "
                      f"{worst['ap_peak']:7.2f}  {str(found['key_worst'] >= 0.8):>12}  "
-                     f"{found['cpu_s']:5.0f}{by_hand}")
+                     f"{found['cpu_s']:5.0f}{at_truth}{by_hand}")
     lines.append(f"{done + refused} of {len(thetas['theta'])} run: {refused} refused; of "
                  f"{done} inferred, inside the 95 % region {inside}, every sweep's spikes, "
                  f"rest and AP peak fit >= 80 % {fits}")
@@ -163,10 +195,17 @@ def main(argv=None) -> None:
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--only", type=int, nargs="+", metavar="K",
                         help="run these θ indices only (default: every one not yet run)")
+    parser.add_argument("--truth", action="store_true",
+                        help="score the fit at each simulated θ itself (ka<k>_truth.json)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     thetas = draw(args.out.resolve(), args.n, args.seed)
-    if not args.summary:
+    if args.truth:
+        for k, theta in enumerate(thetas["theta"]):
+            if (args.only is None or k in args.only) and (args.out / f"ka{k}.yaml").exists() \
+                    and not (args.out / f"ka{k}_truth.json").exists():
+                run_truth(args.out.resolve(), k, thetas["names"], theta)
+    elif not args.summary:
         area = area_range(thetas)
         for k, theta in enumerate(thetas["theta"]):
             if args.only is not None and k not in args.only:

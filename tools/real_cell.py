@@ -20,6 +20,10 @@ Strategies (every one ends in a posterior q(theta | x_o) at the recording's x_o)
   ``--n-lf`` more LF simulations and the ``--n-hf`` HF ones are drawn from the restricted
   prior, and pretraining uses the pilot's simulations inside it as well.
 
+- ``truth``: no inference: every draw is the ``--theta`` given (a recording with a known
+  answer), so its score is the fit the true parameters themselves reach through the
+  simulator's noise — the ceiling of every posterior's fit on that cell.
+
 Each posterior is scored with ``--ppc`` HF simulations at its draws (``fit_set``: the
 fractions within the spike-count, rest and AP-peak tolerances per sweep) and the CPU
 seconds of this process (simulation and training) are reported per strategy. With
@@ -119,6 +123,16 @@ def restricted_prior(prior, names, theta, x, seed: int):
         torch.as_tensor(t, dtype=torch.float32)).numpy()
 
 
+class PointMass:
+    """The posterior that puts every draw at one theta (d,)."""
+
+    def __init__(self, theta):
+        self.theta = np.asarray(theta, float)
+
+    def sample(self, x, n: int, seed=None) -> np.ndarray:
+        return np.repeat(self.theta[None], n, axis=0)
+
+
 def draw_restricted(restricted, n: int) -> np.ndarray:
     """``n`` draws (n, d) of sbi's restricted prior, float64."""
     return restricted.sample((n,), print_rejected_frac=False).numpy().astype(float)
@@ -128,6 +142,14 @@ def fires_share(x, names) -> float:
     """The share of rows of x (n, f) with a spike on some sweep."""
     spikes = [i for i, name in enumerate(names) if split_name(name)[0] == "spike_count"]
     return float((np.nan_to_num(x[:, spikes]) > 0).any(1).mean())
+
+
+def known_theta(assignments, names) -> np.ndarray:
+    """theta (d,) in ``names``' order from ``["name=value", ...]``."""
+    if not assignments:
+        raise SystemExit("the truth strategy needs --theta name=value for every parameter")
+    known = dict(item.split("=") for item in assignments)
+    return np.array([float(known[name]) for name in names])
 
 
 def score(posterior, x_o, simulate_hf: Simulator, windows, recorded, names, n: int,
@@ -216,6 +238,8 @@ def main(argv=None) -> None:
             x = hf(theta)
             ok = np.isfinite(x).all(1)
             posterior = finetune(lf_npe, theta[ok], x[ok], train_hf, seed=args.seed)
+        elif strategy == "truth":
+            posterior = PointMass(known_theta(args.theta, prior.names))
         elif strategy.startswith("lf_tsnpe"):
             lf_settings = SequentialSettings(rounds=args.lf_rounds,
                                              simulations_per_round=args.n_lf)
@@ -234,9 +258,8 @@ def main(argv=None) -> None:
         cpu = time.process_time() - cpu0
         found = score(posterior, x_o, scorer, windows, recorded, names, args.ppc, trace_dt)
         found.update(cpu_s=cpu, n_lf=lf.n - n_lf0, n_hf=hf.n - n_hf0)
-        if args.theta:
-            known = dict(item.split("=") for item in args.theta)
-            theta = np.array([[float(known[name]) for name in prior.names]])
+        if args.theta and strategy != "truth":
+            theta = known_theta(args.theta, prior.names)[None]
             draws = posterior.sample(x_o, 2000, seed=321)
             found["hpd_level"] = hpd_level(posterior.log_prob(draws, x_o),
                                            float(posterior.log_prob(theta, x_o)[0]))
@@ -248,7 +271,7 @@ def main(argv=None) -> None:
             print("  scored with LF:", {sweep: {k: round(v[k], 2) for k in
                                                 ("spikes", "rest_mean", "ap_peak", "blocked")}
                                         for sweep, v in found["lf_scored"]["sweeps"].items()})
-        if args.save:
+        if args.save and strategy != "truth":
             os.makedirs(args.save, exist_ok=True)
             posterior.save(os.path.join(args.save, f"{strategy}.pt"))
         results[strategy] = found
