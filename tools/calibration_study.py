@@ -4,7 +4,7 @@ the workflow's calibration tests.
 
     OMP_NUM_THREADS=1 .venv/bin/python tools/calibration_study.py run config/config.yaml \
         [--seeds 3] [--budgets 500 1000] [--variants today auto ...] [--json FILE] \
-        [--pools FILE.npz]
+        [--pools FILE.npz] [--networks DIR]
     .venv/bin/python tools/calibration_study.py table FILE.json
 
 Per seed: LF-NPE pretrained exactly as the workflow does (its pools, settings and training
@@ -15,7 +15,9 @@ the same HF simulations. Each is scored with ``mfnpe.evaluation.test_set.evaluat
 on the config's test simulations (the workflow's evaluation seed, its
 ``evaluation.posterior_samples`` and ``calibration_level``): NLTP, SBC p per parameter,
 TARP ATC and whether it passes. ``--json`` is written after every model and a rerun with
-the same file skips what it holds; ``--pools`` caches the simulated pools.
+the same file skips what it holds; ``--pools`` caches the simulated pools and
+``--networks`` the pretrained LF-NPE of each seed. ``lf`` scores LF-NPE itself (no
+fine-tuning); each fine-tuning records its epochs and whether it kept the starting weights.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 VARIANTS = {
+    "lf": "LF-NPE as pretrained (no fine-tuning)",
     "today": "the workflow's MF-NPE (inference.finetune, refit_standardization)",
     "auto": "learning_rate auto (chosen by the HF validation loss)",
     "patient": "stop_after_epochs x 5 (fine-tuning runs until the validation loss "
@@ -98,6 +101,18 @@ def run(args) -> dict:
             [f"sbc_p_{name}" for name in prior.names]
         return {k: float(e.metrics[k]) for k in keys}
 
+    def pretrained(seed: int):
+        from mfnpe.inference import Posterior
+
+        path = Path(args.networks or ".") / f"lf_npe_seed-{seed}.pt"
+        if args.networks and path.exists():
+            return Posterior.load(path)
+        lf = pretrain(theta_lf, x_lf, prior, network, pretraining,
+                      seed=run_seed(master, "training", "lf_npe", n_lf, 0, seed))
+        if args.networks:
+            lf.save(path)
+        return lf
+
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         lf = None
         for n in args.budgets:
@@ -107,10 +122,11 @@ def run(args) -> dict:
                 if key in results:
                     continue
                 if variant != "npe" and lf is None:
-                    lf = pretrain(theta_lf, x_lf, prior, network, pretraining,
-                                  seed=run_seed(master, "training", "lf_npe", n_lf, 0, seed))
+                    lf = pretrained(seed)
                 start = time.process_time()
-                if variant == "npe":
+                if variant == "lf":
+                    posterior, method = lf, "lf_npe"
+                elif variant == "npe":
                     posterior = train_npe(theta, x, prior, network, npe_training,
                                           seed=run_seed(master, "training", "npe", 0, n, seed))
                     method = "npe"
@@ -128,7 +144,12 @@ def run(args) -> dict:
                                                        seed))
                     method = "mf_npe"
                 cpu = time.process_time() - start
-                results[key] = {**score(posterior, method, n, seed), "cpu_s": round(cpu, 1)}
+                results[key] = {**score(posterior, method, n if variant != "lf" else 0, seed),
+                                "cpu_s": round(cpu, 1)}
+                if variant not in ("lf", "npe"):
+                    history = posterior.history
+                    results[key].update(epochs=len(history["validation_loss"]),
+                                        kept_start=bool(history.get("kept_start", [0])[0]))
                 print(key, json.dumps(results[key]), file=sys.stderr, flush=True)
                 if args.json:
                     Path(args.json).write_text(json.dumps(results, indent=1))
@@ -143,7 +164,8 @@ def table(results: dict) -> str:
         variant, n, seed = key.split("/")
         rows.setdefault((variant, int(n)), []).append((int(seed), r))
     lines = ["| variant | HF | seeds passing | smallest SBC p per seed (parameter) | TARP ATC "
-             "(mean) | test NLTP |", "|---|---|---|---|---|---|"]
+             "(mean) | test NLTP | fine-tuning epochs (kept the start) |",
+             "|---|---|---|---|---|---|---|"]
     order = list(VARIANTS)
     for (variant, n), per_seed in sorted(rows.items(), key=lambda kv: (kv[0][1],
                                                                        order.index(kv[0][0]))):
@@ -157,7 +179,10 @@ def table(results: dict) -> str:
         passing = sum(int(r["calibration_pass"]) for _, r in per_seed)
         lines.append(f"| {variant} | {n} | {passing} / {len(per_seed)} | {', '.join(smallest)} "
                      f"| {np.mean([r['tarp_atc'] for _, r in per_seed]):+.3f} | "
-                     f"{nltp.mean():.3f} ± {nltp.std(ddof=1) if len(nltp) > 1 else 0:.3f} |")
+                     f"{nltp.mean():.3f} ± {nltp.std(ddof=1) if len(nltp) > 1 else 0:.3f} | "
+                     + (", ".join(f"{r['epochs']}" + (" (kept)" if r["kept_start"] else "")
+                                  for _, r in per_seed) if "epochs" in per_seed[0][1] else "–")
+                     + " |")
     return "\n".join(lines)
 
 
@@ -172,6 +197,7 @@ def main(argv=None) -> None:
     run_args.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     run_args.add_argument("--json")
     run_args.add_argument("--pools")
+    run_args.add_argument("--networks", help="folder caching each seed's pretrained LF-NPE")
     table_args = sub.add_parser("table")
     table_args.add_argument("json")
     args = parser.parse_args(argv)
