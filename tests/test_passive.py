@@ -171,6 +171,23 @@ def test_a_file_whose_pulses_are_all_excluded_is_refused_with_the_reasons(tmp_pa
     assert message.startswith(str(path)) and "spike(s) during the pulse" in message
 
 
+def test_a_pulse_after_a_baseline_that_is_not_at_rest_is_excluded(tmp_path):
+    """A cell that fires before the pulse without crossing the spike threshold there (the
+    sweep opens on a spike's decay): its baseline's SD is far above a resting cell's, the
+    pulse is excluded with the reason, and the clean sweep beside it is kept."""
+    clean = pulse_trace(rc_step, 0)
+    decaying = pulse_trace(rc_step, 1)
+    before = TIME < ONSET
+    decaying[0][before] += 30.0 * np.exp(-TIME[before] / 10.0)  # from -40 mV back to rest
+    assert decaying[0][before].max() < passive.SPIKE_THRESHOLD_MV  # no crossing to count
+    card = passive_card(write(tmp_path / "decay.nwb", [clean, decaying]))
+    assert [p.sweep for p in card.pulses] == [0]
+    (excluded,) = card.excluded
+    assert excluded.sweep == 1 and "the baseline is not at rest" in excluded.reason
+    # a resting baseline's noise is far below the limit
+    assert pulse_trace(rc_step, 2)[0][before].std() < passive.MAX_BASELINE_SD_MV / 10
+
+
 def test_a_pulse_within_the_noise_is_excluded():
     flat = REST + np.random.default_rng(0).normal(0.0, NOISE_MV, TIME.size)
     with pytest.raises(passive.UnmeasurablePulse, match="no hyperpolarisation above the noise"):

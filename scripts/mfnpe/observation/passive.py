@@ -25,8 +25,9 @@ A pulse is excluded, with the reason kept in :attr:`PassiveCard.excluded`, when 
 spikes (crosses :data:`~mfnpe.simulation.features.SPIKE_THRESHOLD_MV` upwards) during the
 pulse or before it in the same sweep (the after-hyperpolarisation and adaptation currents
 shift the baseline), when the pulse is shorter than :data:`MIN_PULSE_MS`, when less than
-:data:`MIN_BASELINE_MS` at the holding current precede it, when its peak deflection is not
-above :data:`MIN_DEFLECTION_SD` baseline SDs, or when the fit fails. The card
+:data:`MIN_BASELINE_MS` at the holding current precede it, when that baseline is not at
+rest (SD above :data:`MAX_BASELINE_SD_MV`), when its peak deflection is not above
+:data:`MIN_DEFLECTION_SD` baseline SDs, or when the fit fails. The card
 (:func:`passive_card`) gives each quantity's median and spread over the kept pulses.
 
 A file with no hyperpolarising epoch raises :class:`NoHyperpolarisingEpochError`; one
@@ -73,6 +74,11 @@ MIN_FIT_SAMPLES = 10
 """A fit window of fewer samples fails."""
 MIN_DEFLECTION_SD = 5.0
 """The peak deflection must exceed this many standard deviations of the baseline."""
+MAX_BASELINE_SD_MV = 2.0
+"""A baseline whose SD exceeds this [mV] is not at rest: the cell fires or oscillates
+there (a spike's decay, an after-hyperpolarisation), its active conductances are open
+and the pulse's response is not passive. The kept pulses of the three shared recordings
+have baseline SDs of 0.01–0.68 mV; a spontaneously firing cell's 5–16 mV."""
 TAU_GRID = 200
 """Time constants tried, log-spaced from one sample to 10 fit windows, before refining."""
 MOHM_PER_MV_PER_PA = 1000.0
@@ -284,6 +290,10 @@ def measure_pulse(time: np.ndarray, voltage: np.ndarray, dt: float, start_ms: fl
     k_peak = int(np.argmin(smooth))
     peak = float(smooth[k_peak])
     noise = float(base.std())
+    if noise > MAX_BASELINE_SD_MV:
+        raise UnmeasurablePulse(f"the baseline is not at rest (SD {noise:.3g} mV before the "
+                                f"pulse, above {MAX_BASELINE_SD_MV:g} mV: the cell fires or "
+                                f"oscillates there)")
     if rest - peak <= MIN_DEFLECTION_SD * noise or v_ss >= rest:
         raise UnmeasurablePulse(f"no hyperpolarisation above the noise (peak deflection "
                                 f"{peak - rest:.3g} mV, steady state {v_ss - rest:.3g} mV, "
