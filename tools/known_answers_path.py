@@ -79,10 +79,16 @@ def area_overlay(out: Path, k: int, area: tuple[float, float]) -> Path:
     return path
 
 
+def theta_assignments(names, theta) -> list[str]:
+    """``["gNa=56.1", ...]``: θ as tools/real_cell.py's and synthetic_recording.py's
+    ``--theta`` take it."""
+    return [f"{n}={v:.6g}" for n, v in zip(names, theta)]
+
+
 def run_one(out: Path, k: int, names, theta, area: tuple[float, float]) -> None:
     """Simulate θ ``k`` into ``out/cell<k>.nwb`` and infer it into ``out/ka<k>.json``; a cell
     without a passive card again with the area prior ``area`` (µm²) written out."""
-    assignments = [f"{n}={v:.6g}" for n, v in zip(names, theta)]
+    assignments = theta_assignments(names, theta)
     cell = out / f"cell{k}.nwb"
     python = sys.executable
     subprocess.run([python, "tools/synthetic_recording.py", "--out", str(cell), "--like", LIKE,
@@ -112,7 +118,7 @@ def run_one(out: Path, k: int, names, theta, area: tuple[float, float]) -> None:
 
 def run_truth(out: Path, k: int, names, theta) -> None:
     """Score 50 HF simulations at θ ``k`` itself into ``out/ka<k>_truth.json``."""
-    assignments = [f"{n}={v:.6g}" for n, v in zip(names, theta)]
+    assignments = theta_assignments(names, theta)
     overlays = [out / f"ka{k}.yaml"]
     if (out / f"ka{k}_area.yaml").exists():
         overlays.append(out / f"ka{k}_area.yaml")

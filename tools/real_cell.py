@@ -19,7 +19,6 @@ Strategies (every one ends in a posterior q(theta | x_o) at the recording's x_o)
   firing cell's posterior can be in; exact: no valid pilot simulation is cut); then
   ``--n-lf`` more LF simulations and the ``--n-hf`` HF ones are drawn from the restricted
   prior, and pretraining uses the pilot's simulations inside it as well.
-
 - ``truth``: no inference: every draw is the ``--theta`` given (a recording with a known
   answer), so its score is the fit the true parameters themselves reach through the
   simulator's noise — the ceiling of every posterior's fit on that cell.
@@ -99,6 +98,11 @@ def load_recording(configs):
                                                               protocol)
 
 
+def spike_columns(names) -> list[int]:
+    """The columns of x that hold a sweep's spike count."""
+    return [i for i, name in enumerate(names) if split_name(name)[0] == "spike_count"]
+
+
 def restricted_prior(prior, names, theta, x, seed: int):
     """sbi's restriction estimator trained on simulations theta (n, d), x (n, f) of the
     prior: valid is finite and at least one spike on some sweep. Returns the restricted
@@ -107,7 +111,7 @@ def restricted_prior(prior, names, theta, x, seed: int):
 
     from mfnpe.inference.priors import torch_distribution
 
-    spikes = [i for i, name in enumerate(names) if split_name(name)[0] == "spike_count"]
+    spikes = spike_columns(names)
 
     def fires(x):
         return torch.isfinite(x).all(1) & (torch.nan_to_num(x[:, spikes]) > 0).any(1)
@@ -119,6 +123,7 @@ def restricted_prior(prior, names, theta, x, seed: int):
     with contextlib.redirect_stdout(sys.stderr):  # sbi's epoch counter
         estimator.train()
     restricted = estimator.restrict_prior()
+    # the classifier's verdict on given theta: sbi 0.27 keeps it as a private attribute
     return restricted, lambda t: restricted._accept_reject_fn(
         torch.as_tensor(t, dtype=torch.float32)).numpy()
 
@@ -140,8 +145,7 @@ def draw_restricted(restricted, n: int) -> np.ndarray:
 
 def fires_share(x, names) -> float:
     """The share of rows of x (n, f) with a spike on some sweep."""
-    spikes = [i for i, name in enumerate(names) if split_name(name)[0] == "spike_count"]
-    return float((np.nan_to_num(x[:, spikes]) > 0).any(1).mean())
+    return float((np.nan_to_num(x[:, spike_columns(names)]) > 0).any(1).mean())
 
 
 def known_theta(assignments, names) -> np.ndarray:
