@@ -17,7 +17,9 @@ on the config's test simulations (the workflow's evaluation seed, its
 TARP ATC and whether it passes. ``--json`` is written after every model and a rerun with
 the same file skips what it holds; ``--pools`` caches the simulated pools and
 ``--networks`` the pretrained LF-NPE of each seed. ``lf`` scores LF-NPE itself (no
-fine-tuning); each fine-tuning records its epochs and whether it kept the starting weights.
+fine-tuning); each fine-tuning records its epochs, whether it kept the starting weights and
+its loss on each held-out HF simulation (``validation_loss_per_simulation`` [nats]; the
+variants of one seed and budget hold out the same simulations).
 """
 
 from __future__ import annotations
@@ -149,7 +151,9 @@ def run(args) -> dict:
                 if variant not in ("lf", "npe"):
                     history = posterior.history
                     results[key].update(epochs=len(history["validation_loss"]),
-                                        kept_start=bool(history.get("kept_start", [0])[0]))
+                                        kept_start=bool(history.get("kept_start", [0])[0]),
+                                        validation_loss_per_simulation=history[
+                                            "validation_loss_per_simulation"])
                 print(key, json.dumps(results[key]), file=sys.stderr, flush=True)
                 if args.json:
                     Path(args.json).write_text(json.dumps(results, indent=1))

@@ -186,6 +186,10 @@ def main(argv=None) -> None:
     parser.add_argument("--lf-rounds", type=int, default=4)
     parser.add_argument("--n-hf", type=int, default=200)
     parser.add_argument("--hf-rounds", type=int, default=2)
+    parser.add_argument("--truncation-quantile", type=float,
+                        default=SequentialSettings.truncation_quantile,
+                        help="posterior mass left outside each LF-TSNPE round's truncated "
+                             "prior (default: the workflow's)")
     parser.add_argument("--ppc", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
@@ -246,7 +250,8 @@ def main(argv=None) -> None:
             posterior = PointMass(known_theta(args.theta, prior.names))
         elif strategy.startswith("lf_tsnpe"):
             lf_settings = SequentialSettings(rounds=args.lf_rounds,
-                                             simulations_per_round=args.n_lf)
+                                             simulations_per_round=args.n_lf,
+                                             truncation_quantile=args.truncation_quantile)
             if lf_tsnpe is None:  # the LF rounds are shared by both strategies
                 lf_tsnpe = run_rounds("tsnpe", lf, x_o, prior, lf_settings, network, train_lf,
                                       seed=args.seed)[-1].members[0]
