@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -48,6 +48,9 @@ class NetworkSettings(SettingsDict):
         flow, pretrained on LF data and fine-tuned on HF data with every other weight.
     embedding_options : keyword arguments of that sbi class besides its input size (e.g.
         ``{"output_dim": 8, "num_layers": 2, "num_hiddens": 32}`` for "fc").
+    log_columns : columns of x (0-based) that go through the signed log
+        sign(x)·log(1 + |x|) before the z-scoring, for features spanning decades
+        (:mod:`mfnpe.inference.feature_scale`); empty: none.
     """
 
     model: str = "nsf"
@@ -58,6 +61,7 @@ class NetworkSettings(SettingsDict):
     z_score_theta: str = "independent"
     embedding: str = "identity"
     embedding_options: Mapping = field(default_factory=dict)
+    log_columns: Sequence[int] = ()
     section = "network"
 
     def __post_init__(self):
@@ -68,15 +72,24 @@ class NetworkSettings(SettingsDict):
             raise ValueError(f"network: unknown embedding {self.embedding!r}; known: "
                              f"{list(EMBEDDINGS)}")
         object.__setattr__(self, "embedding_options", dict(self.embedding_options or {}))
+        columns = tuple(int(c) for c in self.log_columns or ())
+        if any(c < 0 for c in columns) or len(set(columns)) != len(columns):
+            raise ValueError(f"network: log_columns must be distinct column indices >= 0, got "
+                             f"{list(self.log_columns)}")
+        object.__setattr__(self, "log_columns", tuple(sorted(columns)))
         if self.embedding == "identity" and self.embedding_options:
             raise ValueError("network: embedding_options need an embedding")
 
     def to_dict(self) -> dict:
-        """The settings as plain data; the embedding keys only when there is one (so a
-        network without one reads as before)."""
+        """The settings as plain data; the embedding keys and log_columns only when there
+        are any (so a network without them reads as before)."""
         settings = asdict(self)
         if self.embedding == "identity":
             del settings["embedding"], settings["embedding_options"]
+        if self.log_columns:
+            settings["log_columns"] = list(self.log_columns)
+        else:
+            del settings["log_columns"]
         return settings
 
     def embedding_net(self, x_dim: int) -> torch.nn.Module:

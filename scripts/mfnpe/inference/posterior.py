@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mfnpe.inference.feature_scale import check_columns, scale_columns
 from mfnpe.inference.networks import NetworkSettings
 from mfnpe.inference.transform import SupportTransform
 from mfnpe.io import kinds
@@ -68,6 +69,7 @@ class Posterior:
         self.history = {k: [float(v) for v in vals] for k, vals in (history or {}).items()}
         self.settings = dict(settings or {})
         self.transform = SupportTransform(prior)
+        check_columns(network.log_columns, self.x_dim)
 
     @property
     def x_dim(self) -> int:
@@ -83,13 +85,14 @@ class Posterior:
         return self
 
     def _x(self, x) -> torch.Tensor:
+        """x (m, f) as the network takes it: float32, its ``log_columns`` on a log scale."""
         x = torch.as_tensor(np.asarray(x, dtype=np.float32))
         x = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(1, -1)
         if x.shape[-1] != self.x_dim:
             raise ValueError(f"x has {x.shape[-1]} features, the posterior expects {self.x_dim}")
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or infinite values (an invalid simulation?)")
-        return x
+        return scale_columns(x, self.network.log_columns)
 
     @torch.no_grad()
     def _log_q_u(self, theta, x) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from sbi.inference import NPE
 
+from mfnpe.inference.feature_scale import scale_columns
 from mfnpe.inference.networks import (NetworkSettings, SettingsDict, copy_builder,
                                       standardization_option)
 from mfnpe.inference.posterior import Posterior, _rng_devices
@@ -268,7 +269,11 @@ def _seeded_train(training, seed, theta, x, prior, network, init, refit_standard
 def _train(theta, x, prior, network, training, init, refit_standardization, feature_names,
            settings) -> Posterior:
     """:func:`train_npe`'s body, under its seed."""
+    if init is not None and init.network.log_columns != network.log_columns:
+        raise ValueError(f"init takes the log of x's columns {list(init.network.log_columns)}, "
+                         f"the network settings {list(network.log_columns)}")
     theta_t, x_t = _as_tensors(theta, x, prior)
+    x_t = scale_columns(x_t, network.log_columns)  # what the network sees (feature_scale)
     transform = SupportTransform(prior)
     builder = network.builder() if init is None else copy_builder(init.net, refit_standardization)
     device = {} if training.device == "cpu" else {"device": training.device}

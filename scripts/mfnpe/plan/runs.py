@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from mfnpe.names import METHODS
 from mfnpe.plan import shards
+from mfnpe.stimulus.sweeps import split_name, stimulus_names
 
 TRAINING_SECTION = {"lf_npe": "pretrain", "mf_npe": "finetune", "npe": "npe"}
 DATA_POOL = {"lf_npe": "lf", "mf_npe": "hf", "npe": "hf"}
@@ -82,6 +83,23 @@ def training_settings(inference: Mapping, method: str) -> dict:
     return training
 
 
+def network_settings(config: Mapping) -> dict:
+    """The config's ``inference.network`` as ``mfnpe.inference.NetworkSettings`` takes it:
+    ``log_features`` (feature names) becomes ``log_columns``, the columns of x that hold
+    those features (in every sweep); without it, the section as it is."""
+    network = dict(config["inference"]["network"])
+    log_features = network.pop("log_features", None)
+    if log_features:
+        names = stimulus_names(config)
+        missing = sorted(set(log_features) - {split_name(name)[0] for name in names})
+        if missing:
+            raise ValueError(f"inference.network.log_features: {missing} not among the "
+                             f"features {list(config['features'])}")
+        network["log_columns"] = [j for j, name in enumerate(names)
+                                  if split_name(name)[0] in log_features]
+    return network
+
+
 def model_settings(config: Mapping, method: str, n_lf: int, n_hf: int, seed: int) -> dict:
     """Everything the weights of run (method, n_lf, n_hf, seed) depend on."""
     if method not in METHODS:
@@ -91,7 +109,7 @@ def model_settings(config: Mapping, method: str, n_lf: int, n_hf: int, seed: int
     settings = {
         "method": method,
         "seed": int(seed),
-        "network": dict(inference["network"]),
+        "network": network_settings(config),
         "training": training_settings(inference, method),
         "data": data_settings(config, DATA_POOL[method], n),
     }

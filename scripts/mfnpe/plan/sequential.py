@@ -132,7 +132,7 @@ def chain_settings(config: Mapping, recording: str, method: str, seed: int) -> d
         "master_seed": config["seed"],
         "algorithm": algorithm,
         "prior": shards.prior_copy(config["prior"]),
-        "network": dict(inference["network"]),
+        "network": runs.network_settings(config),
         "training": dict(inference[TRAINING_SECTION[method]]),
         "simulation": shards.simulation_settings(config, fidelity(method)),
         "protocol": protocol(config, recording),
