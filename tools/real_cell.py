@@ -186,10 +186,9 @@ def main(argv=None) -> None:
     parser.add_argument("--lf-rounds", type=int, default=4)
     parser.add_argument("--n-hf", type=int, default=200)
     parser.add_argument("--hf-rounds", type=int, default=2)
-    parser.add_argument("--truncation-quantile", type=float,
-                        default=SequentialSettings.truncation_quantile,
+    parser.add_argument("--truncation-quantile", type=float, default=None,
                         help="posterior mass left outside each LF-TSNPE round's truncated "
-                             "prior (default: the workflow's)")
+                             "prior (default: the config's sequential.truncation_quantile)")
     parser.add_argument("--ppc", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
@@ -207,6 +206,8 @@ def main(argv=None) -> None:
     windows = sweep_windows(shards.simulation_settings(config, "test")["stimulus"])
     recorded = recorded_measures(observed_trace(recording, trace_dt), trace_dt, windows)
     network = NetworkSettings.from_dict(runs.network_settings(config))
+    truncation_quantile = (config["sequential"]["truncation_quantile"]
+                           if args.truncation_quantile is None else args.truncation_quantile)
     train_lf = TrainingSettings.from_dict(runs.training_settings(config["inference"], "lf_npe"))
     train_hf = TrainingSettings.from_dict(runs.training_settings(config["inference"], "mf_npe"))
     lf = Simulator(config, "lf", prior.names, "lf")
@@ -251,7 +252,7 @@ def main(argv=None) -> None:
         elif strategy.startswith("lf_tsnpe"):
             lf_settings = SequentialSettings(rounds=args.lf_rounds,
                                              simulations_per_round=args.n_lf,
-                                             truncation_quantile=args.truncation_quantile)
+                                             truncation_quantile=truncation_quantile)
             if lf_tsnpe is None:  # the LF rounds are shared by both strategies
                 lf_tsnpe = run_rounds("tsnpe", lf, x_o, prior, lf_settings, network, train_lf,
                                       seed=args.seed)[-1].members[0]
