@@ -132,3 +132,24 @@ def test_the_plan_turns_log_features_into_the_columns_of_every_sweep():
         runs.network_settings(config)
     del config["inference"]["network"]["log_features"]
     assert runs.network_settings(config) == {"hidden_features": 50}
+
+
+def test_the_recommended_recording_path_feeds_its_four_features_on_a_log_scale():
+    """config/recording.yaml on 18711001's three sweeps of eight features: spike count,
+    first ISI, input resistance and membrane tau of every sweep, 12 of the 24 columns."""
+    from workflow_helpers import ROOT, config_check_tool
+
+    from mfnpe.observation.passive import area_prior_from_recording
+    from mfnpe.plan.config import resolve_recording
+    from mfnpe.recordings.stimulus import resolve
+    from mfnpe.stimulus.sweeps import split_name, stimulus_names
+
+    files = [ROOT / "config/config.yaml", ROOT / "config/recording.yaml"]
+    config = config_check_tool().merged_config(files, area_measure=area_prior_from_recording)
+    resolve_recording(config, files, resolve)
+    columns = runs.network_settings(config)["log_columns"]
+    names = stimulus_names(config)
+    assert len(names) == 24 and len(columns) == 12
+    assert {split_name(names[j])[0] for j in columns} == {
+        "spike_count", "first_isi", "input_resistance", "membrane_tau"}
+    assert NetworkSettings.from_dict(runs.network_settings(config)).log_columns == tuple(columns)

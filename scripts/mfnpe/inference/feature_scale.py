@@ -1,11 +1,12 @@
 """Heavy-tailed features on a log scale before the network's z-scoring.
 
 Counts, intervals, input resistances and membrane time constants span decades over a
-prior: on the Pospischil RS prior of config/recording_sequential.yaml the input resistance
-lies between 17 and 62 MΩ for half of the LF simulations and reaches 3800 MΩ, the membrane
-time constant between 2 and 6 ms and reaches 3000 ms. z-scored as they are, the bulk of
-such a feature shares a small part of one standard deviation and the flow barely resolves
-it (docs/results.md, "Features on a log scale"). ``NetworkSettings.log_columns`` names the
+prior: on the Pospischil RS prior of config/recording.yaml the input resistance lies
+between 18 and 68 MΩ for half of the LF simulations and reaches 4550 MΩ (SD 269 MΩ), the
+membrane time constant between 1.9 and 5.8 ms and reaches 3000 ms (SD 346 ms; the middle
+half spans 0.01 SD; tools/feature_spread.py). z-scored as they are, the bulk of such a
+feature shares a small part of one standard deviation and the flow barely resolves it
+(docs/results.md, "Features on a log scale"). ``NetworkSettings.log_columns`` names the
 columns of x that pass through the signed log first:
 
     x -> sign(x) · log(1 + |x|)
