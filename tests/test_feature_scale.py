@@ -108,7 +108,8 @@ def test_the_log_scale_is_part_of_the_network(trained, task, tmp_path):
 def test_on_a_log_scale_npe_finds_the_exact_posterior_where_raw_x_does_not(trained, task):
     """Posterior means against the exact ones at 20 observations (x from e^0 to e^8): with
     the log scale within 0.02 on average (0.007 measured); on raw x (z-scored as it is) at
-    least twice as far (0.024 measured)."""
+    least twice as far (0.024 measured; at four other seeds of the data 2.7-5.0 times as
+    far, the log scale's error 0.005-0.009)."""
     logged, raw = trained
     _, _, x_o = task
     exact = exact_posterior(x_o).mean()
