@@ -14,7 +14,12 @@ from scipy import stats
 
 from mfnpe.inference import BoxPrior, NetworkSettings, Posterior, TrainingSettings, finetune, train_npe
 from mfnpe.inference.feature_scale import scale_columns, signed_log
+from mfnpe.observation.passive import area_prior_from_recording
 from mfnpe.plan import runs
+from mfnpe.plan.config import resolve_recording
+from mfnpe.recordings.stimulus import resolve
+from mfnpe.stimulus.sweeps import split_name, stimulus_names
+from workflow_helpers import ROOT, config_check_tool
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated",
@@ -138,13 +143,6 @@ def test_the_plan_turns_log_features_into_the_columns_of_every_sweep():
 def test_the_recommended_recording_path_feeds_its_four_features_on_a_log_scale():
     """config/recording.yaml on 18711001's three sweeps of eight features: spike count,
     first ISI, input resistance and membrane tau of every sweep, 12 of the 24 columns."""
-    from workflow_helpers import ROOT, config_check_tool
-
-    from mfnpe.observation.passive import area_prior_from_recording
-    from mfnpe.plan.config import resolve_recording
-    from mfnpe.recordings.stimulus import resolve
-    from mfnpe.stimulus.sweeps import split_name, stimulus_names
-
     files = [ROOT / "config/config.yaml", ROOT / "config/recording.yaml"]
     config = config_check_tool().merged_config(files, area_measure=area_prior_from_recording)
     resolve_recording(config, files, resolve)

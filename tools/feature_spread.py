@@ -32,12 +32,14 @@ def main(argv=None) -> None:
 
     from real_cell import Simulator, load_recording
 
+    from mfnpe.stimulus.sweeps import split_name
+
     config, prior, names, _, _ = load_recording(args.configs)
     theta = prior.sample(args.n, np.random.default_rng(args.seed))
     x = Simulator(config, "lf", prior.names, "spread")(theta)
     x = x[np.isfinite(x).all(1)]
-    sweep = names[0].partition("@")[2]  # the first sweep's columns ("" for the step)
-    first = [j for j, name in enumerate(names) if name.partition("@")[2] == sweep]
+    sweep = split_name(names[0])[1]  # the first sweep's columns (None for the step)
+    first = [j for j, name in enumerate(names) if split_name(name)[1] == sweep]
     print(f"{len(x)} valid LF simulations of {args.n} prior draws")
     print(f"{'feature':24s} {'1 %':>9s} {'25 %':>9s} {'50 %':>9s} {'75 %':>9s} {'99 %':>9s} "
           f"{'max':>9s} {'SD':>9s} {'IQR/SD':>7s}")

@@ -90,13 +90,12 @@ def network_settings(config: Mapping) -> dict:
     network = dict(config["inference"]["network"])
     log_features = network.pop("log_features", None)
     if log_features:
-        names = stimulus_names(config)
-        missing = sorted(set(log_features) - {split_name(name)[0] for name in names})
+        bases = [split_name(name)[0] for name in stimulus_names(config)]
+        missing = sorted(set(log_features) - set(bases))
         if missing:
             raise ValueError(f"inference.network.log_features: {missing} not among the "
                              f"features {list(config['features'])}")
-        network["log_columns"] = [j for j, name in enumerate(names)
-                                  if split_name(name)[0] in log_features]
+        network["log_columns"] = [j for j, base in enumerate(bases) if base in log_features]
     return network
 
 
