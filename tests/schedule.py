@@ -21,10 +21,10 @@ SLOWEST_FIRST = (
     "test_recording_workflow.py",   # the tiny recording run and its further cells
     "test_reliability.py",          # the heal run on a copy of the tiny run
     "test_sequential_workflow.py",  # the sequential overlay on top of the tiny run
-    "test_model_file.py",           # the model-file run and the numba disk-cache test
+    "test_out_workflow.py",         # the model-file experiment beside the tiny run
     "test_slurm.py",                # the SLURM run (its cluster starts with the session)
     "test_inference.py",            # the toy task's trainings and the C2ST-by-budget sweep
-    "test_out_workflow.py",         # a second output folder beside the tiny run
+    "test_model_file.py",           # the numba disk-cache test
     "test_reruns.py",               # the killed-and-resumed run
 )
 """Test files (in ``tests/``) that take the longest, slowest first (``make test``'s

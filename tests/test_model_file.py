@@ -1,6 +1,7 @@
 """A neuron model from a user's file (config ``model: {file: ...}``): Hodgkin & Huxley's
 axon with an A-type K⁺ current (tests/models/hh_a_current.py), a channel no shipped model
-has, run by every simulator without registering it anywhere.
+has, run by every simulator without registering it anywhere (through the workflow:
+tests/test_out_workflow.py, the second experiment beside the tiny run).
 
 The reference is written here from the papers' equations (Hodgkin & Huxley 1952; Connor &
 Stevens 1977 as in Dayan & Abbott 2001, Eq. 6.4), not from the model file, and solved by
@@ -275,47 +276,6 @@ def test_a_bad_model_file_is_named_in_the_error(tmp_path):
     assert constants_table({"name": "pospischil_rs", "file": MODEL_FILE})["model"][0] == MODEL_FILE
     with pytest.raises(ConfigError, match="model/file.*nowhere.py"):
         validate_config({"model": {"file": str(missing)}}, CONFIG_SCHEMA)
-
-
-# ----------------------------------------------------------------------------- the workflow
-
-TINY_MODEL_FILE = ROOT / "tests" / "configs" / "tiny_model_file.yaml"
-MODEL_FILE_TARGETS = ("results/summary/table.csv", "results/summary/observations.csv",
-                      "results/figures/traces_lf_hf.png")
-"""Every shard, model, evaluation and observation, and the figure of the model's own
-traces (the posterior figures are the same for any model: test_workflow.py has them)."""
-
-
-@pytest.mark.workflow
-def test_the_workflow_runs_a_model_from_a_file(tmp_path):
-    """tests/configs/tiny.yaml with the file model (tiny_model_file.yaml) through every
-    stage up to ``MODEL_FILE_TARGETS``: shards hold the model's reference and its A
-    conductance, NLTP table and observations complete; editing the model file re-runs its
-    simulations."""
-    import h5py
-    import pandas as pd
-    from workflow_helpers import TINY, scheduled_jobs, snakemake
-
-    workdir = tmp_path / "work"
-    (workdir / "tests" / "models").mkdir(parents=True)
-    model_file = workdir / MODEL_FILE
-    model_file.write_text((ROOT / MODEL_FILE).read_text())
-    run = snakemake(workdir, "--cores", "2", *MODEL_FILE_TARGETS,
-                    configfile=[TINY, TINY_MODEL_FILE])
-    assert run.returncode == 0, run.stderr[-4000:]
-    table = pd.read_csv(workdir / "results" / "summary" / "table.csv")
-    assert len(table) and np.isfinite(table["mean"]).all()  # one seed: no interval
-    observations = pd.read_csv(workdir / "results" / "summary" / "observations.csv")
-    assert set(observations["recording"]) >= {"tiny-1", "tiny-2"}
-    assert np.isfinite(observations["mean_gA"]).all()
-    with h5py.File(workdir / "results" / "sims" / "hf" / "shard-0.h5") as shard:
-        settings = json.loads(shard.attrs["settings"])
-        theta_names = json.loads(shard.attrs["param_names"])
-    assert settings["model"]["file"] == MODEL_FILE and "gA" in theta_names
-    model_file.write_text(model_file.read_text().replace('"gL": (0.3,', '"gL": (0.31,'))
-    plan = snakemake(workdir, "-n", *MODEL_FILE_TARGETS, configfile=[TINY, TINY_MODEL_FILE])
-    assert plan.returncode == 0, plan.stderr[-3000:]
-    assert scheduled_jobs(plan.stdout).get("simulate", 0) > 0
 
 
 def test_the_example_model_file_at_no_a_current_is_pospischil_rs():
