@@ -4,7 +4,7 @@ the workflow's calibration tests.
 
     OMP_NUM_THREADS=1 .venv/bin/python tools/calibration_study.py run config/config.yaml \
         [--seeds 3] [--budgets 500 1000] [--variants today auto ...] [--json FILE] \
-        [--pools FILE.npz] [--networks DIR]
+        [--pools FILE.npz] [--networks DIR] [--features NAME ...]
     .venv/bin/python tools/calibration_study.py table FILE.json
 
 Per seed: LF-NPE pretrained exactly as the workflow does (its pools, settings and training
@@ -19,7 +19,10 @@ the same file skips what it holds; ``--pools`` caches the simulated pools and
 ``--networks`` the pretrained LF-NPE of each seed. ``lf`` scores LF-NPE itself (no
 fine-tuning); each fine-tuning records its epochs, whether it kept the starting weights and
 its loss on each held-out HF simulation (``validation_loss_per_simulation`` [nats]; the
-variants of one seed and budget hold out the same simulations).
+variants of one seed and budget hold out the same simulations) and whether x's z-scoring
+was refitted (``refit_x``: what ``auto`` chose, from ``x_shift`` and ``x_log_scale``).
+``--features`` trains and scores every model on some of the config's features of the same
+simulations (docs/results.md, "Features").
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ VARIANTS = {
     "auto": "learning_rate auto (chosen by the HF validation loss)",
     "patient": "stop_after_epochs x 5 (fine-tuning runs until the validation loss "
                "has not improved for 5 times as many epochs)",
+    "refit_x": "refit_standardization x (the HF data's own z-scoring of x)",
     "refit": "refit_standardization x_and_theta (the HF data's own z-scoring)",
     "npe": "NPE from scratch on the same HF simulations (the workflow's NPE)",
 }
@@ -73,6 +77,18 @@ def pools(config, n_hf: int, cache: str | None):
     return lf, hf, test
 
 
+def feature_columns(config_features, kept: list[str]) -> list[int]:
+    """The columns of x (in the config's ``features`` list) that ``kept`` names, in the
+    config's order."""
+    if not isinstance(config_features, list):
+        raise SystemExit(f"--features needs the config's features as a list, not "
+                         f"{config_features!r}")
+    unknown = sorted(set(kept) - set(config_features))
+    if unknown:
+        raise SystemExit(f"--features: {unknown} not among the config's {config_features}")
+    return [j for j, name in enumerate(config_features) if name in kept]
+
+
 def run(args) -> dict:
     from config_check import merged_config
     from finetune_lr_study import valid_prefix
@@ -87,6 +103,9 @@ def run(args) -> dict:
     prior = BoxPrior.from_config(config["prior"])
     n_lf, master = max(config["budgets"]["n_lf"]), config["seed"]
     (theta_lf, x_lf), hf, (theta_test, x_test) = pools(config, max(args.budgets), args.pools)
+    if args.features:  # the same simulations, fewer features (another --json and --networks)
+        columns = feature_columns(config["features"], args.features)
+        x_lf, x_test, hf = x_lf[:, columns], x_test[:, columns], (hf[0], hf[1][:, columns], hf[2])
     network = NetworkSettings.from_dict(inference["network"])
     pretraining = TrainingSettings.from_dict(inference["pretrain"])
     finetuning = TrainingSettings.from_dict(inference["finetune"])
@@ -139,6 +158,8 @@ def run(args) -> dict:
                     elif variant == "patient":
                         training = dataclasses.replace(
                             training, stop_after_epochs=5 * training.stop_after_epochs)
+                    elif variant == "refit_x":
+                        refit = "x"
                     elif variant == "refit":
                         refit = "x_and_theta"
                     posterior = finetune(lf, theta, x, training, refit_standardization=refit,
@@ -152,6 +173,9 @@ def run(args) -> dict:
                     history = posterior.history
                     results[key].update(epochs=len(history["validation_loss"]),
                                         kept_start=bool(history.get("kept_start", [0])[0]),
+                                        refit_x=bool(history["refit_x"][0]),
+                                        x_shift=history["x_shift"][0],
+                                        x_log_scale=history["x_log_scale"][0],
                                         validation_loss_per_simulation=history[
                                             "validation_loss_per_simulation"])
                 print(key, json.dumps(results[key]), file=sys.stderr, flush=True)
@@ -202,6 +226,9 @@ def main(argv=None) -> None:
     run_args.add_argument("--json")
     run_args.add_argument("--pools")
     run_args.add_argument("--networks", help="folder caching each seed's pretrained LF-NPE")
+    run_args.add_argument("--features", nargs="+",
+                          help="train and score on these of the config's features only "
+                               "(the same pools; give it its own --json and --networks)")
     table_args = sub.add_parser("table")
     table_args.add_argument("json")
     args = parser.parse_args(argv)
