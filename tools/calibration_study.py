@@ -54,29 +54,6 @@ VARIANTS = {
 }
 
 
-def pools(config, n_hf: int, cache: str | None):
-    """(theta_lf, x_lf), the HF pool (theta, x, valid) of ``n_hf`` and (theta_test,
-    x_test): the workflow's first simulations of each pool, cached in ``cache``."""
-    from finetune_lr_study import simulate_pool, valid_prefix
-
-    n_lf, n_test = max(config["budgets"]["n_lf"]), config["budgets"]["n_test"]
-    if cache and Path(cache).exists():
-        d = np.load(cache)
-        if int(d["n_hf"]) >= n_hf and len(d["theta_lf"]) >= n_lf:
-            return ((d["theta_lf"], d["x_lf"]), (d["theta_hf"], d["x_hf"], d["valid_hf"]),
-                    (d["theta_test"], d["x_test"]))
-    start = time.process_time()
-    lf = valid_prefix(*simulate_pool(config, "lf", n_lf), n_lf)
-    hf = simulate_pool(config, "hf", n_hf)
-    test = valid_prefix(*simulate_pool(config, "test", n_test), n_test)
-    print(f"simulated the pools in {time.process_time() - start:.0f} s CPU", file=sys.stderr,
-          flush=True)
-    if cache:
-        np.savez(cache, n_hf=n_hf, theta_lf=lf[0], x_lf=lf[1], theta_hf=hf[0], x_hf=hf[1],
-                 valid_hf=hf[2], theta_test=test[0], x_test=test[1])
-    return lf, hf, test
-
-
 def feature_columns(config_features, kept: list[str]) -> list[int]:
     """The columns of x (in the config's ``features`` list) that ``kept`` names, in the
     config's order."""
@@ -91,7 +68,7 @@ def feature_columns(config_features, kept: list[str]) -> list[int]:
 
 def run(args) -> dict:
     from config_check import merged_config
-    from finetune_lr_study import valid_prefix
+    from finetune_lr_study import valid_prefix, workflow_pools
 
     from mfnpe.evaluation.test_set import evaluate_posterior
     from mfnpe.inference import NetworkSettings, TrainingSettings, finetune, pretrain, train_npe
@@ -102,7 +79,8 @@ def run(args) -> dict:
     inference, evaluation = config["inference"], config["evaluation"]
     prior = BoxPrior.from_config(config["prior"])
     n_lf, master = max(config["budgets"]["n_lf"]), config["seed"]
-    (theta_lf, x_lf), hf, (theta_test, x_test) = pools(config, max(args.budgets), args.pools)
+    (theta_lf, x_lf), hf, (theta_test, x_test) = workflow_pools(config, max(args.budgets),
+                                                                args.pools)
     if args.features:  # the same simulations, fewer features (another --json and --networks)
         columns = feature_columns(config["features"], args.features)
         x_lf, x_test, hf = x_lf[:, columns], x_test[:, columns], (hf[0], hf[1][:, columns], hf[2])

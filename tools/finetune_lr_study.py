@@ -149,6 +149,33 @@ def valid_prefix(theta, x, valid, n: int):
     return theta[:n][valid[:n]], x[:n][valid[:n]]
 
 
+def workflow_pools(config, n_hf: int, cache: str | None = None):
+    """((theta_lf, x_lf), (theta_hf, x_hf, valid_hf), (theta_test, x_test)): the valid rows
+    of the config's first ``max(n_lf)`` LF and ``n_test`` test simulations, and its first
+    ``n_hf`` HF simulations with their validity (each budget n trains on
+    ``valid_prefix(*hf, n)``), as the workflow draws them; kept in the ``.npz`` ``cache``
+    (used again when it holds at least as many simulations of each pool)."""
+    n_lf, n_test = max(config["budgets"]["n_lf"]), config["budgets"]["n_test"]
+    if cache and os.path.exists(cache):
+        with np.load(cache) as d:
+            if "valid_hf" not in d:
+                raise ValueError(f"{cache}: pools of an earlier version of the study tools "
+                                 f"(no valid_hf); remove it or give another path")
+            if int(d["n_hf"]) >= n_hf and len(d["theta_lf"]) >= n_lf:
+                return ((d["theta_lf"], d["x_lf"]), (d["theta_hf"], d["x_hf"], d["valid_hf"]),
+                        (d["theta_test"], d["x_test"]))
+    start = time.process_time()
+    lf = valid_prefix(*simulate_pool(config, "lf", n_lf), n_lf)
+    hf = simulate_pool(config, "hf", n_hf)
+    test = valid_prefix(*simulate_pool(config, "test", n_test), n_test)
+    print(f"simulated {len(lf[0])} LF, {hf[2].sum()} HF, {len(test[0])} test (valid) in "
+          f"{time.process_time() - start:.0f} s CPU", file=sys.stderr, flush=True)
+    if cache:
+        np.savez(cache, n_hf=n_hf, theta_lf=lf[0], x_lf=lf[1], theta_hf=hf[0], x_hf=hf[1],
+                 valid_hf=hf[2], theta_test=test[0], x_test=test[1])
+    return lf, hf, test
+
+
 def hh(args) -> dict:
     """{config: {budget: [results of each seed]}} on a workflow config's task."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -161,13 +188,7 @@ def hh(args) -> dict:
     inference = config["inference"]
     prior = BoxPrior.from_config(config["prior"])
     n_lf = max(config["budgets"]["n_lf"])
-    start = time.process_time()
-    theta_lf, x_lf = valid_prefix(*simulate_pool(config, "lf", n_lf), n_lf)
-    hf = simulate_pool(config, "hf", max(args.budgets))
-    n_test = config["budgets"]["n_test"]
-    theta_test, x_test = valid_prefix(*simulate_pool(config, "test", n_test), n_test)
-    print(f"simulated {len(theta_lf)} LF, {hf[2].sum()} HF, {len(theta_test)} test (valid) "
-          f"in {time.process_time() - start:.0f} s CPU", file=sys.stderr, flush=True)
+    (theta_lf, x_lf), hf, (theta_test, x_test) = workflow_pools(config, max(args.budgets))
     network = NetworkSettings.from_dict(inference["network"])
     pretraining = TrainingSettings.from_dict(inference["pretrain"])
     training = TrainingSettings.from_dict(inference["finetune"])

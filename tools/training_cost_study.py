@@ -35,7 +35,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from config_check import merged_config  # noqa: E402  (tools/: the config as merged)
-from finetune_lr_study import simulate_pool, valid_prefix  # noqa: E402  (tools/)
+from finetune_lr_study import valid_prefix, workflow_pools  # noqa: E402  (tools/)
 
 from mfnpe.evaluation import metrics  # noqa: E402
 from mfnpe.inference import NetworkSettings, TrainingSettings, finetune, pretrain  # noqa: E402
@@ -55,28 +55,6 @@ step (between the square-root and the linear scaling with batch size); a shorter
 cuts the epochs spent after the best one."""
 
 
-def pools(config, n_hf: int, path: str | None):
-    """(theta_lf, x_lf, theta_hf, x_hf, theta_test, x_test): the valid rows of the config's
-    LF pool prefix (max n_lf), HF prefix (``n_hf``) and test pool; cached in ``path``."""
-    names = ("theta_lf", "x_lf", "theta_hf", "x_hf", "theta_test", "x_test")
-    if path and os.path.exists(path):
-        with np.load(path) as data:
-            if int(data["n_hf"]) != n_hf:
-                raise ValueError(f"{path}: holds {int(data['n_hf'])} HF simulations, "
-                                 f"not --n-hf {n_hf}; remove it or give another --pools")
-            return tuple(data[name] for name in names)
-    start = time.process_time()
-    n_lf, n_test = max(config["budgets"]["n_lf"]), config["budgets"]["n_test"]
-    arrays = (*valid_prefix(*simulate_pool(config, "lf", n_lf), n_lf),
-              *valid_prefix(*simulate_pool(config, "hf", n_hf), n_hf),
-              *valid_prefix(*simulate_pool(config, "test", n_test), n_test))
-    print(f"simulated {len(arrays[0])} LF, {len(arrays[2])} HF, {len(arrays[4])} test (valid) "
-          f"in {time.process_time() - start:.0f} s CPU", file=sys.stderr, flush=True)
-    if path:
-        np.savez(path, n_hf=n_hf, **dict(zip(names, arrays)))
-    return arrays
-
-
 def run(args) -> list[dict]:
     """One record per (seed, variant): CPU s, wall s and epochs of the pretraining, LF-NPE
     and MF-NPE test NLTP [nats], fine-tuning CPU s and epochs."""
@@ -86,7 +64,8 @@ def run(args) -> list[dict]:
     network = NetworkSettings.from_dict(inference["network"])
     today = TrainingSettings.from_dict(inference["pretrain"])
     finetuning = TrainingSettings.from_dict(inference["finetune"])
-    theta_lf, x_lf, theta_hf, x_hf, theta_test, x_test = pools(config, args.n_hf, args.pools)
+    (theta_lf, x_lf), hf, (theta_test, x_test) = workflow_pools(config, args.n_hf, args.pools)
+    theta_hf, x_hf = valid_prefix(*hf, args.n_hf)
     n_lf = max(config["budgets"]["n_lf"])
     records = []
     if args.json and os.path.exists(args.json):
