@@ -4,7 +4,7 @@ the workflow's calibration tests.
 
     OMP_NUM_THREADS=1 .venv/bin/python tools/calibration_study.py run config/config.yaml \
         [--seeds 3] [--budgets 500 1000] [--variants today auto ...] [--json FILE] \
-        [--pools FILE.npz] [--networks DIR] [--features NAME ...]
+        [--pools FILE.npz] [--networks DIR] [--n-lf N] [--features NAME ...]
     .venv/bin/python tools/calibration_study.py table FILE.json
 
 Per seed: LF-NPE pretrained exactly as the workflow does (its pools, settings and training
@@ -22,7 +22,8 @@ its loss on each held-out HF simulation (``validation_loss_per_simulation`` [nat
 variants of one seed and budget hold out the same simulations) and whether x's z-scoring
 was refitted (``refit_x``: what ``auto`` chose, from ``x_shift`` and ``x_log_scale``).
 ``--features`` trains and scores every model on some of the config's features of the same
-simulations (docs/results.md, "Features").
+simulations (docs/results.md, "Features"); ``--n-lf`` pretrains on fewer LF simulations
+("LF size").
 """
 
 from __future__ import annotations
@@ -78,9 +79,16 @@ def run(args) -> dict:
     config = merged_config(args.configs)
     inference, evaluation = config["inference"], config["evaluation"]
     prior = BoxPrior.from_config(config["prior"])
-    n_lf, master = max(config["budgets"]["n_lf"]), config["seed"]
+    master = config["seed"]
     (theta_lf, x_lf), hf, (theta_test, x_test) = workflow_pools(config, max(args.budgets),
                                                                 args.pools)
+    n_lf = args.n_lf or max(config["budgets"]["n_lf"])
+    if n_lf != len(theta_lf) and len(theta_lf) != max(config["budgets"]["n_lf"]):
+        # the workflow's budget n_lf trains on the valid rows among the pool's first n_lf
+        # simulations; the cached pool keeps only the valid ones, so only where every one
+        # of them is valid is its first n_lf rows the same set
+        raise SystemExit(f"--n-lf {n_lf}: the LF pool has invalid simulations")
+    theta_lf, x_lf = theta_lf[:n_lf], x_lf[:n_lf]
     if args.features:  # the same simulations, fewer features (another --json and --networks)
         columns = feature_columns(config["features"], args.features)
         x_lf, x_test, hf = x_lf[:, columns], x_test[:, columns], (hf[0], hf[1][:, columns], hf[2])
@@ -204,6 +212,9 @@ def main(argv=None) -> None:
     run_args.add_argument("--json")
     run_args.add_argument("--pools")
     run_args.add_argument("--networks", help="folder caching each seed's pretrained LF-NPE")
+    run_args.add_argument("--n-lf", type=int,
+                          help="pretrain on the LF pool's first N simulations (the workflow's "
+                               "budget n_lf = N; default the config's largest)")
     run_args.add_argument("--features", nargs="+",
                           help="train and score on these of the config's features only "
                                "(the same pools; give it its own --json and --networks)")
