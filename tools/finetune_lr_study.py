@@ -161,7 +161,10 @@ def workflow_pools(config, n_hf: int, cache: str | None = None):
             if "valid_hf" not in d:
                 raise ValueError(f"{cache}: pools of an earlier version of the study tools "
                                  f"(no valid_hf); remove it or give another path")
-            if int(d["n_hf"]) >= n_hf and len(d["theta_lf"]) >= n_lf:
+            # the LF simulations it was drawn from (theta_lf holds only the valid ones;
+            # caches before n_lf was stored: their count of valid ones)
+            held_lf = int(d["n_lf"]) if "n_lf" in d else len(d["theta_lf"])
+            if int(d["n_hf"]) >= n_hf and held_lf >= n_lf:
                 return ((d["theta_lf"], d["x_lf"]), (d["theta_hf"], d["x_hf"], d["valid_hf"]),
                         (d["theta_test"], d["x_test"]))
     start = time.process_time()
@@ -171,7 +174,7 @@ def workflow_pools(config, n_hf: int, cache: str | None = None):
     print(f"simulated {len(lf[0])} LF, {hf[2].sum()} HF, {len(test[0])} test (valid) in "
           f"{time.process_time() - start:.0f} s CPU", file=sys.stderr, flush=True)
     if cache:
-        np.savez(cache, n_hf=n_hf, theta_lf=lf[0], x_lf=lf[1], theta_hf=hf[0], x_hf=hf[1],
+        np.savez(cache, n_lf=n_lf, n_hf=n_hf, theta_lf=lf[0], x_lf=lf[1], theta_hf=hf[0], x_hf=hf[1],
                  valid_hf=hf[2], theta_test=test[0], x_test=test[1])
     return lf, hf, test
 
