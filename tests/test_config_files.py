@@ -333,4 +333,6 @@ def test_the_recommended_recording_config_is_the_sequential_overlay_on_18711001(
     pair = merge(["config/config.yaml", "config/recording_18711001.yaml",
                   "config/recording_sequential.yaml"])
     assert template == pair
-    assert template["sequential"]["methods"] == ["lf_tsnpe", "mf_tsnpe"]
+    assert template["sequential"]["methods"] == ["lf_tsnpe"]
+    pretrain = template["inference"]["pretrain"]
+    assert (pretrain["batch_size"], pretrain["learning_rate"]) == (500, 0.001)
