@@ -29,6 +29,7 @@ posterior = train_member(data.theta, data.x, BoxPrior.from_config(chain["prior"]
                          start[0] if start else None,
                          NetworkSettings.from_dict(chain["network"]),
                          TrainingSettings.from_dict(chain["training"]), seed,
+                         chain.get("standardization", "auto"),
                          feature_names=ExperimentSimulation.from_dict(
                              chain["simulation"]).feature_names(),
                          settings=member_settings(chain, round_, member))

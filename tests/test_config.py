@@ -171,6 +171,8 @@ def test_lf_tsnpe_rounds_are_lf_shards_and_start_the_mf_chains():
     mf_chain = chains.chain_settings(config, "cell", "mf_tsnpe", 0)
     assert mf_chain["pretrained"] == chains.member_settings(lf_chain, 2, 0)
     assert mf_chain["simulation"] == shards.simulation_settings(config, "hf")
+    # the HF rounds keep the z-scoring of the network they start from; the LF ones decide
+    assert (mf_chain["standardization"], "standardization" in lf_chain) == ("keep", False)
     assert [(run["method"], run["n_lf"], run["n_hf"]) for run in
             chains.posterior_runs(config, "cell")] == [
         ("lf_tsnpe", 1900, 0), ("lf_tsnpe", 2800, 0),

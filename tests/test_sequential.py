@@ -346,3 +346,31 @@ def test_a_round_starts_from_the_pretrained_network_then_from_the_previous_membe
     assert start_settings(chain, 3, [1, 1]) == [member_settings(chain, 2, 1)] * 2
     assert member_settings(chain, 2, 1) == {"chain": chain, "round": 2, "member": 1}
     assert start_settings({"method": "tsnpe"}, 1, []) == []  # TSNPE starts from no network
+
+
+def test_the_mf_methods_hf_rounds_keep_the_z_scoring_they_start_from():
+    """An MF chain's HF rounds train only on simulations from the truncated prior, far
+    narrower than the LF data their start was z-scored on (here one feature is constant):
+    they keep that z-scoring, where fine-tuning's ``auto`` refits it to the narrow data (as
+    it did on the recording 18711001, discarding the LF chain's input scale)."""
+    from test_inference import _standardizers
+
+    from mfnpe.names import SEQUENTIAL_STANDARDIZATION
+
+    rng = np.random.default_rng(0)
+    theta_lf = PRIOR.sample(400, rng)
+    tiny = NetworkSettings(model="nsf", hidden_features=8, num_transforms=1, num_bins=4)
+    short = TrainingSettings(batch_size=50, max_epochs=2)
+    start = pretrain(theta_lf, NARROW.simulate_lf(theta_lf, rng), PRIOR, tiny, short, seed=0)
+    theta = np.array([0.3, -0.2]) + 0.05 * rng.normal(size=(60, 2))  # a small region
+    x = NARROW.simulate_hf(theta, rng)
+    x[:, 1] = 0.25  # constant in the region
+    members = {rule: sequential.train_member(theta, x, PRIOR, start, tiny, short, 1, rule)
+               for rule in ("keep", "auto")}
+    np.testing.assert_array_equal(_standardizers(members["keep"].net)[0],
+                                  _standardizers(start.net)[0])
+    assert members["keep"].history["refit_x"] == [0.0]
+    assert members["auto"].history["refit_x"] == [1.0]  # what fine-tuning alone would do
+    # the plan puts "keep" in the MF chains' settings (tests/test_config.py)
+    assert [SEQUENTIAL_STANDARDIZATION[m] for m in sequential.METHODS] == [
+        "auto", "keep", "keep", "auto"]

@@ -38,6 +38,13 @@ PRETRAINED = {"lf_npe": False, "mf_npe": True, "npe": False,
 """Method -> whether its network starts from the LF-pretrained one."""
 SEQUENTIAL_FIDELITY = {"tsnpe": "hf", "lf_tsnpe": "lf", "mf_tsnpe": "hf", "a_mf_tsnpe": "hf"}
 """Sequential method -> the simulator of its rounds (``simulators.<fidelity>``)."""
+SEQUENTIAL_STANDARDIZATION = {"tsnpe": "auto", "lf_tsnpe": "auto", "mf_tsnpe": "keep",
+                              "a_mf_tsnpe": "keep"}
+"""Sequential method -> what a warm-started round does with the z-scoring of the network it
+starts from (``mfnpe.inference.networks.STANDARDIZATIONS``). The MF methods' HF rounds keep
+it: they train only on HF simulations from the truncated prior, far narrower than the LF
+data the start was z-scored on (a feature may even be constant there), so ``auto`` would
+refit x's z-scoring to them and discard the input scale the start learned."""
 
 DENSITY_ESTIMATORS = ("nsf", "maf", "mdn", "maf_rqs", "zuko_nsf", "zuko_ncsf", "zuko_maf")
 """sbi density estimators (``posterior_nn(model=...)``) the networks may use."""

@@ -32,7 +32,7 @@ from sbi.utils import get_density_thresholder
 from mfnpe.inference.networks import NetworkSettings, SettingsDict
 from mfnpe.inference.posterior import Posterior
 from mfnpe.inference.train import TrainingSettings, train_npe
-from mfnpe.names import PRETRAINED
+from mfnpe.names import PRETRAINED, SEQUENTIAL_STANDARDIZATION
 from mfnpe.names import SEQUENTIAL_METHODS as METHODS
 from mfnpe.prior import BoxPrior
 
@@ -405,13 +405,16 @@ def member_seed(seed: int, method: str, round_: int, member: int, purpose: str) 
 
 def train_member(theta, x, prior: BoxPrior, start: Posterior | None,
                  network: NetworkSettings, training: TrainingSettings, seed: int,
-                 **kwargs) -> Posterior:
-    """One member after a round: trained on all HF simulations so far (theta (n, d),
-    x (n, f), invalid rows already dropped), from ``start``'s weights (its z-scoring kept)
+                 standardization: str = "auto", **kwargs) -> Posterior:
+    """One member after a round: trained on all of its chain's simulations so far (theta
+    (n, d), x (n, f), invalid rows already dropped), from ``start``'s weights, whose
+    z-scoring ``standardization`` keeps or refits (``train_npe``'s
+    ``refit_standardization``; per method: ``mfnpe.names.SEQUENTIAL_STANDARDIZATION``),
     or, without ``start``, from scratch with ``network``."""
     if start is not None:
         network = start.network
-    return train_npe(theta, x, prior, network, training, seed=seed, init=start, **kwargs)
+    return train_npe(theta, x, prior, network, training, seed=seed, init=start,
+                     refit_standardization=standardization, **kwargs)
 
 
 def run_rounds(method: str, simulate: Callable[[np.ndarray], np.ndarray], x_o, prior: BoxPrior,
@@ -438,7 +441,8 @@ def run_rounds(method: str, simulate: Callable[[np.ndarray], np.ndarray], x_o, p
         theta, x = np.concatenate(theta_all), np.concatenate(x_all)
         valid = np.isfinite(x).all(axis=1)
         members = [train_member(theta[valid], x[valid], prior, start, network, training,
-                                member_seed(seed, method, round_, e, "training"))
+                                member_seed(seed, method, round_, e, "training"),
+                                SEQUENTIAL_STANDARDIZATION[method])
                    for e, start in enumerate(members)]
         current = Ensemble(members)
         history.append(current)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from mfnpe.names import PRETRAINED, SEQUENTIAL_FIDELITY
+from mfnpe.names import PRETRAINED, SEQUENTIAL_FIDELITY, SEQUENTIAL_STANDARDIZATION
 from mfnpe.names import SEQUENTIAL_METHODS as METHODS
 from mfnpe.plan import runs, shards
 from mfnpe.plan.config import ConfigError
@@ -138,6 +138,8 @@ def chain_settings(config: Mapping, recording: str, method: str, seed: int) -> d
         "protocol": protocol(config, recording),
         "features": list(config["features"]),
     }
+    if SEQUENTIAL_STANDARDIZATION[method] != "auto":  # absent: auto (the chains before it)
+        settings["standardization"] = SEQUENTIAL_STANDARDIZATION[method]
     if starts_from_lf_chain(config, method):  # what the LF chain's last member stores
         settings["pretrained"] = member_settings(
             chain_settings(config, recording, LF_CHAIN, seed), rounds(config, LF_CHAIN), 0)
