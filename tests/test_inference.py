@@ -306,6 +306,25 @@ def test_no_posterior_mass_outside_the_box(task):
     assert np.isfinite(log_q[3:]).all()
 
 
+def test_log_prob_in_chunks_is_one_pass_for_one_or_many_observations(task, monkeypatch):
+    """log_prob runs the flow LOG_PROB_CHUNK rows at a time (memory): with chunks of 7 it
+    equals one pass, for one x shared by every theta and for one x per theta."""
+    from mfnpe.inference import posterior as posterior_module
+
+    rng = np.random.default_rng(5)
+    theta, x = PRIOR.sample(50, rng), PRIOR.sample(50, rng)
+    one_pass = task.mf.log_prob(theta, x[0]), task.mf.log_prob(theta, x)
+    passes, flow = [], task.mf.net.log_prob
+    monkeypatch.setattr(posterior_module, "LOG_PROB_CHUNK", 7)
+    monkeypatch.setattr(task.mf.net, "log_prob",
+                        lambda u, condition: passes.append(u.shape[1]) or flow(u, condition))
+    chunked = task.mf.log_prob(theta, x[0]), task.mf.log_prob(theta, x)
+    assert passes == 2 * ([7] * 7 + [1])
+    for whole, parts in zip(one_pass, chunked):
+        np.testing.assert_allclose(parts, whole, rtol=1e-6, atol=1e-5)
+    assert not np.allclose(one_pass[0], one_pass[1])  # the two cases differ
+
+
 # --------------------------------------------------------------------------- e. files
 
 

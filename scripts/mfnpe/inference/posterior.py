@@ -24,6 +24,9 @@ from mfnpe.io import kinds
 from mfnpe.io.hdf5 import canonical, first_difference
 from mfnpe.prior import BoxPrior, prior_from_spec, prior_spec
 
+LOG_PROB_CHUNK = 10_000
+"""Rows of theta per pass of the flow in ``log_prob``: bounds its memory (10^5 rows in one
+pass took 0.9 GB; the truncated prior's threshold evaluates that many)."""
 MODEL_KIND = kinds.MODEL
 
 
@@ -97,13 +100,16 @@ class Posterior:
     @torch.no_grad()
     def _log_q_u(self, theta, x) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """theta (m, d) as a tensor, its unbounded coordinates u (m, d) and the network's
-        log q(u_i | x_i) (m,)."""
+        log q(u_i | x_i) (m,), :data:`LOG_PROB_CHUNK` rows at a time."""
+        chunk = LOG_PROB_CHUNK
         x = self._x(x)
         theta = torch.as_tensor(np.asarray(theta, dtype=np.float32)).reshape(-1, self.prior.dim)
         u = self.transform.to_unbounded(theta)
-        log_q = self.net.log_prob(u.unsqueeze(0).to(self.device),
-                                  x.expand(len(u), -1).to(self.device)).squeeze(0).cpu()
-        return theta, u, log_q
+        x = x.expand(len(u), -1) if len(x) == 1 else x
+        log_q = [self.net.log_prob(u[i:i + chunk].unsqueeze(0).to(self.device),
+                                   x[i:i + chunk].to(self.device)).squeeze(0).cpu()
+                 for i in range(0, len(u), chunk)]
+        return theta, u, torch.cat(log_q) if log_q else torch.empty(0)
 
     def log_prob(self, theta, x) -> np.ndarray:
         """(m,) log q(theta_i | x_i) for theta (m, d) and x (m, f) [nats, theta units]."""

@@ -181,10 +181,12 @@ class RegionBox:
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, d) theta uniform on the box's part inside the prior's support (uniform
-        draws of the box, those outside the unit cube dropped)."""
+        draws of the box, those outside the unit cube dropped; at most
+        :data:`BOX_DRAWS_PER_PASS` at once, whatever the share inside)."""
         parts, found = [], 0
         while found < n:
-            z = self._uniform_z(int(np.ceil(1.1 * (n - found) / self.in_prior)) + 16, rng)
+            wanted = int(np.ceil(1.1 * (n - found) / self.in_prior)) + 16
+            z = self._uniform_z(min(wanted, BOX_DRAWS_PER_PASS), rng)
             parts.append(z[((z >= 0) & (z <= 1)).all(axis=1)])
             found += len(parts[-1])
         return self.prior.from_unit(np.concatenate(parts)[:n])
@@ -195,6 +197,9 @@ class RegionBox:
         return (np.abs(local) <= self.half).all(axis=1)
 
 
+BOX_DRAWS_PER_PASS = 2**18
+"""Uniform draws of a box per pass when sampling it (about 20 MB in 9 dimensions): a
+slanted box mostly outside the prior's support needs many passes, not one huge array."""
 IN_PRIOR_DRAWS = 2**17
 """Uniform draws of a slanted box that estimate its share inside the prior's support."""
 IN_PRIOR_MIN_HITS = 100
