@@ -8,8 +8,6 @@ start_job(snakemake.log[0], snakemake.threads, torch=True)
 
 import logging
 
-import pandas as pd
-
 from mfnpe.inference.sequential import Ensemble
 from mfnpe.names import RUN_KEYS
 from mfnpe.observation.posterior import observe, read_observation, write_observation
@@ -40,6 +38,6 @@ result = observe(recording.name, str(recording.path), x_o, theta, models,
 result.settings = settings
 write_observation(snakemake.output.posterior, result)
 comparisons = final_c2st(result, read_observation(snakemake.input.amortized), settings["seed"])
-write_csv(pd.DataFrame(comparisons), snakemake.output.c2st)
+write_csv(comparisons, snakemake.output.c2st)
 logging.info("%s: -log q(true theta) %s; %d C2ST comparisons", recording.path,
              (-result.log_prob_true).round(2), len(comparisons))

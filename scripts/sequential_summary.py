@@ -25,7 +25,8 @@ print("-log q(true theta), mean over recordings with known theta, then over seed
 print(over_seeds[over_seeds["metric"] == "nltp_true:mean"]
       .pivot_table(index="n_hf", columns="method", values="mean").round(2).to_string())
 print("C2ST at the final budget, mean over recordings and seeds:")
-print(c2st.groupby(["method_a", "method_b"])["c2st"].mean().round(3).to_string())
+print(c2st.groupby(["method_a", "method_b"])["c2st"].mean().round(3).to_string()
+      if len(c2st) else "  none: no two posteriors share a final HF budget")
 methods = set(table["method"])
 for method in ("mf_tsnpe", "a_mf_tsnpe"):
     if {method, "mf_npe"} <= methods:

@@ -356,6 +356,39 @@ def test_cases_at_least_as_good_counts_known_answers_and_none_for_real_recording
     assert cases_at_least_as_good(real, "mf_tsnpe", "mf_npe") == (0, 0)
 
 
+def test_final_c2st_has_its_columns_with_or_without_a_pair_to_compare(tmp_path):
+    """LF-TSNPE alone (the recommended real-cell path) has no posterior at its final budget
+    of 0 HF simulations to compare with: no rows, but the columns, so that the CSV reads
+    back (an empty frame wrote a file pandas could not read, and the run stopped)."""
+    import pandas as pd
+
+    from mfnpe.evaluation.sequential import C2ST_COLUMNS, final_c2st
+    from mfnpe.io.tables import write_csv
+    from mfnpe.observation.posterior import ObservationPosterior
+
+    rng = np.random.default_rng(0)
+
+    def posterior(runs):
+        runs = [dict(method=m, n_lf=n_lf, n_hf=n_hf, seed=0) for m, n_lf, n_hf in runs]
+        return ObservationPosterior("cell", "cell.abf", np.zeros(3), ["a", "b", "c"],
+                                    ["t1", "t2"], None, runs, rng.normal(size=(len(runs), 200, 2)),
+                                    np.full(len(runs), np.nan), np.full(len(runs), np.nan))
+
+    amortized = posterior([("lf_npe", 5000, 0), ("mf_npe", 5000, 200), ("npe", 0, 200)])
+    alone = final_c2st(posterior([("lf_tsnpe", 10000, 0), ("lf_tsnpe", 15000, 0)]),
+                       amortized, seed=0)
+    assert list(alone.columns) == list(C2ST_COLUMNS) and alone.empty
+    write_csv(alone, tmp_path / "c2st.csv")
+    assert list(pd.read_csv(tmp_path / "c2st.csv").columns) == list(C2ST_COLUMNS)
+    both = final_c2st(posterior([("lf_tsnpe", 15000, 0), ("mf_tsnpe", 15000, 100),
+                                 ("mf_tsnpe", 15000, 200)]), amortized, seed=0)
+    # at 200 HF: LF-TSNPE, MF-TSNPE, MF-NPE and NPE; every pair but MF-NPE with NPE
+    assert sorted(zip(both["method_a"], both["method_b"])) == sorted([
+        ("lf_tsnpe", "mf_tsnpe"), ("lf_tsnpe", "mf_npe"), ("lf_tsnpe", "npe"),
+        ("mf_tsnpe", "mf_npe"), ("mf_tsnpe", "npe")])
+    assert set(both["n_hf"]) == {200} and both["c2st"].between(0.3, 0.7).all()  # one law
+
+
 def test_a_round_starts_from_the_pretrained_network_then_from_the_previous_members():
     from mfnpe.plan.sequential import member_settings, start_settings
 

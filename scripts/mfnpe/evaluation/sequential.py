@@ -12,6 +12,7 @@ from mfnpe.observation.posterior import ObservationPosterior, last_rounds, summa
 from mfnpe.evaluation.tables import over_seeds
 
 AMORTIZED = ("mf_npe", "npe")
+C2ST_COLUMNS = ("recording", "seed", "n_hf", "method_a", "method_b", "c2st")
 
 
 def _final_posteriors(sequential: ObservationPosterior, amortized: ObservationPosterior,
@@ -32,10 +33,11 @@ def _final_posteriors(sequential: ObservationPosterior, amortized: ObservationPo
 
 
 def final_c2st(sequential: ObservationPosterior, amortized: ObservationPosterior,
-               seed: int) -> list[dict]:
-    """Rows recording, seed, n_hf, method_a, method_b, c2st: every pair of posteriors at the
-    final budget of each seed with at least one sequential method (0.5: the same
-    posterior, 1: disjoint)."""
+               seed: int) -> pd.DataFrame:
+    """Columns :data:`C2ST_COLUMNS`, a row per pair of posteriors at the final budget of
+    each seed with at least one sequential method (c2st 0.5: the same posterior, 1:
+    disjoint); no rows, the columns kept, where a chain has nothing to compare with
+    (LF-TSNPE alone: no amortized model has its budget of 0 HF simulations)."""
     rows = []
     for chain_seed in sorted({run["seed"] for run in sequential.runs}):
         n_hf, draws = _final_posteriors(sequential, amortized, chain_seed)
@@ -45,7 +47,7 @@ def final_c2st(sequential: ObservationPosterior, amortized: ObservationPosterior
             rows.append({"recording": sequential.name, "seed": chain_seed, "n_hf": n_hf,
                          "method_a": a, "method_b": b,
                          "c2st": metrics.c2st(draws[a], draws[b], seed=seed)})
-    return rows
+    return pd.DataFrame(rows, columns=list(C2ST_COLUMNS))
 
 
 def table_rows(sequential: ObservationPosterior, amortized: ObservationPosterior) -> list[dict]:
