@@ -116,7 +116,8 @@ def budget(config: Mapping, method: str, round_: int) -> tuple[int, int]:
 def chain_settings(config: Mapping, recording: str, method: str, seed: int) -> dict:
     """Everything the rounds of one chain depend on besides the recording's file: the
     algorithm, network, training, prior, HF simulation, protocol, features, seeds and (MF
-    methods) the pretrained model's settings. ``rounds`` is not among them: round r does
+    methods) the pretrained model's settings and ``standardization`` ("keep";
+    ``mfnpe.names.SEQUENTIAL_STANDARDIZATION``). ``rounds`` is not among them: round r does
     not depend on how many follow it."""
     if method not in METHODS:
         raise ValueError(f"unknown sequential method {method!r}; known: {METHODS}")
@@ -138,7 +139,8 @@ def chain_settings(config: Mapping, recording: str, method: str, seed: int) -> d
         "protocol": protocol(config, recording),
         "features": list(config["features"]),
     }
-    if SEQUENTIAL_STANDARDIZATION[method] != "auto":  # absent: auto (the chains before it)
+    if SEQUENTIAL_STANDARDIZATION[method] != "auto":  # only then: TSNPE and LF-TSNPE chains
+        # keep the settings they had before the key, and so their files
         settings["standardization"] = SEQUENTIAL_STANDARDIZATION[method]
     if starts_from_lf_chain(config, method):  # what the LF chain's last member stores
         settings["pretrained"] = member_settings(
