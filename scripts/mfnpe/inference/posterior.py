@@ -105,7 +105,7 @@ class Posterior:
         x = self._x(x)
         theta = torch.as_tensor(np.asarray(theta, dtype=np.float32)).reshape(-1, self.prior.dim)
         u = self.transform.to_unbounded(theta)
-        x = x.expand(len(u), -1) if len(x) == 1 else x
+        x = x.expand(len(u), -1)  # one x for every theta, or one per theta as given
         log_q = [self.net.log_prob(u[i:i + chunk].unsqueeze(0).to(self.device),
                                    x[i:i + chunk].to(self.device)).squeeze(0).cpu()
                  for i in range(0, len(u), chunk)]
