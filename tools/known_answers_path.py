@@ -1,14 +1,15 @@
 """Known answers through the recommended real-cell path: θ drawn from config/recording.yaml's
 prior, each simulated with HF under 18711001's three sweeps (tools/synthetic_recording.py)
-and inferred like the cell (tools/real_cell.py, LF-TSNPE: 3 rounds of 5000 LF, the first
-from the prior). Per θ: its HPD level in the posterior (inside the 95 % region?) and the
+and inferred like the cell (tools/real_cell.py, LF-TSNPE: the pretraining on 5000 LF from the
+prior, then ``sequential.lf_rounds`` rounds of 5000, six rounds in all as config/recording.yaml
+says). Per θ: its HPD level in the posterior (inside the 95 % region?) and the
 measure of fit of 50 HF predictive simulations (spike count, rest, AP peak).
 
     .venv/bin/python tools/known_answers_path.py --out known/ [--n 20] [--seed 2026]
     .venv/bin/python tools/known_answers_path.py --out known/ --summary
     .venv/bin/python tools/known_answers_path.py --out known/ --truth   (the fit at θ itself)
 
-Each θ is about 950 s of CPU (one process, one thread). A θ whose ``ka<k>.json`` exists is
+Each θ is about 1600–2100 s of CPU (one process, one thread). A θ whose ``ka<k>.json`` exists is
 skipped, so the command resumes where it stopped; ``--summary`` prints the table of those
 run. A cell the path refuses because it has no passive card (it fires through every
 hyperpolarising pulse, so ``area: {from_recording: 2}`` cannot be resolved) is run again as
@@ -79,6 +80,13 @@ def area_overlay(out: Path, k: int, area: tuple[float, float]) -> Path:
     return path
 
 
+def path_rounds() -> int:
+    """The LF-TSNPE rounds of the path: the pretraining plus ``sequential.lf_rounds``."""
+    import yaml
+
+    return 1 + int(yaml.safe_load((ROOT / CONFIGS[-1]).read_text())["sequential"]["lf_rounds"])
+
+
 def theta_assignments(names, theta) -> list[str]:
     """``["gNa=56.1", ...]``: θ as tools/real_cell.py's and synthetic_recording.py's
     ``--theta`` take it."""
@@ -103,7 +111,8 @@ def run_one(out: Path, k: int, names, theta, area: tuple[float, float]) -> None:
     def infer(*overlays: Path) -> None:
         with open(out / f"ka{k}.log", "w") as log:
             subprocess.run([python, "tools/real_cell.py", *CONFIGS, *map(str, overlays),
-                            "--strategies", "lf_tsnpe", "--lf-rounds", "3", "--theta",
+                            "--strategies", "lf_tsnpe", "--lf-rounds", str(path_rounds()),
+                            "--theta",
                             *assignments, "--out", f"{result}.tmp"], cwd=ROOT, check=True,
                            stdout=log, stderr=log, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
