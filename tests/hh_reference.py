@@ -9,6 +9,9 @@ tight-tolerance adaptive ODE solver (scipy), and spike times read from the solut
   ``tests/test_temperature.py`` (rates scaled by temperature) are solved with them.
 - :func:`assert_features_match_efel` checks ``mfnpe``'s features of traces against eFEL
   5's (``tests/test_oracles.py``, ``tests/test_models.py``).
+- :data:`PAPER`, :func:`paper_rates` and :func:`paper_inf`: the Pospischil et al. 2008
+  models as the paper writes them (``tests/test_models.py``, ``tests/test_temperature.py``);
+  :data:`SIMULATORS`, the six simulators under test with their steps.
 - :func:`reference_trace` is the classic deterministic HH model with ``mfnpe``'s rate
   formulas (nothing else of the library), for the spike times of the JAX, Markov and
   Langevin simulators (:func:`reference_spike_times`). It starts at rest (the root of its
@@ -22,6 +25,7 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
+from mfnpe.hh import langevin, markov
 from mfnpe.hh.kinetics import rates_np, steady_state
 from mfnpe.hh.model import DEFAULTS
 from mfnpe.stimulus.step import Stimulus
@@ -184,3 +188,42 @@ def assert_features_match_efel(v: np.ndarray, dt: float, stimulus: Stimulus) -> 
             assert isi_cv == pytest.approx(isis.std() / isis.mean() if count >= 3 else 0.0,
                                            abs=1e-6)
     return counts
+
+
+# ----------------------------------------------------------- Pospischil et al. 2008, by hand
+
+PAPER = {  # Pospischil et al. 2008: gNa, gKd, gM, gL [mS/cm²], EL, VT [mV], tau_max [ms]
+    "pospischil_rs": (56.0, 6.0, 0.075, 0.0205, -70.3, -56.2, 608.0),
+    "pospischil_fs": (58.0, 3.9, 0.0787, 0.038, -70.4, -57.9, 502.0),
+}
+
+
+def paper_rates(v, vt, tau_max):
+    """(αm, βm, αh, βh, αn, βn, αp, βp) [1/ms] at ``v`` [mV], as the paper writes them."""
+    u = v - vt
+    a_m = -0.32 * (u - 13.0) / (np.exp(-(u - 13.0) / 4.0) - 1.0)
+    b_m = 0.28 * (u - 40.0) / (np.exp((u - 40.0) / 5.0) - 1.0)
+    a_h = 0.128 * np.exp(-(u - 17.0) / 18.0)
+    b_h = 4.0 / (1.0 + np.exp(-(u - 40.0) / 5.0))
+    a_n = -0.032 * (u - 15.0) / (np.exp(-(u - 15.0) / 5.0) - 1.0)
+    b_n = 0.5 * np.exp(-(u - 10.0) / 40.0)
+    p_inf = 1.0 / (1.0 + np.exp(-(v + 35.0) / 10.0))
+    tau_p = tau_max / (3.3 * np.exp((v + 35.0) / 20.0) + np.exp(-(v + 35.0) / 20.0))
+    return a_m, b_m, a_h, b_h, a_n, b_n, p_inf / tau_p, (1.0 - p_inf) / tau_p
+
+
+def paper_inf(v, c):
+    """[m∞, h∞, n∞, p∞] at ``v`` [mV] of the model ``c`` (a row of :data:`PAPER`)."""
+    r = paper_rates(v, c[5], c[6])
+    return [r[2 * i] / (r[2 * i] + r[2 * i + 1]) for i in range(4)]  # m, h, n, p
+
+
+SIMULATORS = {
+    "markov": (markov.simulate_markov, 0.01, {}),
+    "binomial": (markov.simulate_binomial, 0.01, {}),
+    "deterministic": (langevin.simulate_deterministic, 0.025, {}),
+    "current_noise": (langevin.simulate_current_noise, 0.025, {"sigma": 0.5}),
+    "subunit_langevin": (langevin.simulate_subunit_langevin, 0.025, {}),
+    "edge_langevin": (langevin.simulate_edge_langevin, 0.025, {}),
+}
+"""The six simulators under test: name -> (function, step [ms], keyword arguments)."""

@@ -3,7 +3,6 @@ found by file or glob, their sweeps chosen as the recording's are and checked ag
 protocol at startup, and each is an observation with its own sweep indices."""
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +10,8 @@ import pytest
 from mfnpe.plan import observations
 from mfnpe.plan import sequential as sequential_runs
 from mfnpe.plan.config import ConfigError, resolve_cells, resolve_recording, validate_config
-from mfnpe.recordings.ephys import open_ephys, write_nwb
 from mfnpe.recordings.stimulus import resolve, resolve_cells as read_cells
-from mfnpe.stimulus import protocols
+from recording_files import shuffled_copy
 from workflow_helpers import CONFIG_SCHEMA, ROOT
 
 DATA = ROOT / "tests" / "data" / "recordings"
@@ -38,18 +36,6 @@ def _config(tmp_path, cells, **choice):
     return config
 
 
-def _shuffled_copy(path: Path, out: Path, order) -> Path:
-    """An NWB file of ``path``'s sweeps ``order`` (their voltage and command), in that order."""
-    sweeps = []
-    with open_ephys(path) as ephys:
-        rate = ephys.info(order[0]).rate_hz
-        for index in order:
-            sweep = ephys.read(index, None)
-            command = protocols.current_pA(sweep.protocol, 1000.0 / rate)
-            sweeps.append({"voltage": np.asarray(sweep.voltage), "command": command[:len(sweep.voltage)]})
-    return write_nwb(out, sweeps, rate=rate)
-
-
 def test_a_glob_names_every_further_cell_and_skips_the_recording_itself(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = _config(tmp_path, ["cells/*.abf"])
@@ -68,7 +54,7 @@ def test_a_cell_whose_sweeps_sit_elsewhere_is_found_by_amplitude(tmp_path, monke
     currents, with the file's own indices in every setting the cell's jobs read."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "more").mkdir()
-    _shuffled_copy(SECOND, tmp_path / "more" / "reordered.nwb", [29, 10, 20])
+    shuffled_copy(SECOND, tmp_path / "more" / "reordered.nwb", [29, 10, 20])
     config = _config(tmp_path, ["more/reordered.nwb"])
     assert config["stimulus"]["cell_sweeps"] == {"reordered": [1, 2, 0]}
     own = observations.protocol(config, "reordered")
@@ -91,7 +77,7 @@ def test_a_cell_whose_sweeps_sit_elsewhere_is_found_by_amplitude(tmp_path, monke
 def test_a_cell_with_another_protocol_is_refused_naming_file_and_sweep(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "more").mkdir()
-    _shuffled_copy(SECOND, tmp_path / "more" / "other.nwb", [11, 21, 28])  # 110, 210, 280 pA
+    shuffled_copy(SECOND, tmp_path / "more" / "other.nwb", [11, 21, 28])  # 110, 210, 280 pA
     with pytest.raises(ConfigError, match=r"stimulus/cells.*other\.nwb: sweep 0 .*is not the "
                                           r"stimulus's"):
         _config(tmp_path, ["more/other.nwb"], sweeps=[0, 1, 2])  # 0, 10, 20 pA in 18711001

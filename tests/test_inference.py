@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import integrate, stats
-from toy_task import HIGH, LOW, PRIOR, ToyTask
+from toy_task import HIGH, LOW, PRIOR, ToyTask, standardizers
 
 from mfnpe import names
 from mfnpe.evaluation import metrics
@@ -386,26 +386,17 @@ def test_load_rejects_a_truncated_or_missing_file(task, tmp_path):
 # --------------------------------------------------------------------------- f. refit z-scoring
 
 
-def _standardizers(net):
-    from sbi.utils.sbiutils import Standardize
-    x_mean = [m._mean.clone() for m in net.modules() if isinstance(m, Standardize)]
-    u_shift = [m._shift.clone() for m in net.modules()
-               if type(m).__name__ == "PointwiseAffineTransform"]
-    assert len(x_mean) == 1 and len(u_shift) == 1
-    return x_mean[0].numpy(), u_shift[0].numpy()
-
-
 def test_finetune_with_refit_standardization(task):
     refit = finetune(task.lf, task.theta_hf, task.x_hf, refit_standardization=True, seed=SEED,
                      training=TrainingSettings(batch_size=20, learning_rate=5e-4,
                                                stop_after_epochs=5, max_epochs=30))
     # the x z-scoring moved from the LF data's mean (about its lf_shift) to the HF data's (about 0)
-    pretrained_mean, _ = _standardizers(task.lf.net)
-    refit_mean, _ = _standardizers(refit.net)
+    pretrained_mean, _ = standardizers(task.lf.net)
+    refit_mean, _ = standardizers(refit.net)
     np.testing.assert_allclose(pretrained_mean, TOY.lf_shift, atol=0.2)
     np.testing.assert_allclose(refit_mean, task.x_hf.mean(axis=0), atol=0.25)
     # the pretrained posterior is untouched
-    np.testing.assert_array_equal(_standardizers(task.lf.net)[0], pretrained_mean)
+    np.testing.assert_array_equal(standardizers(task.lf.net)[0], pretrained_mean)
 
     log_q = refit.log_prob(task.theta_hf, task.x_hf)
     assert np.isfinite(log_q).all()
@@ -582,12 +573,12 @@ def test_refit_x_only_keeps_the_pretrained_z_scoring_of_u(task):
                     refit_standardization="x_and_theta")
     legacy = finetune(task.lf, task.theta_hf, task.x_hf, short, seed=SEED,
                       refit_standardization=True)
-    pretrained_x, pretrained_u = _standardizers(task.lf.net)
-    x_mean, u_shift = _standardizers(x_only.net)
+    pretrained_x, pretrained_u = standardizers(task.lf.net)
+    x_mean, u_shift = standardizers(x_only.net)
     np.testing.assert_allclose(x_mean, task.x_hf.mean(axis=0), atol=0.25)
     assert np.abs(x_mean - pretrained_x).max() > 0.3  # LF and HF means differ by lf_shift
     np.testing.assert_array_equal(u_shift, pretrained_u)
-    assert not np.array_equal(_standardizers(both.net)[1], pretrained_u)
+    assert not np.array_equal(standardizers(both.net)[1], pretrained_u)
     np.testing.assert_array_equal(both.log_prob(task.theta_hf, task.x_hf),
                                   legacy.log_prob(task.theta_hf, task.x_hf))
     with pytest.raises(ValueError, match="unknown option 'theta'"):
@@ -615,7 +606,7 @@ def test_auto_refits_x_only_when_the_hf_features_are_off_the_lf_z_scoring(task):
     assert auto_off.history["refit_x"] == [1.0] and auto_off.history["x_shift"][0] > 1.0
     np.testing.assert_array_equal(auto_off.log_prob(task.theta_hf, off),
                                   x_off.log_prob(task.theta_hf, off))
-    np.testing.assert_allclose(_standardizers(auto_off.net)[0], off.mean(axis=0), atol=0.25)
+    np.testing.assert_allclose(standardizers(auto_off.net)[0], off.mean(axis=0), atol=0.25)
 
 
 @pytest.mark.filterwarnings("ignore:Maximum number of epochs")

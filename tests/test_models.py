@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hh_reference import peak_times as _peaks
-from hh_reference import step_spike_times
+from hh_reference import PAPER, SIMULATORS, paper_inf, paper_rates, step_spike_times
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.kinetics import K_TRANSITIONS, NA_TRANSITIONS
 from mfnpe.hh.model import NAMES, constants_table
@@ -27,19 +27,7 @@ from scipy.optimize import brentq
 
 ROOT = Path(__file__).resolve().parents[1]
 POSPISCHIL = ("pospischil_rs", "pospischil_fs")
-PAPER = {  # Pospischil et al. 2008: gNa, gKd, gM, gL [mS/cm²], EL, VT [mV], tau_max [ms]
-    "pospischil_rs": (56.0, 6.0, 0.075, 0.0205, -70.3, -56.2, 608.0),
-    "pospischil_fs": (58.0, 3.9, 0.0787, 0.038, -70.4, -57.9, 502.0),
-}
 E_NA, E_K, CAP = 50.0, -90.0, 1.0
-SIMULATORS = {
-    "markov": (markov.simulate_markov, 0.01, {}),
-    "binomial": (markov.simulate_binomial, 0.01, {}),
-    "deterministic": (langevin.simulate_deterministic, 0.025, {}),
-    "current_noise": (langevin.simulate_current_noise, 0.025, {"sigma": 0.5}),
-    "subunit_langevin": (langevin.simulate_subunit_langevin, 0.025, {}),
-    "edge_langevin": (langevin.simulate_edge_langevin, 0.025, {}),
-}
 
 
 def _table(name: str, n: int = 1, **fixed) -> dict:
@@ -49,25 +37,6 @@ def _table(name: str, n: int = 1, **fixed) -> dict:
 # ----------------------------------------------------------------------------- the paper
 
 
-def _paper_rates(v, vt, tau_max):
-    """(αm, βm, αh, βh, αn, βn, αp, βp) [1/ms] at ``v`` [mV], as the paper writes them."""
-    u = v - vt
-    a_m = -0.32 * (u - 13.0) / (np.exp(-(u - 13.0) / 4.0) - 1.0)
-    b_m = 0.28 * (u - 40.0) / (np.exp((u - 40.0) / 5.0) - 1.0)
-    a_h = 0.128 * np.exp(-(u - 17.0) / 18.0)
-    b_h = 4.0 / (1.0 + np.exp(-(u - 40.0) / 5.0))
-    a_n = -0.032 * (u - 15.0) / (np.exp(-(u - 15.0) / 5.0) - 1.0)
-    b_n = 0.5 * np.exp(-(u - 10.0) / 40.0)
-    p_inf = 1.0 / (1.0 + np.exp(-(v + 35.0) / 10.0))
-    tau_p = tau_max / (3.3 * np.exp((v + 35.0) / 20.0) + np.exp(-(v + 35.0) / 20.0))
-    return a_m, b_m, a_h, b_h, a_n, b_n, p_inf / tau_p, (1.0 - p_inf) / tau_p
-
-
-def _paper_inf(v, c):
-    r = _paper_rates(v, c[5], c[6])
-    return [r[2 * i] / (r[2 * i] + r[2 * i + 1]) for i in range(4)]  # m, h, n, p
-
-
 def _paper_current(v, m, h, n, p, c):
     g_na, g_k, g_m, g_l, e_l = c[:5]
     return (g_na * m**3 * h * (v - E_NA) + g_k * n**4 * (v - E_K) + g_m * p * (v - E_K)
@@ -75,12 +44,12 @@ def _paper_current(v, m, h, n, p, c):
 
 
 def _paper_rest(c) -> float:
-    return brentq(lambda v: _paper_current(v, *_paper_inf(v, c), c), -85.0, -60.0, xtol=1e-13)
+    return brentq(lambda v: _paper_current(v, *paper_inf(v, c), c), -85.0, -60.0, xtol=1e-13)
 
 
 def _paper_rhs(t, y, c, current):
     v, m, h, n, p = y
-    a_m, b_m, a_h, b_h, a_n, b_n, a_p, b_p = _paper_rates(v, c[5], c[6])
+    a_m, b_m, a_h, b_h, a_n, b_n, a_p, b_p = paper_rates(v, c[5], c[6])
     return [(current - _paper_current(v, m, h, n, p, c)) / CAP, a_m * (1 - m) - b_m * m,
             a_h * (1 - h) - b_h * h, a_n * (1 - n) - b_n * n, a_p * (1 - p) - b_p * p]
 
@@ -91,7 +60,7 @@ def _paper_spikes(c, amplitude, stimulus: Stimulus, grid_ms: float = 0.001) -> n
     (``hh_reference.step_spike_times``)."""
     v0 = _paper_rest(c)
     return step_spike_times(lambda t, y, current: _paper_rhs(t, y, c, current),
-                            [v0, *_paper_inf(v0, c)], stimulus, amplitude, grid_ms)
+                            [v0, *paper_inf(v0, c)], stimulus, amplitude, grid_ms)
 
 
 # ----------------------------------------------------------------------------- registry
@@ -192,7 +161,7 @@ def test_features_of_pospischil_traces_match_efel():
 
 def _open_probability(name: str, v: float) -> list[float]:
     """Stationary open probability of Na (m³h), Kd (n⁴), M (p) at ``v``, from the paper."""
-    m, h, n, p = _paper_inf(v, PAPER[name])
+    m, h, n, p = paper_inf(v, PAPER[name])
     return [m**3 * h, n**4, p]
 
 

@@ -14,7 +14,8 @@ from mfnpe.recordings.stimulus import resolve
 from mfnpe.stimulus.sweeps import feature_names, split_name, stimulus_names
 from mfnpe.plan import shards
 from mfnpe.plan.config import ConfigError, resolve_recording, validate_config
-from test_ephys import DT, N_SAMPLES, REAL_ABF, write_abf, write_nwb, written_sweeps
+from recording_files import (DT, N_SAMPLES, REAL_ABF, shuffled_copy, write_abf, write_nwb,
+                             written_sweeps)
 from workflow_helpers import CONFIG_SCHEMA, ROOT, TINY, scheduled_jobs, snakemake
 
 TINY_RECORDING = ROOT / "tests" / "configs" / "tiny_recording.yaml"
@@ -357,14 +358,13 @@ def test_further_cells_reuse_the_networks_and_get_a_row_and_a_panel_each(recordi
     amplitude). Only their observation jobs, the tables and the population figure run (no
     simulation, no training); cells.csv has one row per cell, the copy's posterior is the
     ABF's (same network, same features), the NWB's features are the ABF's."""
-    from test_cells import _shuffled_copy
 
     workdir = tmp_path / "run"
     shutil.copytree(recording_run, workdir, symlinks=True)
     more = workdir / "more"
     more.mkdir()
     shutil.copy(REAL_ABF, more / "twin.abf")
-    _shuffled_copy(REAL_ABF, more / "swapped.nwb", [4, 3])
+    shuffled_copy(REAL_ABF, more / "swapped.nwb", [4, 3])
     overlay = tmp_path / "cells.yaml"
     overlay.write_text("stimulus: {sweeps: null, amplitudes_pA: [200, 300], "
                        "cells: [more/twin.abf, more/*.nwb]}\n")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
-from toy_task import PRIOR, ToyTask
+from toy_task import PRIOR, ToyTask, standardizers
 
 from mfnpe.evaluation import metrics
 from mfnpe.plan import sequential as sequential_runs
@@ -404,8 +404,6 @@ def test_the_mf_methods_hf_rounds_keep_the_z_scoring_they_start_from():
     narrower than the LF data their start was z-scored on (here one feature is constant):
     they keep that z-scoring, where fine-tuning's ``auto`` refits it to the narrow data (as
     it did on the recording 18711001, discarding the LF chain's input scale)."""
-    from test_inference import _standardizers
-
     from mfnpe.names import SEQUENTIAL_STANDARDIZATION
 
     rng = np.random.default_rng(0)
@@ -418,8 +416,8 @@ def test_the_mf_methods_hf_rounds_keep_the_z_scoring_they_start_from():
     x[:, 1] = 0.25  # constant in the region
     members = {rule: sequential.train_member(theta, x, PRIOR, start, tiny, short, 1, rule)
                for rule in ("keep", "auto")}
-    np.testing.assert_array_equal(_standardizers(members["keep"].net)[0],
-                                  _standardizers(start.net)[0])
+    np.testing.assert_array_equal(standardizers(members["keep"].net)[0],
+                                  standardizers(start.net)[0])
     assert members["keep"].history["refit_x"] == [0.0]
     assert members["auto"].history["refit_x"] == [1.0]  # what fine-tuning alone would do
     # the plan puts "keep" in the MF chains' settings (tests/test_config.py)

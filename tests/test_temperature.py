@@ -4,7 +4,7 @@ T_ref 36 °C, Q10 3 for Na and Kd, 2.3 for M, ModelDB 123623's HH_traub.mod and
 IM_cortex.mod), in every simulator, bit-identical at the default.
 
 The references here scale the rates themselves (the paper's equations of
-``tests/test_models.py`` for the Pospischil models, ``tests/hh_reference.py``'s rates for
+``tests/hh_reference.py`` for the Pospischil models, ``tests/hh_reference.py``'s rates for
 the classic one) and are solved by ``solve_ivp`` (LSODA, rtol 1e-10, atol 1e-12) through
 ``hh_reference.step_spike_times``.
 """
@@ -14,7 +14,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hh_reference import peak_times, step_spike_times
+from hh_reference import (PAPER, SIMULATORS, paper_inf, paper_rates, peak_times,
+                          step_spike_times)
 from mfnpe.hh import langevin, markov
 from mfnpe.hh.gates import gate_rates, gates_step
 from mfnpe.hh.kinetics import rates_np as classic_rates
@@ -23,7 +24,6 @@ from mfnpe.hh.models import MODELS
 from mfnpe.hh.rest import resting_potential
 from mfnpe.stimulus.step import Stimulus
 from scipy.optimize import brentq
-from test_models import PAPER, SIMULATORS, _paper_inf, _paper_rates
 
 Q10 = {  # model -> (reference temperature [°C], Q10 per gate type m, h, n(, p))
     "classic": (6.3, (3.0, 3.0, 3.0)),
@@ -64,7 +64,7 @@ def test_rates_at_26_degrees_are_the_reference_rates_times_q10(name):
     scaled = model.rate_vector(v, kinetic, temperature=26.0)
     np.testing.assert_array_equal(scaled, base * np.repeat(factor, 2)[:, None])
     if name != "classic":  # the paper's own rates
-        np.testing.assert_allclose(base, np.array(_paper_rates(v, *kinetic)), rtol=1e-12)
+        np.testing.assert_allclose(base, np.array(paper_rates(v, *kinetic)), rtol=1e-12)
     rates, unscaled = np.empty(len(base)), np.empty(len(base))
     for k, x in enumerate(v):
         compiled = markov.compiled_rates(model)
@@ -134,7 +134,7 @@ def _reference_rates(name, v, temperature):
         r = [classic_rates.alpha_m(v), classic_rates.beta_m(v), classic_rates.alpha_h(v),
              classic_rates.beta_h(v), classic_rates.alpha_n(v), classic_rates.beta_n(v)]
     else:
-        r = list(_paper_rates(v, *PAPER[name][5:]))
+        r = list(paper_rates(v, *PAPER[name][5:]))
     return [rate * f for rate, f in zip(r, np.repeat(_factor(name, temperature), 2))]
 
 
@@ -166,7 +166,7 @@ def _reference_spikes(name, temperature, amplitude=10.0, grid_ms=0.001):
 
     v0 = brentq(lambda v: current(v, inf(v)), -90.0, -60.0, xtol=1e-13)
     if name != "classic":
-        assert v0 == pytest.approx(brentq(lambda v: current(v, _paper_inf(v, PAPER[name])),
+        assert v0 == pytest.approx(brentq(lambda v: current(v, paper_inf(v, PAPER[name])),
                                           -90.0, -60.0, xtol=1e-13), abs=1e-9)
     return step_spike_times(rhs, [v0, *inf(v0)], STEP, amplitude, grid_ms)
 

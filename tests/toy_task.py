@@ -4,6 +4,9 @@ theta ~ uniform on the box [LOW, HIGH]^2.
 HF simulator: x = theta + sigma_hf * eps.
 LF simulator: x = lf_scale * theta + lf_shift + sigma_lf * eps (biased, noisier).
 The exact HF posterior is, per parameter, N(x_j, sigma_hf^2) truncated to the box.
+
+:func:`standardizers` reads a trained network's z-scoring (the inference and sequential
+tests check which data it was fitted to).
 """
 
 from dataclasses import dataclass
@@ -43,3 +46,15 @@ class ToyTask:
     def exact_samples(self, x, n, rng):
         """(n, d) draws from p_HF(theta | x) for one x (d,)."""
         return self.posterior(np.broadcast_to(x, (n, len(x)))).rvs(random_state=rng)
+
+
+def standardizers(net) -> tuple[np.ndarray, np.ndarray]:
+    """(x mean, θ shift) of a trained sbi flow's two z-scorings: the embedding's
+    ``Standardize`` of x and the flow's ``PointwiseAffineTransform`` of θ, one each."""
+    from sbi.utils.sbiutils import Standardize
+
+    x_mean = [m._mean.clone() for m in net.modules() if isinstance(m, Standardize)]
+    u_shift = [m._shift.clone() for m in net.modules()
+               if type(m).__name__ == "PointwiseAffineTransform"]
+    assert len(x_mean) == 1 and len(u_shift) == 1
+    return x_mean[0].numpy(), u_shift[0].numpy()
