@@ -237,3 +237,17 @@ def test_the_planning_layer_imports_no_numerics():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True)
     assert run.stdout.strip() == "[]", run.stdout
+
+
+def test_no_test_file_imports_another_test_file():
+    """Helpers the test files share live in helper modules (``tests/hh_reference.py``,
+    ``recording_files.py``, ``toy_task.py``, ``workflow_helpers.py``), not in a test file:
+    importing one re-runs its module code and hides where a helper lives."""
+    importers = {}
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name.split(".")[0].startswith("test_") for name in names):
+                importers.setdefault(path.name, []).extend(names)
+    assert importers == {}
