@@ -14,6 +14,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))  # tools/import_graph.py
 pytest.register_assert_rewrite("hh_reference")  # its shared assertions explain failures
+# JAX's compiled programs persist in the checkout (as numba's do in __pycache__), shared by
+# the workers and the workflow's jobs; a fresh clone starts with none (mfnpe.runtime)
+os.environ.setdefault("MFNPE_JAX_CACHE", str(Path(__file__).parents[1] / ".cache" / "jax"))
 
 from schedule import file_order  # noqa: E402
 from tiers import (  # noqa: E402

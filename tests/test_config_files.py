@@ -171,7 +171,11 @@ def test_the_check_command_names_the_bad_file_among_several(tmp_path, text, mess
     run = check_command(DEFAULT, bad, TINY)
     assert run.returncode == 1
     assert re.search(message, run.stderr), run.stderr
-    assert check_command(DEFAULT, TINY).returncode == 0
+
+
+def test_the_check_command_passes_good_files():
+    run = check_command(DEFAULT, TINY)
+    assert run.returncode == 0, run.stderr
 
 
 def test_an_explicitly_empty_mapping_is_a_valid_overlay(tmp_path):

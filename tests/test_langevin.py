@@ -7,6 +7,13 @@ Ornstein–Uhlenbeck variance of the membrane linearised at rest.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import jax
 import jax.extend.random
 import jax.numpy as jnp
@@ -318,3 +325,61 @@ def test_edge_langevin_warns_below_its_channel_counts():
     config["simulators"] = {"lf": {"name": "subunit_langevin"}, "hf": {"name": "edge_langevin"}}
     (hf,) = config_warnings(config)
     assert hf.startswith(f"simulators/hf: {message}; as the HF model")
+
+
+def test_a_simulator_another_process_compiled_is_read_from_the_disk_cache(tmp_path):
+    """JAX's disk cache (``mfnpe.runtime.use_jax_cache``, folder ``$MFNPE_JAX_CACHE``): a
+    first process compiles every program of the LF simulators and keeps them; a second
+    reads every one from disk (each request a cache hit) and simulates bit-identical
+    traces."""
+    script = textwrap.dedent("""
+        import hashlib, json, numpy as np
+        from jax import monitoring
+        counts = {"requests": 0, "hits": 0}
+        names = {"/jax/compilation_cache/compile_requests_use_cache": "requests",
+                 "/jax/compilation_cache/cache_hits": "hits"}
+        def count(event, **_):
+            if event in names:
+                counts[names[event]] += 1
+        monitoring.register_event_listener(count)
+        from mfnpe.hh import langevin
+        from mfnpe.hh.model import constants_table
+        from mfnpe.stimulus.step import Stimulus
+        digest = hashlib.sha256()
+        table = constants_table({"name": "classic"}, np.zeros((3, 0)))
+        out = langevin.simulate_edge_langevin(table, Stimulus(3.0, 1.0, 2.0), 0.025,
+                                              np.arange(3, dtype=np.uint32))
+        digest.update(np.ascontiguousarray(out.v).tobytes())
+        print(json.dumps({**counts, "v": digest.hexdigest()}))
+    """)
+    root = Path(__file__).resolve().parents[1]
+
+    def run(cache: str) -> dict:
+        environment = {**os.environ, "MFNPE_JAX_CACHE": cache, "JAX_COMPILATION_CACHE_DIR": ""}
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              cwd=root, check=True, env=environment)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    folder = tmp_path / "jax"
+    first, second = run(str(folder)), run(str(folder))
+    print(first, second)
+    assert first["requests"] > 0 and first["hits"] == 0
+    assert any(folder.iterdir())
+    assert second["hits"] == second["requests"] == first["requests"]
+    assert second["v"] == first["v"]
+
+
+def test_the_jax_cache_folder_is_the_users_choice_or_per_cpu_under_the_cache_home(
+        monkeypatch, tmp_path):
+    from mfnpe import runtime
+
+    monkeypatch.delenv(runtime.JAX_CACHE_VAR, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    key = runtime.cpu_key()
+    assert len(key) == 12 and key == runtime.cpu_key()
+    assert runtime.jax_cache_dir() == tmp_path / "mfnpe" / "jax" / key
+    monkeypatch.setenv(runtime.JAX_CACHE_VAR, str(tmp_path / "mine"))
+    assert runtime.jax_cache_dir() == tmp_path / "mine"
+    for off in ("off", "OFF", "0", ""):
+        monkeypatch.setenv(runtime.JAX_CACHE_VAR, off)
+        assert runtime.jax_cache_dir() is None

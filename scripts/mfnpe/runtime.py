@@ -1,12 +1,20 @@
-"""Make a job use exactly its ``threads`` (numba, XLA, BLAS/OpenMP, torch)."""
+"""Make a job use exactly its ``threads`` (numba, XLA, BLAS/OpenMP, torch), and keep JAX's
+compiled programs on disk between processes (:func:`use_jax_cache`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
 import sys
+from pathlib import Path
 
 THREADS_VAR = "MFNPE_THREADS"
 """Environment variable holding the job's thread count (set by :func:`limit_threads`)."""
+JAX_CACHE_VAR = "MFNPE_JAX_CACHE"
+"""Environment variable naming the folder of JAX's disk cache (``off``: no disk cache)."""
+JAX_CACHE_BYTES = 512 * 2**20
+"""The most the JAX disk cache holds; the least recently used programs go first."""
 
 
 def limit_threads(threads: int, torch: bool = False) -> None:
@@ -71,3 +79,52 @@ def start_job(log_path, threads: int = 1, torch: bool = False) -> None:
     limit_threads(threads, torch=torch)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s",
                         force=True)
+
+
+def cpu_key() -> str:
+    """12 hex digits naming this machine's CPU (architecture, model, instruction-set
+    flags): XLA compiles for the CPU it runs on, so each kind of node of a cluster whose
+    home folder is shared keeps its own programs."""
+    described = [platform.machine(), platform.processor()]
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    for key in ("model name", "flags", "Features"):  # x86 and ARM name them differently
+        described += [line for line in lines if line.startswith(key)][:1]
+    return hashlib.sha256("\n".join(described).encode()).hexdigest()[:12]
+
+
+def jax_cache_dir() -> Path | None:
+    """The folder of JAX's disk cache: ``$MFNPE_JAX_CACHE`` (None when ``off``), else
+    ``$XDG_CACHE_HOME/mfnpe/jax/<cpu_key()>`` (``~/.cache`` without the variable)."""
+    chosen = os.environ.get(JAX_CACHE_VAR)
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("off", "0", "") else Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mfnpe" / "jax" / cpu_key()
+
+
+def use_jax_cache() -> Path | None:
+    """Keep JAX's compiled programs in :func:`jax_cache_dir` so that a process compiling a
+    simulator that another has compiled reads it from disk (0.2–0.4 s instead of 1–2.5 s
+    per model and simulator; results bit-identical). Every program is kept, however quick
+    its compilation, up to :data:`JAX_CACHE_BYTES`. A cache the user configured for JAX
+    itself (``JAX_COMPILATION_CACHE_DIR``) is left as it is, and a folder that cannot be
+    made means no disk cache. Call after importing JAX, before it compiles; returns the
+    folder in use (None: none)."""
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:
+        return Path(jax.config.jax_compilation_cache_dir)
+    folder = jax_cache_dir()
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_compilation_cache_max_size", JAX_CACHE_BYTES)
+    return folder

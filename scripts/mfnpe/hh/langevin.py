@@ -42,6 +42,9 @@ batch, its position in it, nor the thread that runs it — bit for bit.
 Threads: XLA:CPU releases the GIL while it runs, so batches submitted from several Python
 threads run in parallel on XLA's thread pool; one CPU device is enough. XLA flags do not
 cap that pool: :func:`mfnpe.runtime.start_jax` sizes it to the job's threads.
+
+Compiled programs persist between processes in JAX's disk cache
+(:func:`mfnpe.runtime.use_jax_cache`, set up when this module is imported).
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mfnpe import runtime
+
 from mfnpe.hh.gates import gates_open, gates_steady, gates_step, subunit_step
 from mfnpe.hh.membrane import Membrane, voltage_step
 from mfnpe.hh.models import DEFAULT_MODEL, MODEL_KEY, get_model, reference_of
@@ -62,6 +67,8 @@ from mfnpe.hh.rest import resting_potential
 from mfnpe.hh.schemes import edge_step, n_edge_noise, states_open, states_steady
 from mfnpe.stimulus.step import Stimulus
 from mfnpe.hh.threefry import chunk_normal_pairs
+
+runtime.use_jax_cache()  # a simulator another process compiled is read from disk
 
 NOISE_CHUNK = 50
 """Time steps whose normals are drawn together as arrays (speed only, not the values)."""
