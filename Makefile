@@ -30,6 +30,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	OMP_NUM_THREADS=1 $(BIN)/python -m mfnpe.simulation.compile  # numba's kernels, once
 	touch $@
 
 install: $(STAMP)

@@ -387,3 +387,15 @@ def test_concurrent_batches_match_sequential_runs():
     for seq, con in zip(sequential, concurrent):
         np.testing.assert_array_equal(seq.v, con.v)
         np.testing.assert_array_equal(seq.n_events, con.n_events)
+
+
+def test_the_compile_command_runs_every_shipped_model_and_the_features():
+    """``python -m mfnpe.simulation.compile`` (``make install``): each numba simulator on
+    every shipped model, then the features, so that their kernels are in numba's cache."""
+    from mfnpe.simulation import compile as compile_step
+
+    seconds = compile_step.compile_kernels()
+    assert set(seconds) == {f"{model} {simulator}" for model in MODELS
+                            for simulator in ("markov", "binomial")} | {"features"}
+    assert all(spent >= 0.0 for spent in seconds.values())
+    assert markov._simulate_batch.signatures  # the kernel is compiled (or read) here
