@@ -58,7 +58,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from mfnpe import runtime
-
 from mfnpe.hh.gates import gates_open, gates_steady, gates_step, subunit_step
 from mfnpe.hh.membrane import Membrane, voltage_step
 from mfnpe.hh.models import DEFAULT_MODEL, MODEL_KEY, get_model, reference_of

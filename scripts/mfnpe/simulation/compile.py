@@ -5,10 +5,11 @@ every shipped neuron model, and the features' kernels, into numba's disk cache.
 
 A run's first jobs then read the kernels instead of each compiling them at once (this
 machine, empty cache: 15 s for the first model's Markov kernel, 1–5 s for each other kind
-of model). numba keys its cache by the source files' times, so a fresh clone or an edited
-kernel file compiles again; this command is then only quicker than the first job. JAX's
-programs depend on the batch and the trace length, so each shape is compiled by its first
-job and kept by :func:`mfnpe.runtime.use_jax_cache`.
+of model). numba keys its cache by the modification time of the file a kernel is defined
+in: after an edit the next job compiles that kernel again, or this command does. A model
+from a file is compiled by its first job. JAX's programs depend on the batch and the trace
+length, so each shape is compiled by its first job and kept by
+:func:`mfnpe.runtime.use_jax_cache`.
 """
 
 from __future__ import annotations
