@@ -113,6 +113,7 @@ def use_jax_cache() -> Path | None:
     itself (``JAX_COMPILATION_CACHE_DIR``) is left as it is, and a folder that cannot be
     made means no disk cache. Call after importing JAX, before it compiles; returns the
     folder in use (None: none)."""
+    import filelock  # noqa: F401  (JAX's size-limited cache locks its folder with it)
     import jax
 
     if jax.config.jax_compilation_cache_dir:
