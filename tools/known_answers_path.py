@@ -9,7 +9,7 @@ measure of fit of 50 HF predictive simulations (spike count, rest, AP peak).
     .venv/bin/python tools/known_answers_path.py --out known/ --summary
     .venv/bin/python tools/known_answers_path.py --out known/ --truth   (the fit at θ itself)
 
-Each θ is about 1600–2100 s of CPU (one process, one thread). A θ whose ``ka<k>.json`` exists is
+Each θ is about 1200–2100 s of CPU (one process, one thread). A θ whose ``ka<k>.json`` exists is
 skipped, so the command resumes where it stopped; ``--summary`` prints the table of those
 run. A cell the path refuses because it has no passive card (it fires through every
 hyperpolarising pulse, so ``area: {from_recording: 2}`` cannot be resolved) is run again as
