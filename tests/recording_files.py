@@ -14,7 +14,6 @@ import pyabf.abfWriter
 from mfnpe.hh.model import constants_table
 from mfnpe.recordings import ephys
 from mfnpe.recordings.ephys import open_ephys
-from mfnpe.stimulus import protocols
 from mfnpe.stimulus.protocols import Epoch, Protocol, current_pA
 
 REAL_ABF = Path(__file__).parent / "data" / "recordings" / "171116sh_0019.abf"
@@ -101,7 +100,7 @@ def shuffled_copy(path: Path, out: Path, order) -> Path:
         rate = cell.info(order[0]).rate_hz
         for index in order:
             sweep = cell.read(index, None)
-            command = protocols.current_pA(sweep.protocol, 1000.0 / rate)
+            command = current_pA(sweep.protocol, 1000.0 / rate)
             sweeps.append({"voltage": np.asarray(sweep.voltage),
                            "command": command[:len(sweep.voltage)]})
     return ephys.write_nwb(out, sweeps, rate=rate)
