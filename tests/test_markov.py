@@ -392,10 +392,10 @@ def test_concurrent_batches_match_sequential_runs():
 def test_the_compile_command_runs_every_shipped_model_and_the_features():
     """``python -m mfnpe.simulation.compile`` (``make install``): each numba simulator on
     every shipped model, then the features, so that their kernels are in numba's cache."""
+    from mfnpe.names import MARKOV_SIMULATORS
     from mfnpe.simulation import compile as compile_step
 
     seconds = compile_step.compile_kernels()
     assert set(seconds) == {f"{model} {simulator}" for model in MODELS
-                            for simulator in ("markov", "binomial")} | {"features"}
-    assert all(spent >= 0.0 for spent in seconds.values())
+                            for simulator in MARKOV_SIMULATORS} | {"features"}
     assert markov._simulate_batch.signatures  # the kernel is compiled (or read) here

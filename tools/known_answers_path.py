@@ -25,6 +25,7 @@ of any posterior's fit on that cell. The summary shows it beside the posterior's
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -41,14 +42,20 @@ LIKE, SWEEPS, WINDOW = "tests/data/recordings/18711001.abf", ["10", "20", "29"],
 NO_CARD = "hyperpolarising pulses were excluded"  # the path's error for a cell with no card
 
 
-def path_prior() -> dict:
-    """The path's prior section, the area resolved from 18711001's passive card."""
+@functools.cache
+def path_config() -> dict:
+    """The path's merged config (:data:`CONFIGS`), the area resolved from 18711001's
+    passive card."""
     sys.path.insert(0, str(ROOT / "tools"))
     from config_check import merged_config
     from mfnpe.observation.passive import area_prior_from_recording
 
-    return merged_config([ROOT / c for c in CONFIGS],
-                         area_measure=area_prior_from_recording)["prior"]
+    return merged_config([ROOT / c for c in CONFIGS], area_measure=area_prior_from_recording)
+
+
+def path_prior() -> dict:
+    """The path's prior section."""
+    return path_config()["prior"]
 
 
 def draw(out: Path, n: int, seed: int) -> dict:
@@ -82,9 +89,7 @@ def area_overlay(out: Path, k: int, area: tuple[float, float]) -> Path:
 
 def path_rounds() -> int:
     """The LF-TSNPE rounds of the path: the pretraining plus ``sequential.lf_rounds``."""
-    import yaml
-
-    return 1 + int(yaml.safe_load((ROOT / CONFIGS[-1]).read_text())["sequential"]["lf_rounds"])
+    return 1 + int(path_config()["sequential"]["lf_rounds"])
 
 
 def theta_assignments(names, theta) -> list[str]:
@@ -112,8 +117,8 @@ def run_one(out: Path, k: int, names, theta, area: tuple[float, float]) -> None:
         with open(out / f"ka{k}.log", "w") as log:
             subprocess.run([python, "tools/real_cell.py", *CONFIGS, *map(str, overlays),
                             "--strategies", "lf_tsnpe", "--lf-rounds", str(path_rounds()),
-                            "--theta",
-                            *assignments, "--out", f"{result}.tmp"], cwd=ROOT, check=True,
+                            "--theta", *assignments, "--out", f"{result}.tmp"], cwd=ROOT,
+                           check=True,
                            stdout=log, stderr=log, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
     try:

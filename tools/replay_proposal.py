@@ -40,6 +40,8 @@ def main() -> None:
     drawn, _, identity = read_prior_shard(args.shard)
     with h5py.File(args.shard) as handle:
         x_o = np.asarray(json.loads(handle.attrs["stats"])["x_observed"])
+    if identity["shard"] != 0:
+        raise SystemExit(f"{args.shard}: give the round's first shard, shard-0.h5")
     chain, round_ = identity["chain"], identity["round"]
     settings = algorithm(chain)
     cpu = time.process_time()
@@ -47,8 +49,6 @@ def main() -> None:
                        Ensemble([Posterior.load(args.start)]), x_o,
                        settings.simulations_per_round, 0, settings,
                        job_seed(chain, round_, 0, "proposal"))
-    if identity["shard"] != 0:
-        raise SystemExit(f"{args.shard}: give the round's first shard, shard-0.h5")
     print(f"{chain['recording']} {chain['method']} round {round_}: "
           f"{time.process_time() - cpu:.0f} s of CPU, peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "

@@ -14,31 +14,32 @@ length, so each shape is compiled by its first job and kept by
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from collections.abc import Sequence
 
 import numpy as np
 
-from mfnpe.hh import markov
 from mfnpe.hh.model import constants_table
 from mfnpe.hh.models import MODELS
 from mfnpe.simulation.features import NAMES, compute_features
+from mfnpe.simulation.simulators import REGISTRY
 from mfnpe.stimulus.step import Stimulus
 
-SIMULATORS = {"markov": markov.simulate_markov, "binomial": markov.simulate_binomial}
-"""The numba simulators (the JAX ones are compiled per shape)."""
 STIMULUS = Stimulus(4.0, 1.0, 3.0)  # ms: a short step, long enough for every feature
 
 
 def compile_kernels(models: Sequence[str] = tuple(MODELS)) -> dict[str, float]:
-    """Run each numba simulator on one simulation of every model in ``models`` and every
-    feature on its trace: {"<model> <simulator>" or "features": seconds of CPU}."""
+    """Run each numba simulator (the JAX ones are compiled per shape) on one simulation of
+    every model in ``models`` (at least one) and every feature on the last trace:
+    {"<model> <simulator>" or "features": seconds of CPU}."""
+    numba_simulators = {name: getattr(importlib.import_module(spec.module), spec.function)
+                        for name, spec in REGISTRY.items() if spec.backend == "numba"}
     seconds = {}
-    v = None
     for name in models:
         table = constants_table({"name": name}, np.zeros((1, 0)))
-        for simulator, simulate in SIMULATORS.items():
+        for simulator, simulate in numba_simulators.items():
             start = time.process_time()
             v = simulate(table, STIMULUS, 0.01, np.zeros(1, dtype=np.uint32)).v
             seconds[f"{name} {simulator}"] = time.process_time() - start
