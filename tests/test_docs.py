@@ -180,6 +180,8 @@ def test_bench_table_rewrites_only_the_table_between_its_markers(tmp_path):
                 "ns_per_event": 87.0, "events_per_simulation": 0.76e6}],
         "training": {"n_simulations": 10000, "s_per_epoch_per_10k": 1.23, "n_test": 200,
                      "s_sampling_1000_per_test": 4.5},
+        "converged_training": [{"n_simulations": 100000, "batch_size": 200, "learning_rate": 5e-4,
+                                "epochs": 81, "s_per_epoch": 5.321, "s_training": 431.2}],
         "neuron_models": [
             {"neuron": "pospischil_rs", "fidelity": "hf", "method": "markov", "area_um2": 1000.0,
              "s_per_simulation": 0.271, "s_per_simulated_s": 2.26, "ns_per_event": 64.0,
@@ -196,6 +198,8 @@ def test_bench_table_rewrites_only_the_table_between_its_markers(tmp_path):
     table = text.split("<!-- bench:start -->")[1].split("<!-- bench:end -->")[0]
     assert "12.3 M neuron-steps/s" in table and "87 ns per event" in table
     assert "0.066 s per 120 ms simulation" in table and "test-platform" in table
+    assert ("| pretraining to its stop (default experiment) | 100000 LF simulations, batch 200, "
+            "lr 0.0005 | 81 epochs, 5.32 s per epoch, 431 s in all |") in table
     assert ("| pospischil_rs | `markov` (HF) | A = 1000 µm², dt 0.01 ms | 64 ns per event, "
             "0.271 s per 120 ms simulation, 2.26 s per simulated s (4.20 M events) |") in table
     before, after = original.split("<!-- bench:start -->"), text.split("<!-- bench:start -->")

@@ -44,6 +44,11 @@ def table(results: dict) -> str:
                  f"| {t['s_per_epoch_per_10k']:.2f} s per epoch per 10k simulations |")
     lines.append(f"| | posterior draws (default NSF) | 1000 draws for each of {t['n_test']} "
                  f"test observations | {t['s_sampling_1000_per_test']:.1f} s |")
+    for c in results.get("converged_training", []):
+        lines.append(f"| | pretraining to its stop (default experiment) | {c['n_simulations']} "
+                     f"LF simulations, batch {c['batch_size']}, lr {c['learning_rate']:g} | "
+                     f"{c['epochs']} epochs, {c['s_per_epoch']:.2f} s per epoch, "
+                     f"{c['s_training']:.0f} s in all |")
     lines.append(f"\nOne thread; {results['machine']['platform']}; `make bench` "
                  f"({time.strftime('%Y-%m-%d')}).")
     return "\n".join(lines)

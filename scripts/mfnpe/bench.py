@@ -14,6 +14,9 @@ Measures, on one thread and after JIT warm-up:
 - training: seconds per epoch per 10 000 simulations of the default network (3
   parameters, 10 features, batch 200), and seconds to draw 1000 posterior samples for each
   of 200 test observations (the evaluate rule's load);
+- converged training: the default experiment's pretraining (its network and ``pretrain``
+  settings, early stopping included) on 10⁴ and 10⁵ of its own LF simulations, run to
+  its stop: epochs, seconds per epoch and seconds in all (``--converged`` sets the sizes);
 - ``neuron_models``: the same LF and HF rows for every other neuron model
   (``mfnpe.hh.models``: the Pospischil RS and FS neurons), each row naming its ``neuron``
   (``lf`` and ``hf`` are the classic model's, in the format ``tools/bench_table.py`` reads).
@@ -122,6 +125,39 @@ def bench_training(n: int = 10_000, epochs: int = 5, n_test: int = 200) -> dict:
             "n_test": n_test, "s_sampling_1000_per_test": time.perf_counter() - start}
 
 
+def bench_converged_training(n: int, threads: int, schema: Mapping) -> dict:
+    """The default experiment's LF pretraining on its first ``n`` LF simulations (valid
+    rows), from the prior to early stopping, on one torch thread."""
+    import numpy as np
+    import torch
+
+    from mfnpe.inference import BoxPrior, NetworkSettings, TrainingSettings, train_npe
+    from mfnpe.plan.config import validate_config
+    from mfnpe.plan.runs import model_settings
+
+    torch.set_num_threads(1)
+    config = validate_config({}, schema)
+    settings = model_settings(config, "lf_npe", n, 0, 0)
+    shard = _shard(config, n, "lf", threads)
+    theta, x = shard.theta[shard.valid], shard.x[shard.valid]
+    training = TrainingSettings.from_dict(settings["training"])
+    start = time.perf_counter()
+    posterior = train_npe(theta, x, BoxPrior.from_config(settings["data"]["prior"]),
+                          NetworkSettings.from_dict(settings["network"]), training, seed=0,
+                          feature_names=shard.feature_names)
+    wall = time.perf_counter() - start
+    epochs = len(posterior.history["epoch_durations_sec"])
+    return {"n_simulations": n, "n_valid": int(len(theta)), "batch_size": training.batch_size,
+            "learning_rate": training.learning_rate, "epochs": epochs,
+            "s_per_epoch": float(np.median(posterior.history["epoch_durations_sec"])),
+            "s_training": wall, "best_validation_loss": float(
+                np.min(posterior.history["validation_loss"]))}
+
+
+CONVERGED_SIZES = (10_000, 100_000)
+"""LF simulations of :func:`bench_converged_training`'s rows."""
+
+
 HF_AREAS_UM2 = (100.0, 1000.0)
 """Areas of the HF rows: the default experiment's and the cortical experiment's largest."""
 
@@ -146,7 +182,8 @@ def bench_neurons(n_lf: int, n_markov: int, n_binomial: int, threads: int,
     return rows
 
 
-def run(n_lf: int, n_markov: int, n_binomial: int, threads: int, schema: Mapping) -> dict:
+def run(n_lf: int, n_markov: int, n_binomial: int, threads: int, schema: Mapping,
+        converged: tuple[int, ...] = CONVERGED_SIZES) -> dict:
     from mfnpe.hh.models import DEFAULT_MODEL, MODELS
 
     results = {
@@ -155,6 +192,7 @@ def run(n_lf: int, n_markov: int, n_binomial: int, threads: int, schema: Mapping
         "lf": [bench_lf(model, 0.025, n_lf, threads, schema) for model in LF_SIMULATORS],
         "hf": bench_hf_rows(n_markov, n_binomial),
         "training": bench_training(),
+        "converged_training": [bench_converged_training(n, threads, schema) for n in converged],
         "neuron_models": bench_neurons(n_lf, n_markov, n_binomial, threads,
                                        tuple(name for name in MODELS if name != DEFAULT_MODEL), schema),
     }
@@ -170,12 +208,14 @@ def main() -> None:
     parser.add_argument("--n-markov", type=int, default=10)
     parser.add_argument("--n-binomial", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--converged", type=int, nargs="*", default=list(CONVERGED_SIZES),
+                        help="LF simulations of each pretraining run to its stop (none: skip)")
     args = parser.parse_args()
     limit_threads(args.threads)
     from mfnpe.plan.config import load_schema
 
     results = run(args.n_lf, args.n_markov, args.n_binomial, args.threads,
-                  load_schema(args.schema))
+                  load_schema(args.schema), tuple(args.converged))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"benchmark results: {args.out}")
