@@ -126,8 +126,10 @@ def bench_training(n: int = 10_000, epochs: int = 5, n_test: int = 200) -> dict:
 
 
 def bench_converged_training(n: int, threads: int, schema: Mapping) -> dict:
-    """The default experiment's LF pretraining on its first ``n`` LF simulations (valid
-    rows), from the prior to early stopping, on one torch thread."""
+    """The default experiment's LF pretraining (its network and ``pretrain`` settings) on
+    ``n`` simulations of its prior and LF simulator (one shard of ``n`` with the LF pool's
+    shard-0 seeds; valid rows), from initial weights to early stopping, one torch thread;
+    ``threads`` simulate."""
     import numpy as np
     import torch
 
