@@ -10,7 +10,6 @@ with the caches filled; ``MFNPE_JAX_CACHE=off`` for JAX without its disk cache.
 
 from __future__ import annotations
 
-import importlib
 import time
 
 import numpy as np
@@ -29,7 +28,7 @@ def main() -> None:
     for model in MODELS:
         table = constants_table({"name": model}, np.zeros((1, 0)))
         for name, spec in REGISTRY.items():
-            simulate = getattr(importlib.import_module(spec.module), spec.function)
+            simulate = spec.load()
             start = time.process_time()
             simulate(table, Stimulus(2.0, 0.5, 1.5), DT[spec.backend],
                      np.zeros(1, dtype=np.uint32), **OPTIONS.get(name, {}))

@@ -117,9 +117,9 @@ def run_one(out: Path, k: int, names, theta, area: tuple[float, float]) -> None:
         with open(out / f"ka{k}.log", "w") as log:
             subprocess.run([python, "tools/real_cell.py", *CONFIGS, *map(str, overlays),
                             "--strategies", "lf_tsnpe", "--lf-rounds", str(path_rounds()),
-                            "--theta", *assignments, "--out", f"{result}.tmp"], cwd=ROOT,
-                           check=True,
-                           stdout=log, stderr=log, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            "--theta", *assignments, "--out", f"{result}.tmp"],
+                           cwd=ROOT, check=True, stdout=log, stderr=log,
+                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 
     try:
         infer(overlay)

@@ -14,7 +14,6 @@ length, so each shape is compiled by its first job and kept by
 
 from __future__ import annotations
 
-import importlib
 import sys
 import time
 from collections.abc import Sequence
@@ -34,8 +33,8 @@ def compile_kernels(models: Sequence[str] = tuple(MODELS)) -> dict[str, float]:
     """Run each numba simulator (the JAX ones are compiled per shape) on one simulation of
     every model in ``models`` (at least one) and every feature on the last trace:
     {"<model> <simulator>" or "features": seconds of CPU}."""
-    numba_simulators = {name: getattr(importlib.import_module(spec.module), spec.function)
-                        for name, spec in REGISTRY.items() if spec.backend == "numba"}
+    numba_simulators = {name: spec.load() for name, spec in REGISTRY.items()
+                        if spec.backend == "numba"}
     seconds = {}
     for name in models:
         table = constants_table({"name": name}, np.zeros((1, 0)))

@@ -37,6 +37,11 @@ class SimulatorSpec:
     def fixed_shape(self) -> bool:
         return self.backend == "jax"
 
+    def load(self) -> Callable:
+        """The batch function itself (its module imported on first use; for JAX, call
+        ``runtime.start_jax`` first where the job's threads matter)."""
+        return getattr(importlib.import_module(self.module), self.function)
+
 
 BATCH_SIZE = {"markov": 1, "binomial": 8}
 """Simulations per call of the numba simulators (the JAX ones take 500, padded)."""
@@ -62,5 +67,4 @@ def batch_function(settings: SimulatorSettings) -> Callable:
     found = spec(settings.name)
     if found.backend == "jax":
         runtime.start_jax()  # before the simulator module touches JAX
-    function = getattr(importlib.import_module(found.module), found.function)
-    return functools.partial(function, dt=settings.dt, **dict(settings.options))
+    return functools.partial(found.load(), dt=settings.dt, **dict(settings.options))
